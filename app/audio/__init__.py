@@ -1,0 +1,1 @@
+"""Audio: record, play, encode and decode with sounddevice/soundfile. No Qt here."""

@@ -1,0 +1,1 @@
+"""Orchestration of chat, comparison, images, speech, transcription and usage. No Qt here."""

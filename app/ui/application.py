@@ -1,0 +1,51 @@
+"""Start-up and the once-only, ordered shutdown of the Qt application."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import APP_NAME, __version__, log
+from app.paths import AppPaths
+from app.ui.loop import QtLoop
+from app.ui.main_window import MainWindow
+
+_log = log.get("ui.app")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Create the QApplication, run the qasync loop until the window closes, return an exit code."""
+    started = time.perf_counter()
+    paths = (AppPaths.from_root(args.data_dir) if args.data_dir else AppPaths.default()).ensure()
+    log.setup(paths.logs, logging.DEBUG if args.debug else logging.INFO)
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationDisplayName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setOrganizationName(APP_NAME)
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    def factory() -> QtLoop:
+        return QtLoop(qt_app, already_running=False)
+
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(_main(paths, smoke_test=args.smoke_test, started=started))
+
+
+async def _main(paths: AppPaths, *, smoke_test: bool, started: float) -> int:
+    window = MainWindow(paths)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.show()
+    _log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
+    if smoke_test:
+        # Let the window be exposed and painted once, then leave through the normal path.
+        QTimer.singleShot(50, window.close)
+    await closed.wait()
+    await window.shutdown()
+    return 0
