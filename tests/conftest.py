@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.helpers.fixtures"]
+
 # Tests never need a real display unless marked xvfb (those set DISPLAY themselves).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

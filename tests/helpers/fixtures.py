@@ -1,0 +1,32 @@
+"""Pytest fixtures shared across the suite (registered in tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers.openai_server import OpenAIServer
+
+TEST_API_KEY = "sk-test-palaver-0123456789"
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAIServer]:
+    """A local OpenAI-compatible server on a free loopback port, with no key required."""
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_server_with_key() -> Iterator[OpenAIServer]:
+    """The same server, answering 401 unless ``Authorization: Bearer TEST_API_KEY`` is sent."""
+    with OpenAIServer(api_key=TEST_API_KEY) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def openai_server_module() -> Iterator[OpenAIServer]:
+    """One server for a whole test module (call ``.reset()`` where recorded state matters)."""
+    with OpenAIServer() as server:
+        yield server
