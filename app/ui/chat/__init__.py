@@ -1,0 +1,1 @@
+"""The conversation view: streamed markdown rendered fast at any length."""

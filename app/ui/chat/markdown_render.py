@@ -1,0 +1,608 @@
+"""Markdown → sanitised HTML for QTextDocument, one block at a time (no Qt here).
+
+Model output is untrusted. Raw HTML is escaped (shown as text), links survive only with an
+``http``/``https`` address (others become plain text), and images never load by
+themselves: they become a ``loadimg:N`` placeholder link until the app hands the bytes
+back. Fenced code is highlighted with Pygments and boxed with a language label and a
+``copy:N`` link.
+
+Streaming is incremental (:class:`StreamRender`): the text is split into blocks
+(:func:`split_blocks`); a block is final once the next one begins, is converted once, and
+only the unfinished tail is converted again per frame. The splitter decides boundaries
+from complete lines only, so boundaries found in a prefix hold in the full text and the
+finished stream equals :func:`render_text` of the same text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from app.ui.chat import highlight
+
+SAFE_SCHEMES = frozenset({"http", "https"})
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_QUOTE = re.compile(r"^ {0,3}>")
+_TABLE_RULE = re.compile(r"^ *\|? *:?-+:? *(?:\| *:?-+:? *)*\|? *$")
+
+
+# --------------------------------------------------------------------------- theme
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    """Colours baked into the HTML (QTextDocument has no live stylesheet variables)."""
+
+    text: str = "#1f2328"
+    muted: str = "#656d76"
+    link: str = "#0969da"
+    code_bg: str = "#f6f8fa"
+    code_header_bg: str = "#eaeef2"
+    border: str = "#d0d7de"
+    inline_code_bg: str = "#eff1f3"
+    quote_bar: str = "#8c959f"
+    error_bg: str = "#ffebe9"
+    error_border: str = "#cf222e"
+    warn_bg: str = "#fff8c5"
+    warn_border: str = "#bf8700"
+    pygments_style: str = highlight.LIGHT_STYLE
+    dark: bool = False
+
+    @classmethod
+    def light(cls) -> Theme:
+        return cls()
+
+    @classmethod
+    def dark_theme(cls) -> Theme:
+        return cls(
+            text="#e6edf3",
+            muted="#8d96a0",
+            link="#4493f8",
+            code_bg="#272822",
+            code_header_bg="#343941",
+            border="#3d444d",
+            inline_code_bg="#343941",
+            quote_bar="#6e7681",
+            error_bg="#3c1618",
+            error_border="#f85149",
+            warn_bg="#3a2e0b",
+            warn_border="#d29922",
+            pygments_style=highlight.DARK_STYLE,
+            dark=True,
+        )
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A top-level markdown block: ``kind`` is ``"md"`` or ``"fence"``."""
+
+    kind: str
+    text: str
+    closed: bool = True  # False for the open tail while streaming
+    language: str = ""  # fences only
+    partial_line: bool = False  # the tail ends in a line without its newline yet
+
+
+@dataclass(slots=True)
+class _Open:
+    kind: str
+    start: int
+    fence: str = ""
+    language: str = ""
+    list_like: bool = False
+    quote_like: bool = False
+    blank_seen: bool = False
+
+
+def _fence_closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return (
+        len(line) - len(line.lstrip(" ")) <= 3
+        and stripped.startswith(fence)
+        and set(stripped) == {fence[0]}
+    )
+
+
+def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, int]:
+    """Split ``text`` into closed blocks and the open tail.
+
+    Returns ``(closed, tail, consumed)``: ``consumed`` is the offset where the tail (or
+    whatever follows the last closed block) starts. With ``final`` the last, unterminated
+    line counts as complete and every block is closed.
+    """
+    closed: list[Block] = []
+    cur: _Open | None = None
+    pos = 0
+    consumed = 0
+    n = len(text)
+
+    def close(end: int) -> None:
+        nonlocal cur, consumed
+        assert cur is not None
+        body = text[cur.start : end]
+        if cur.kind == "fence":
+            closed.append(Block("fence", body, True, cur.language))
+        else:
+            closed.append(Block("md", body.rstrip("\n")))
+        consumed = end
+        cur = None
+
+    def start(line: str, at: int) -> None:
+        nonlocal cur
+        cur = _Open(
+            "md",
+            at,
+            list_like=bool(_LIST_ITEM.match(line)),
+            quote_like=bool(_QUOTE.match(line)),
+        )
+
+    while pos < n:
+        nl = text.find("\n", pos)
+        if nl < 0:
+            if not final:
+                break
+            line_end = n
+        else:
+            line_end = nl + 1
+        line = text[pos:line_end].rstrip("\n")
+        if cur is not None and cur.kind == "fence":
+            if _fence_closes(line, cur.fence):
+                close(line_end)
+            pos = line_end
+            continue
+        fence = _FENCE_OPEN.match(line)
+        if fence and not (fence["fence"][0] == "`" and "`" in fence["info"]):
+            if cur is not None:
+                close(pos)
+            consumed = pos
+            cur = _Open("fence", pos, fence=fence["fence"], language=fence["info"].split(" ")[0])
+            pos = line_end
+            continue
+        if not line.strip():
+            if cur is None:
+                consumed = line_end  # blank lines between blocks belong to no block
+            else:
+                cur.blank_seen = True
+            pos = line_end
+            continue
+        if _HEADING.match(line):
+            if cur is not None:
+                close(pos)
+            cur = _Open("md", pos)
+            close(line_end)
+            pos = line_end
+            continue
+        if cur is None:
+            start(line, pos)
+        elif cur.blank_seen:
+            indented = len(line) - len(line.lstrip(" \t")) >= 2
+            continues_list = cur.list_like and (bool(_LIST_ITEM.match(line)) or indented)
+            continues_quote = cur.quote_like and bool(_QUOTE.match(line))
+            if continues_list or continues_quote:
+                cur.blank_seen = False
+            else:
+                close(pos)
+                start(line, pos)
+        pos = line_end
+
+    if final:
+        if cur is not None:
+            close(n)
+        return closed, None, n
+    partial = pos < n
+    if cur is None:
+        if not partial:
+            return closed, None, consumed
+        line = text[pos:]
+        fence = _FENCE_OPEN.match(line)
+        if fence:
+            language = fence["info"].split(" ")[0]
+            return closed, Block("fence", text[pos:], False, language, True), pos
+        return closed, Block("md", text[pos:], False, partial_line=True), pos
+    body = text[cur.start :]
+    if cur.kind == "fence":
+        return closed, Block("fence", body, False, cur.language, partial), cur.start
+    return closed, Block("md", body, False, partial_line=partial), cur.start
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(slots=True)
+class RenderContext:
+    """Per-message registry behind the ``copy:N`` and ``loadimg:N`` anchors.
+
+    Finished blocks register for good; the streaming tail registers in a scratch area
+    (:meth:`begin_tail` / :meth:`end_tail`) so a half-written tail never shifts numbers.
+    """
+
+    codes: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    loaded: set[str] = field(default_factory=set)  # image URLs whose bytes the view holds
+    tail_codes: list[str] = field(default_factory=list)
+    tail_images: list[str] = field(default_factory=list)
+    _marks: tuple[int, int] | None = None
+
+    def add_code(self, code: str) -> int:
+        self.codes.append(code)
+        return len(self.codes) - 1
+
+    def add_image(self, url: str) -> int:
+        if url in self.images:
+            return self.images.index(url)
+        self.images.append(url)
+        return len(self.images) - 1
+
+    def begin_tail(self) -> None:
+        self._marks = (len(self.codes), len(self.images))
+
+    def end_tail(self) -> None:
+        assert self._marks is not None
+        codes, images = self._marks
+        self.tail_codes = self.codes[codes:]
+        self.tail_images = self.images[images:]
+        del self.codes[codes:], self.images[images:]
+        self._marks = None
+
+    def code(self, index: int) -> str | None:
+        every = self.codes + self.tail_codes
+        return every[index] if 0 <= index < len(every) else None
+
+    def image(self, index: int) -> str | None:
+        every = self.images + self.tail_images
+        return every[index] if 0 <= index < len(every) else None
+
+
+def is_safe_url(url: str) -> bool:
+    """True only for absolute ``http``/``https`` URLs with a host."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in SAFE_SCHEMES and bool(parts.hostname)
+
+
+# --------------------------------------------------------------------------- renderer
+
+
+class _Sanitiser:
+    """Rewrites the element tree: inert links, image placeholders, styled code/quotes/tables."""
+
+    def __init__(self, renderer: MarkdownRenderer) -> None:
+        self.renderer = renderer
+        self.ctx = RenderContext()
+
+    def run(self, root: ET.Element) -> None:
+        theme = self.renderer.theme
+        for parent in list(root.iter()):
+            for index, child in enumerate(list(parent)):
+                replacement = self._rewrite(child, theme)
+                if replacement is not None:
+                    replacement.tail = child.tail
+                    parent.remove(child)
+                    parent.insert(index, replacement)
+
+    def _rewrite(self, el: ET.Element, theme: Theme) -> ET.Element | None:
+        tag = el.tag
+        if tag == "a":
+            href = el.get("href", "")
+            title = el.get("title")
+            el.attrib.clear()
+            if is_safe_url(href):
+                el.set("href", href.strip())
+                el.set("title", title or href.strip())
+                el.set("style", f"color:{theme.link}")
+                return None
+            el.tag = "span"  # inert: no anchor, nothing to activate
+            return None
+        if tag == "img":
+            return self._image(el.get("src", ""), el.get("alt", ""), theme)
+        if tag == "code":
+            el.set("style", f"background-color:{theme.inline_code_bg}; font-family:monospace")
+            return None
+        if tag == "pre":
+            code_el = el.find("code")
+            code = "".join(code_el.itertext()) if code_el is not None else "".join(el.itertext())
+            return _fragment(self.renderer.code_box(code.rstrip("\n"), "", self.ctx))
+        if tag == "blockquote":
+            return self._quote(el, theme)
+        if tag == "table":
+            el.set("border", "1")
+            el.set("cellspacing", "0")
+            el.set("cellpadding", "5")
+            el.set("style", f"border-collapse:collapse; border-color:{theme.border}; margin:4px 0")
+            for th in el.iter("th"):
+                th.set("style", f"background-color:{theme.code_header_bg}")
+            return None
+        return None
+
+    def _image(self, src: str, alt: str, theme: Theme) -> ET.Element:
+        label = alt.strip() or "image"
+        if not is_safe_url(src):
+            span = ET.Element("span", style=f"color:{theme.muted}")
+            span.text = f"[Image: {label} — not loaded: unsupported address]"
+            return span
+        src = src.strip()
+        n = self.ctx.add_image(src)
+        if src in self.ctx.loaded:
+            return ET.Element("img", src=f"image:{n}", alt=label)
+        host = urlsplit(src).hostname or ""
+        a = ET.Element("a", href=f"loadimg:{n}", title=src, style=f"color:{theme.link}")
+        a.text = f"[Image: {label} — click to load {host}]"
+        return a
+
+    def _quote(self, el: ET.Element, theme: Theme) -> ET.Element:
+        table = ET.Element(
+            "table", width="100%", cellspacing="0", cellpadding="0", style="margin:4px 0"
+        )
+        tr = ET.SubElement(table, "tr")
+        ET.SubElement(tr, "td", width="4", bgcolor=theme.quote_bar).text = " "
+        td = ET.SubElement(tr, "td", style=f"padding-left:10px; color:{theme.muted}")
+        td.text = el.text
+        for child in list(el):
+            td.append(child)
+        return table
+
+
+def _fragment(markup: str) -> ET.Element:
+    """Raw markup as an element for the tree: stashed so the serializer keeps it verbatim."""
+    holder = ET.Element("div")
+    holder.text = markup
+    holder.set("data-raw", "1")
+    return holder
+
+
+class MarkdownRenderer:
+    """Converts blocks to HTML with ONE reused ``markdown.Markdown`` (``reset()`` per call)."""
+
+    def __init__(self, theme: Theme | None = None) -> None:
+        import markdown
+        from markdown.treeprocessors import Treeprocessor
+
+        self.theme = theme or Theme.light()
+        self._sanitiser = _Sanitiser(self)
+        self._raw: list[str] = []
+        md = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+        md.preprocessors.deregister("html_block")  # raw HTML blocks → escaped text
+        md.inlinePatterns.deregister("html")  # inline tags → escaped text
+        sanitiser = self._sanitiser
+        raw = self._raw
+
+        class _Tree(Treeprocessor):
+            def run(self, root: ET.Element) -> None:
+                sanitiser.run(root)
+                # Verbatim fragments go through the stash so they are not escaped.
+                for el in root.iter("div"):
+                    if el.get("data-raw"):
+                        raw.append(el.text or "")
+                        el.attrib.clear()
+                        el.text = f"\x02raw{len(raw) - 1}\x03"
+
+        md.treeprocessors.register(_Tree(md), "palaver_sanitise", 15)
+        self._md = md
+
+    # -- blocks
+
+    def render_block(self, block: Block, ctx: RenderContext) -> str:
+        """HTML for one block; registers its code and images in ``ctx``."""
+        if block.kind == "fence":
+            return self._fence(block, ctx)
+        text = block.text
+        if not block.closed and block.partial_line and _looks_like_table(text):
+            text = text[: text.rfind("\n") + 1]  # hide a half-written table row
+        if _LIST_ITEM.match(text):
+            text = _normalise_list_indent(text)
+        return self.markdown_html(text, ctx)
+
+    def markdown_html(self, text: str, ctx: RenderContext) -> str:
+        self._sanitiser.ctx = ctx
+        self._raw.clear()
+        self._md.reset()
+        out: str = self._md.convert(text)
+        if self._raw:
+            out = re.sub(r"<div>\x02raw(\d+)\x03</div>", lambda m: self._raw[int(m[1])], out)
+        return out
+
+    def render_text(self, text: str, ctx: RenderContext) -> list[str]:
+        """The full render: every block of ``text``, closed."""
+        blocks, _, _ = split_blocks(text, final=True)
+        return [self.render_block(b, ctx) for b in blocks]
+
+    def plain_text(self, text: str) -> list[str]:
+        """User messages: shown as typed (escaped, line breaks kept), one block per paragraph."""
+        paragraphs = [p for p in re.split(r"\n\s*\n", text.strip("\n")) if p.strip()] or [""]
+        return [
+            f'<p style="white-space:pre-wrap; margin:0">{html.escape(p, quote=False)}</p>'
+            for p in paragraphs
+        ]
+
+    # -- boxes
+
+    def _fence(self, block: Block, ctx: RenderContext) -> str:
+        indent = len(block.text) - len(block.text.lstrip(" "))
+        code = self._fence_code(block)
+        if indent:
+            code = "\n".join(
+                line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in code.split("\n")
+            )
+        return self.code_box(code, block.language, ctx)
+
+    def _fence_code(self, block: Block) -> str:
+        first_nl = block.text.find("\n")
+        if first_nl < 0:
+            code = ""
+        else:
+            body = block.text[first_nl + 1 :]
+            if block.closed:
+                # Drop the closing fence line (absent when the text ended inside the fence).
+                lines = body.split("\n")
+                if body.endswith("\n"):
+                    lines.pop()
+                if (
+                    lines
+                    and _FENCE_OPEN.match(lines[-1])
+                    and lines[-1].strip()[:3] in ("```", "~~~")
+                ):
+                    lines.pop()
+                code = "\n".join(lines)
+            else:
+                code = body[: body.rfind("\n")] if block.partial_line else body.rstrip("\n")
+        return code
+
+    def code_box(self, code: str, language: str, ctx: RenderContext) -> str:
+        t = self.theme
+        n = ctx.add_code(code)
+        label = html.escape(language or "code")
+        body = highlight.highlight_html(code, language, t.pygments_style) or " "
+        bg = highlight.style_background(t.pygments_style)
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
+            f'style="border-collapse:collapse; border-color:{t.border}; margin:6px 0">'
+            f'<tr><td style="background-color:{t.code_header_bg}; padding:3px 8px">'
+            f'<table width="100%" cellspacing="0" cellpadding="0"><tr>'
+            f'<td><span style="color:{t.muted}; font-size:small">{label}</span></td>'
+            f'<td align="right"><a href="copy:{n}" title="Copy code" '
+            f'style="color:{t.link}; font-size:small; text-decoration:none">Copy</a></td>'
+            f"</tr></table></td></tr>"
+            f'<tr><td style="background-color:{bg}; padding:8px">'
+            f'<pre style="white-space:pre-wrap; margin:0">{body}</pre></td></tr></table>'
+        )
+
+    def error_box(self, message: str, *, retry: bool, warning: bool = False) -> str:
+        """An inline box in plain words, with a ``retry:`` link."""
+        t = self.theme
+        bg, border = (t.warn_bg, t.warn_border) if warning else (t.error_bg, t.error_border)
+        link = f' &nbsp;<a href="retry:" style="color:{t.link}">Retry</a>' if retry else ""
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="8" border="1" '
+            f'style="border-collapse:collapse; border-color:{border}; margin:4px 0">'
+            f'<tr><td style="background-color:{bg}">{html.escape(message)}{link}</td></tr></table>'
+        )
+
+    def tool_call(self, index: int, name: str, arguments: str, *, expanded: bool) -> str:
+        """A collapsible block: ``tool:N`` toggles it; arguments pretty-printed JSON."""
+        t = self.theme
+        arrow = "▾" if expanded else "▸"
+        head = (
+            f'<a href="tool:{index}" style="color:{t.text}; text-decoration:none">'
+            f"{arrow} Tool call: <b>{html.escape(name)}</b></a>"
+        )
+        body = ""
+        if expanded:
+            pretty = pretty_json(arguments)
+            code = highlight.highlight_html(pretty, "json", t.pygments_style)
+            bg = highlight.style_background(t.pygments_style)
+            body = (
+                f'<tr><td style="background-color:{bg}; padding:8px">'
+                f'<pre style="white-space:pre-wrap; margin:0">{code}</pre></td></tr>'
+            )
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
+            f'style="border-collapse:collapse; border-color:{t.border}; margin:4px 0">'
+            f'<tr><td style="background-color:{t.code_header_bg}; padding:4px 8px">{head}</td></tr>'
+            f"{body}</table>"
+        )
+
+
+def pretty_json(text: str) -> str:
+    """Indented JSON, or the text unchanged when it is not (yet) valid JSON."""
+    import json
+
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+def _normalise_list_indent(text: str) -> str:
+    """Re-indent nested list lines to Python-Markdown's 4 spaces per level.
+
+    Models nest with 2 or 3 spaces (CommonMark: a line belongs to an item when it is
+    indented to the item's content column); Python-Markdown wants 4 per level.
+    """
+    out: list[str] = []
+    stack: list[int] = []  # content columns of the open items
+    for line in text.split("\n"):
+        stripped = line.lstrip(" ")
+        k = len(line) - len(stripped)
+        if not stripped or (k == 0 and not _LIST_ITEM.match(line)):
+            out.append(line)
+            continue
+        while stack and k < stack[-1]:
+            stack.pop()
+        item = _LIST_ITEM.match(stripped)
+        if item:
+            marker = item.group(0).rstrip()
+            rest = stripped[len(marker) :]
+            content = k + len(marker) + max(1, len(rest) - len(rest.lstrip(" ")))
+            out.append(" " * (4 * len(stack)) + stripped)
+            stack.append(content)
+        else:
+            extra = k - stack[-1] if stack else k
+            out.append(" " * (4 * len(stack) + max(0, extra)) + stripped)
+    return "\n".join(out)
+
+
+def _looks_like_table(text: str) -> bool:
+    lines = text.split("\n")
+    return len(lines) >= 2 and any(_TABLE_RULE.match(line) and "-" in line for line in lines[1:3])
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@dataclass(slots=True)
+class StreamUpdate:
+    """What a flush changed: newly finished blocks (append them) and the new tail."""
+
+    finished: list[str]
+    tail: str | None
+
+
+class StreamRender:
+    """Incremental render of one streaming answer.
+
+    ``feed`` appends text; finished blocks are rendered once and returned; the open tail is
+    re-rendered each call. ``finish`` closes everything; afterwards :attr:`blocks` equals
+    ``renderer.render_text(text, ...)``.
+    """
+
+    def __init__(self, renderer: MarkdownRenderer, ctx: RenderContext | None = None) -> None:
+        self.renderer = renderer
+        self.ctx = ctx or RenderContext()
+        self.text = ""
+        self.blocks: list[str] = []
+        self.tail: str | None = None
+        self._consumed = 0
+
+    def feed(self, delta: str) -> StreamUpdate:
+        self.text += delta
+        return self._advance(final=False)
+
+    def finish(self) -> StreamUpdate:
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> StreamUpdate:
+        closed, tail, consumed = split_blocks(self.text[self._consumed :], final=final)
+        finished = [self.renderer.render_block(b, self.ctx) for b in closed]
+        self.blocks.extend(finished)
+        self._consumed += consumed
+        if tail is None:
+            self.tail = None
+            self.ctx.tail_codes, self.ctx.tail_images = [], []
+        else:
+            self.ctx.begin_tail()
+            try:
+                self.tail = self.renderer.render_block(tail, self.ctx)
+            finally:
+                self.ctx.end_tail()
+        return StreamUpdate(finished, self.tail)

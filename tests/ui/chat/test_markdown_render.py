@@ -1,0 +1,189 @@
+"""The markdown renderer: features, sanitisation, incremental == full render."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from app.ui.chat.markdown_render import (
+    MarkdownRenderer,
+    RenderContext,
+    StreamRender,
+    Theme,
+    is_safe_url,
+    split_blocks,
+)
+
+SAMPLES = [
+    "Hello **world**",
+    "# Title\n\nPara one with `code` and a [link](https://example.org).\n\nPara two\ncontinued.",
+    "- a\n- b\n  - nested\n\n- c after blank\n\nafter list\n\n1. step\n   ```sh\n   ls -l\n   ```\n2. next",
+    "1. one\n2. two\n\n3. three\n\ntext",
+    "> quote line\n> more\n\n> second\n\nplain",
+    "| a | b |\n|---|:-:|\n| 1 | 2 |\n| 3 | 4 |\n\nafter",
+    "```python\ndef f(x):\n    return x  # <b>\n```\nafter fence\n\n~~~\nplain ~~~ code\n~~~",
+    "Setext\n=====\n\nand\n---\n\n***\n",
+    "text\n```js\nlet a = `x`;\n```\n# H\ntext after heading",
+    "Unclosed fence at the end\n```bash\necho hi\n",
+    "    indented code\n    more\n\npara",
+    "![alt](https://img.example/x.png) and ![bad](file:///etc/passwd) and [x](javascript:alert(1))",
+    "<script>alert(1)</script>\n\n<div onclick=x>raw</div> <img src=http://evil/x.png>",
+    "Ünïcödé 日本語 — emoji 🎉\n\n* star list\n+ plus list\n\n10) paren list",
+    "",
+    "\n\n\nleading blanks\n\n\n\ntrailing blanks\n\n\n",
+]
+
+
+@pytest.fixture(scope="module")
+def renderer() -> MarkdownRenderer:
+    return MarkdownRenderer(Theme.light())
+
+
+def full(renderer: MarkdownRenderer, text: str) -> tuple[list[str], RenderContext]:
+    ctx = RenderContext()
+    return renderer.render_text(text, ctx), ctx
+
+
+def test_headings_emphasis_lists_links(renderer: MarkdownRenderer) -> None:
+    html = "".join(full(renderer, SAMPLES[1])[0] + full(renderer, SAMPLES[2])[0])
+    assert "<h1>Title</h1>" in html
+    assert '<a href="https://example.org"' in html
+    assert "<code style=" in html
+    assert html.count("<ul>") == 2  # outer list and the nested one
+    assert "<li>c after blank" in html or "<p>c after blank" in html
+
+
+def test_ordered_list_survives_blank_lines(renderer: MarkdownRenderer) -> None:
+    blocks, _ = full(renderer, SAMPLES[3])
+    assert len(blocks) == 2  # the list stays one block, "text" is another
+    assert blocks[0].count("<li>") == 3 and blocks[0].count("<ol>") == 1
+
+
+def test_table_and_quote_are_boxed(renderer: MarkdownRenderer) -> None:
+    table = "".join(full(renderer, SAMPLES[5])[0])
+    assert "<th" in table and 'border="1"' in table
+    quote = full(renderer, SAMPLES[4])[0][0]
+    assert "<blockquote" not in quote  # QTextDocument draws no bar: a two-cell table does
+    assert 'bgcolor="#8c959f"' in quote
+
+
+def test_fenced_code_is_highlighted_with_label_and_copy(renderer: MarkdownRenderer) -> None:
+    blocks, ctx = full(renderer, SAMPLES[6])
+    assert 'href="copy:0"' in blocks[0] and ">python<" in blocks[0]
+    assert "style=" in blocks[0] and "def" in blocks[0]
+    assert "&lt;b&gt;" in blocks[0]  # the comment's markup is escaped
+    assert ctx.codes[0] == "def f(x):\n    return x  # <b>"
+    assert ctx.codes[1] == "plain ~~~ code"
+    assert "white-space:pre-wrap" in blocks[0]  # long lines wrap inside the box
+
+
+def test_indented_code_is_boxed(renderer: MarkdownRenderer) -> None:
+    blocks, ctx = full(renderer, SAMPLES[10])
+    assert 'href="copy:0"' in blocks[0]
+    assert ctx.codes == ["indented code\nmore"]
+
+
+def test_hostile_markdown_is_inert(renderer: MarkdownRenderer) -> None:
+    text = (
+        "<script>alert(1)</script>\n\n"
+        "<img src=http://evil/raw.png> [x](javascript:alert(1)) [y](file:///etc/passwd) "
+        "[z](data:text/html,hi) <a href='https://evil'>a</a>\n\n"
+        "![](http://evil/x.png)"
+    )
+    blocks, ctx = full(renderer, text)
+    html = "".join(blocks)
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert "<img" not in html  # nothing loads by itself
+    assert "&lt;img src=http://evil/raw.png&gt;" in html
+    for bad in ("javascript:", "file:", "data:", "href='https://evil'", 'href="https://evil"'):
+        assert f'href="{bad}' not in html and bad not in html.replace(
+            "&lt;a href='https://evil'", ""
+        )
+    assert 'href="loadimg:0"' in html and "click to load evil" in html
+    assert ctx.images == ["http://evil/x.png"]
+
+
+def test_loaded_image_becomes_resource_reference(renderer: MarkdownRenderer) -> None:
+    ctx = RenderContext(loaded={"https://img.example/x.png"})
+    html = "".join(renderer.render_text(SAMPLES[11], ctx))
+    assert '<img alt="alt" src="image:0"' in html or 'src="image:0"' in html
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://a.b/c", True),
+        ("HTTP://a.b", True),
+        ("javascript:alert(1)", False),
+        ("file:///etc/passwd", False),
+        ("data:text/html,x", False),
+        ("//a.b/c", False),
+        ("https:///nohost", False),
+        ("mailto:a@b.c", False),
+    ],
+)
+def test_only_http_urls_are_safe(url: str, safe: bool) -> None:
+    assert is_safe_url(url) is safe
+
+
+def test_user_text_is_plain(renderer: MarkdownRenderer) -> None:
+    blocks = renderer.plain_text("*not em* <b>x</b>\nline\n\nsecond")
+    assert len(blocks) == 2
+    assert "*not em* &lt;b&gt;x&lt;/b&gt;\nline" in blocks[0]
+
+
+def test_open_fence_streams_as_code_box(renderer: MarkdownRenderer) -> None:
+    stream = StreamRender(renderer)
+    update = stream.feed("Intro\n\n```python\nprint('hi')\nx = ")
+    assert update.tail is not None and "copy:" in update.tail and "print" in update.tail
+    assert "x = " not in update.tail  # the unfinished line waits for its newline
+
+
+def test_half_written_table_row_is_hidden(renderer: MarkdownRenderer) -> None:
+    stream = StreamRender(renderer)
+    update = stream.feed("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | ")
+    assert update.tail is not None and "<table" in update.tail
+    assert ">3<" not in update.tail and ">1<" in update.tail
+
+
+def test_finished_blocks_are_rendered_once(renderer: MarkdownRenderer) -> None:
+    stream = StreamRender(renderer)
+    first = stream.feed("para one\n\npara two\n\n")
+    assert len(first.finished) == 1 and "para one" in first.finished[0]
+    again = stream.feed("more")
+    assert again.finished == []  # para one is not re-rendered
+    assert again.tail is None or "para one" not in again.tail
+
+
+def test_splitter_decides_only_on_complete_lines() -> None:
+    closed, tail, consumed = split_blocks("para\n# He", final=False)
+    assert closed == [] and tail is not None and tail.partial_line
+    closed, tail, _ = split_blocks("para\n# Head\n", final=False)
+    assert [b.text for b in closed] == ["para", "# Head\n".rstrip("\n")]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_incremental_equals_full_render_under_random_chunking(
+    renderer: MarkdownRenderer, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for text in [*SAMPLES, "\n\n".join(SAMPLES)]:
+        expected, expected_ctx = full(renderer, text)
+        stream = StreamRender(renderer)
+        pos = 0
+        while pos < len(text):
+            step = rng.choice([1, 1, 2, 3, 5, 8, 20, 60])
+            stream.feed(text[pos : pos + step])
+            pos += step
+        stream.finish()
+        assert stream.blocks == expected, text
+        assert stream.ctx.codes == expected_ctx.codes
+        assert stream.ctx.images == expected_ctx.images
+        assert stream.tail is None
+
+
+def test_dark_theme_changes_colours() -> None:
+    light = "".join(MarkdownRenderer(Theme.light()).render_text(SAMPLES[6], RenderContext()))
+    dark = "".join(MarkdownRenderer(Theme.dark_theme()).render_text(SAMPLES[6], RenderContext()))
+    assert (light != dark and Theme.dark_theme().code_bg in dark) or "#272822" in dark
