@@ -1,0 +1,207 @@
+"""Model lists, cached under the cache dir so pickers work offline, and their prices.
+
+One small JSON file per provider (``cache/models/<provider id>.json``) with the fetch
+time and, per model, the id and the few fields worth keeping (name, owner, context
+length, pricing). :func:`model_choices` merges every provider's cached list with the
+models its profile names (presets and manual entries) into one searchable list.
+
+Prices: the profile's own table (from the preset, editable by the user) wins; otherwise
+a price the provider's model list carries (OpenRouter's per-token ``pricing.prompt``,
+``pricing.input`` per 1M as Together and Stansa-style lists give) is used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app import log
+from app.api.profiles import ModelPrice, ProviderProfile
+from app.settings import write_atomic
+
+_log = log.get("core.models")
+
+_KEPT_FIELDS = (
+    "name",
+    "owned_by",
+    "context_length",
+    "context_window",
+    "max_context_length",
+    "pricing",
+    "type",
+)
+
+
+class CachedModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+
+
+class CachedModels(BaseModel):
+    provider_id: str
+    fetched_at: datetime
+    models: list[CachedModel] = Field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.models]
+
+    def get(self, model_id: str) -> CachedModel | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+
+class ModelsCache:
+    """Per-provider model lists on disk, read lazily and kept in memory once read."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._loaded: dict[str, CachedModels | None] = {}
+
+    def _file(self, provider_id: str) -> Path:
+        return self.directory / f"{provider_id}.json"
+
+    def get(self, provider_id: str) -> CachedModels | None:
+        if provider_id not in self._loaded:
+            self._loaded[provider_id] = self._read(provider_id)
+        return self._loaded[provider_id]
+
+    def _read(self, provider_id: str) -> CachedModels | None:
+        try:
+            return CachedModels.model_validate_json(self._file(provider_id).read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError, ValueError) as error:
+            # A cache is disposable: drop it and fetch again later.
+            _log.info(
+                "ignoring unreadable model cache for %s: %s", provider_id, type(error).__name__
+            )
+            return None
+
+    def put(
+        self, provider_id: str, models: Iterable[Any], fetched_at: datetime | None = None
+    ) -> CachedModels:
+        """Cache ``models`` (objects with ``.id``, dicts with ``"id"``, or plain strings)."""
+        entries = [_entry(m) for m in models]
+        unique = list({e.id: e for e in entries if e.id}.values())
+        cached = CachedModels(
+            provider_id=provider_id,
+            fetched_at=fetched_at or datetime.now(UTC),
+            models=sorted(unique, key=lambda e: e.id.lower()),
+        )
+        write_atomic(
+            self._file(provider_id), json.dumps(cached.model_dump(mode="json"), indent=1) + "\n"
+        )
+        self._loaded[provider_id] = cached
+        return cached
+
+    def remove(self, provider_id: str) -> None:
+        self._loaded.pop(provider_id, None)
+        self._file(provider_id).unlink(missing_ok=True)
+
+
+def _entry(model: Any) -> CachedModel:
+    if isinstance(model, str):
+        return CachedModel(id=model)
+    if isinstance(model, dict):
+        data = model
+    elif hasattr(model, "model_dump"):
+        data = model.model_dump(mode="json")
+    else:
+        data = {"id": getattr(model, "id", "")}
+    kept = {k: data[k] for k in _KEPT_FIELDS if data.get(k) is not None}
+    return CachedModel(id=str(data.get("id", "")), **kept)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def price_from_listing(entry: CachedModel | dict[str, Any]) -> ModelPrice | None:
+    """A price read from a model-list entry, when the provider puts one there."""
+    data = entry.model_dump() if isinstance(entry, BaseModel) else entry
+    pricing = data.get("pricing")
+    if not isinstance(pricing, dict):
+        return None
+    if "prompt" in pricing or "completion" in pricing:
+        # OpenRouter style: US dollars per token, as strings.
+        prompt, completion = _number(pricing.get("prompt")), _number(pricing.get("completion"))
+        image = _number(pricing.get("image"))
+        return ModelPrice(
+            input_per_m=None if prompt is None else round(prompt * 1_000_000, 6),
+            output_per_m=None if completion is None else round(completion * 1_000_000, 6),
+            per_image=image or None,
+        )
+    if "input" in pricing or "output" in pricing:
+        # Together / Stansa style: US dollars per 1M tokens.
+        return ModelPrice(
+            input_per_m=_number(pricing.get("input")), output_per_m=_number(pricing.get("output"))
+        )
+    return None
+
+
+def effective_price(
+    profile: ProviderProfile, model: str, cache: ModelsCache | None
+) -> ModelPrice | None:
+    """The profile's price for ``model`` (user or preset), else the provider list's."""
+    own = profile.price(model)
+    if own is not None:
+        return own
+    cached = cache.get(profile.id) if cache is not None else None
+    entry = cached.get(model) if cached is not None else None
+    return price_from_listing(entry) if entry is not None else None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One line of the model picker: ``provider / model``."""
+
+    provider_id: str
+    provider_name: str
+    model: str
+    source: str  # "list" (fetched), "profile" (preset or typed in)
+    price: ModelPrice | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider_name} / {self.model}"
+
+
+def model_choices(
+    profiles: Iterable[ProviderProfile], cache: ModelsCache | None
+) -> list[ModelChoice]:
+    """Every model of every provider, profile-named ones first, then the fetched list."""
+    choices: list[ModelChoice] = []
+    for profile in profiles:
+        seen: set[str] = set()
+        cached = cache.get(profile.id) if cache is not None else None
+        listed = cached.ids if cached is not None else []
+        for source, names in (("profile", profile.models), ("list", listed)):
+            for model in names:
+                if model in seen:
+                    continue
+                seen.add(model)
+                price = effective_price(profile, model, cache)
+                choices.append(ModelChoice(profile.id, profile.name, model, source, price))
+    return choices
+
+
+def format_price(price: ModelPrice | None) -> str:
+    """``$2.44 / $9.75 per 1M`` (input / output), or empty when unknown."""
+    if price is None or (price.input_per_m is None and price.output_per_m is None):
+        return ""
+
+    def money(value: float | None) -> str:
+        return "?" if value is None else f"${value:g}"
+
+    return f"{money(price.input_per_m)} / {money(price.output_per_m)} per 1M"
