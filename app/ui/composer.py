@@ -1,0 +1,297 @@
+"""The chat composer: multi-line input, attachments, a live token estimate, send and stop.
+
+The composer knows nothing about providers or the store. It emits
+``send_requested(text, attachments)`` and ``stop_requested()``; the chat panel decides.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_TEXT_BYTES = 512 * 1024
+TEXT_SUFFIXES = {
+    ".txt", ".md", ".py", ".json", ".csv", ".tsv", ".yaml", ".yml", ".toml", ".ini", ".cfg",
+    ".js", ".ts", ".tsx", ".jsx", ".html", ".css", ".xml", ".sql", ".sh", ".rs", ".go", ".c",
+    ".h", ".cpp", ".hpp", ".java", ".kt", ".rb", ".php", ".swift", ".log", ".tex", ".rst",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An image (sent as a vision part) or a text file (inlined with its name)."""
+
+    name: str
+    mime: str
+    data: bytes
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def as_text_block(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        return f"File `{self.name}`:\n\n```\n{text}\n```"
+
+
+class AttachmentError(ValueError):
+    """A file that cannot be attached, with a message for the user."""
+
+
+def load_attachment(path: Path) -> Attachment:
+    """Read a file the user picked or dropped, as an image or a text attachment."""
+    mime = mimetypes.guess_type(path.name)[0] or ""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AttachmentError(f"Cannot read {path.name}: {exc.strerror or exc}") from exc
+    if mime.startswith("image/"):
+        if size > MAX_IMAGE_BYTES:
+            raise AttachmentError(f"{path.name} is larger than {MAX_IMAGE_BYTES // 2**20} MB.")
+        return Attachment(path.name, mime, path.read_bytes())
+    if path.suffix.lower() in TEXT_SUFFIXES or mime.startswith("text/"):
+        if size > MAX_TEXT_BYTES:
+            raise AttachmentError(
+                f"{path.name} is larger than {MAX_TEXT_BYTES // 1024} KB of text."
+            )
+        data = path.read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AttachmentError(f"{path.name} is not UTF-8 text.") from exc
+        return Attachment(path.name, mime or "text/plain", data)
+    raise AttachmentError(f"{path.name}: only images and text files can be attached.")
+
+
+def image_attachment(image: QImage, name: str = "pasted.png") -> Attachment:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return Attachment(name, "image/png", bytes(data.data()))
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token: the usual rule of thumb for English text."""
+    return (len(text) + 3) // 4
+
+
+class _Input(QPlainTextEdit):
+    """The text box: Enter or Ctrl+Enter sends (per settings); files and images drop in."""
+
+    submitted = Signal()
+    files_dropped = Signal(list)
+    image_pasted = Signal(QImage)
+
+    def __init__(self) -> None:
+        super().__init__(objectName="composerInput")
+        self.setAccessibleName("Message")
+        self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
+        self.send_on_enter = True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            mods = event.modifiers()
+            ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
+            shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+            if (self.send_on_enter and not shift and not ctrl) or (not self.send_on_enter and ctrl):
+                self.submitted.emit()
+                return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        local = [Path(url.toLocalFile()) for url in source.urls() if url.isLocalFile()]
+        if local:
+            self.files_dropped.emit(local)
+        elif source.hasImage():
+            image = QImage(source.imageData())
+            if not image.isNull():
+                self.image_pasted.emit(image)
+        else:
+            super().insertFromMimeData(source)
+
+
+class Composer(QWidget):
+    """Input, attachment chips, token estimate, and the send/stop button."""
+
+    send_requested = Signal(str, list)
+    stop_requested = Signal()
+    error_occurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, objectName="composer")
+        self.attachments: list[Attachment] = []
+        self._busy = False
+
+        self.input = _Input()
+        self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.input.setMinimumHeight(64)
+        self.input.setMaximumHeight(220)
+        self.attach_button = QToolButton(objectName="attachButton", text="📎")
+        self.attach_button.setToolTip("Attach images or text files")
+        self.attach_button.setAccessibleName("Attach files")
+        self.send_button = QPushButton("Send", objectName="sendButton")
+        self.send_button.setAccessibleName("Send message")
+        self.send_button.setDefault(True)
+        self.stop_button = QPushButton("Stop", objectName="stopButton")
+        self.stop_button.setAccessibleName("Stop answer")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.hide()
+        self.attachments_label = QLabel(objectName="attachmentsLabel")
+        self.attachments_label.setAccessibleName("Attachments")
+        self.attachments_label.hide()
+        self.clear_attachments_button = QToolButton(objectName="clearAttachmentsButton", text="✕")
+        self.clear_attachments_button.setAccessibleName("Remove attachments")
+        self.clear_attachments_button.hide()
+        self.token_label = QLabel(objectName="tokenEstimate")
+        self.token_label.setAccessibleName("Token estimate")
+        self.token_label.setEnabled(False)
+
+        chips = QHBoxLayout()
+        chips.addWidget(self.attachments_label, 1)
+        chips.addWidget(self.clear_attachments_button)
+        row = QHBoxLayout()
+        row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addWidget(self.input, 1)
+        buttons = QVBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.token_label, 0, Qt.AlignmentFlag.AlignRight)
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 8)
+        layout.addLayout(chips)
+        layout.addLayout(row)
+
+        # The estimate is recounted at most every 150 ms, not on every keystroke.
+        self._estimate_timer = QTimer(self, singleShot=True, interval=150)
+        self._connect_signals()
+        self._update_estimate()
+
+    def _connect_signals(self) -> None:
+        self.input.submitted.connect(self.on_send_clicked)
+        self.input.files_dropped.connect(self.add_files)
+        self.input.image_pasted.connect(self.on_image_pasted)
+        self.input.textChanged.connect(self._estimate_timer.start)
+        self._estimate_timer.timeout.connect(self._update_estimate)
+        self.send_button.clicked.connect(self.on_send_clicked)
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.attach_button.clicked.connect(self.on_attach_clicked)
+        self.clear_attachments_button.clicked.connect(self.clear_attachments)
+
+    # --- state -----------------------------------------------------------------------------
+    def set_send_on_enter(self, on_enter: bool) -> None:
+        self.input.send_on_enter = on_enter
+        hint = "Enter to send, Shift+Enter for a new line" if on_enter else "Ctrl+Enter to send"
+        self.input.setPlaceholderText(f"Ask anything…  ({hint})")
+
+    def set_busy(self, busy: bool) -> None:
+        """While an answer streams, Send turns into Stop."""
+        self._busy = busy
+        self.send_button.setVisible(not busy)
+        self.stop_button.setVisible(busy)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def text(self) -> str:
+        return self.input.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        self.input.setPlainText(text)
+        self.input.moveCursor(self.input.textCursor().MoveOperation.End)
+
+    def insert_text(self, text: str) -> None:
+        self.input.insertPlainText(text)
+
+    # --- attachments -------------------------------------------------------------------------
+    def add_files(self, paths: list[Path]) -> None:
+        for path in paths:
+            try:
+                self.attachments.append(load_attachment(Path(path)))
+            except AttachmentError as exc:
+                self.error_occurred.emit(str(exc))
+        self._show_attachments()
+
+    def on_image_pasted(self, image: QImage) -> None:
+        attachment = image_attachment(image, f"pasted-{len(self.attachments) + 1}.png")
+        if len(attachment.data) > MAX_IMAGE_BYTES:
+            self.error_occurred.emit("The pasted image is too large to send.")
+            return
+        self.attachments.append(attachment)
+        self._show_attachments()
+
+    def clear_attachments(self) -> None:
+        self.attachments.clear()
+        self._show_attachments()
+
+    def _show_attachments(self) -> None:
+        names = ", ".join(("🖼 " if a.is_image else "📄 ") + a.name for a in self.attachments)
+        self.attachments_label.setText(names)
+        self.attachments_label.setVisible(bool(self.attachments))
+        self.clear_attachments_button.setVisible(bool(self.attachments))
+        self._update_estimate()
+
+    def on_attach_clicked(self) -> None:
+        # Non-modal: the dialog's signal delivers the files; no exec() in the event loop.
+        dialog = QFileDialog(self, "Attach files")
+        dialog.setObjectName("attachDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilters(
+            [
+                "Images and text (*.png *.jpg *.jpeg *.gif *.webp *.txt *.md *.py *.json *.csv)",
+                "All files (*)",
+            ]
+        )
+        dialog.filesSelected.connect(lambda files: self.add_files([Path(f) for f in files]))
+        dialog.open()
+
+    # --- send --------------------------------------------------------------------------------
+    def on_send_clicked(self) -> None:
+        if self._busy:
+            return
+        text = self.text().strip()
+        if not text and not self.attachments:
+            return
+        self.send_requested.emit(text, list(self.attachments))
+
+    def clear(self) -> None:
+        """Called by the panel once the message is safely handed over."""
+        self.input.clear()
+        self.clear_attachments()
+
+    def _update_estimate(self) -> None:
+        text_tokens = estimate_tokens(self.text())
+        text_tokens += sum(
+            estimate_tokens(a.as_text_block()) for a in self.attachments if not a.is_image
+        )
+        images = sum(1 for a in self.attachments if a.is_image)
+        label = f"≈ {text_tokens:,} tokens"
+        if images:
+            label += f" + {images} image{'s' if images > 1 else ''}"
+        self.token_label.setText(label)
