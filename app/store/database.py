@@ -1,0 +1,245 @@
+"""Opening the SQLite file: pragmas, integrity check, recovery, migrations, backups.
+
+Everything here is synchronous and runs on the writer thread (or a backup thread);
+`Store` wraps it in async calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from app.store import schema
+from app.store.errors import StoreOpenError
+from app.store.models import StoreOpenReport
+
+log = logging.getLogger("palaver.store")
+
+DAILY_BACKUPS_KEPT = 7
+MIGRATION_BACKUPS_KEPT = 3
+_CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+class CorruptDatabase(Exception):
+    """Internal: the file failed to open as a database or failed its check."""
+
+
+def connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection with the store's settings; autocommit (transactions are explicit)."""
+    if read_only:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+            check_same_thread=False, timeout=10,
+        )  # fmt: skip
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    # NORMAL in WAL mode: a commit survives a crash or kill of the app; only a power cut can
+    # drop the last commits (never corrupts). FULL would fsync on every streamed update.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -16000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True for errors that mean the file is damaged or not a database at all."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _CORRUPT_CODES
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text or "corrupt" in text
+
+
+def check(conn: sqlite3.Connection, *, full: bool = False) -> str:
+    """``"ok"`` or the first problems ``PRAGMA quick_check`` / ``integrity_check`` finds."""
+    pragma = "integrity_check" if full else "quick_check"
+    rows = conn.execute(f"PRAGMA {pragma}(20)").fetchall()
+    return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows)
+
+
+def _open_checked(path: Path) -> tuple[sqlite3.Connection, str, float]:
+    """Open, switch to WAL, run the quick check; raise `CorruptDatabase` when damaged."""
+    try:
+        conn = connect(path)
+    except sqlite3.DatabaseError as exc:
+        if is_corruption(exc):
+            raise CorruptDatabase(str(exc)) from exc
+        raise
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            log.warning("journal_mode is %s, not wal", mode)
+        started = time.perf_counter()
+        result = check(conn)
+        elapsed = (time.perf_counter() - started) * 1000
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_corruption(exc):
+            raise CorruptDatabase(str(exc)) from exc
+        raise
+    if result != "ok":
+        conn.close()
+        raise CorruptDatabase(result)
+    return conn, result, elapsed
+
+
+def _sidecars(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its WAL files) to ``<name>.corrupt-<timestamp>``."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for src in _sidecars(path):
+        if src.exists():
+            os.replace(src, target.with_name(target.name + src.name[len(path.name) :]))
+    return target
+
+
+def list_backups(backups: Path) -> list[Path]:
+    """Every backup, newest first."""
+    if not backups.is_dir():
+        return []
+    files = [p for p in backups.glob("*.sqlite3") if p.is_file()]
+    return sorted(files, key=lambda p: p.stat().st_mtime_ns, reverse=True)
+
+
+def _restore_latest(path: Path, backups: Path, report: StoreOpenReport) -> None:
+    for candidate in list_backups(backups):
+        tmp = path.with_name(path.name + ".restoring")
+        try:
+            shutil.copyfile(candidate, tmp)
+            probe = sqlite3.connect(tmp)
+            try:
+                ok = check(probe) == "ok"
+            finally:
+                probe.close()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            report.notes.append(f"backup {candidate.name} unusable: {exc}")
+            ok = False
+        if ok:
+            os.replace(tmp, path)
+            report.restored_from = candidate
+            return
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        report.notes.append(f"backup {candidate.name} failed its check")
+    report.started_fresh = True
+
+
+def open_database(path: Path, backups: Path) -> tuple[sqlite3.Connection, StoreOpenReport]:
+    """Open (recovering from corruption), migrate and clean up; return the write connection."""
+    report = StoreOpenReport(database=path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backups.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreOpenError(
+            f"Palaver cannot create its data folder {path.parent}: {exc.strerror or exc}."
+        ) from exc
+    report.created = not path.exists()
+    try:
+        try:
+            conn, report.check, report.check_ms = _open_checked(path)
+        except CorruptDatabase as exc:
+            log.error("database %s is damaged: %s", path, exc)
+            report.check = str(exc)
+            report.corrupt_moved_to = move_aside(path)
+            _restore_latest(path, backups, report)
+            conn, _, report.check_ms = _open_checked(path)
+        migrate(conn, backups, report)
+    except CorruptDatabase as exc:
+        raise StoreOpenError(f"The history database could not be repaired: {exc}.") from exc
+    except sqlite3.OperationalError as exc:
+        raise StoreOpenError(f"Palaver cannot open its history database {path}: {exc}.") from exc
+    except OSError as exc:
+        raise StoreOpenError(
+            f"Palaver cannot use its data folder {path.parent}: {exc.strerror or exc}."
+        ) from exc
+    return conn, report
+
+
+def migrate(conn: sqlite3.Connection, backups: Path, report: StoreOpenReport) -> None:
+    """Bring the schema to `schema.SCHEMA_VERSION`, one transaction per step.
+
+    An existing database is copied to ``backups/pre-migration-v<from>-to-v<to>-<ts>.sqlite3``
+    first. A database from a newer Palaver is refused, never downgraded.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    target = schema.SCHEMA_VERSION
+    report.schema_from, report.schema_to = version, target
+    if version > target:
+        raise StoreOpenError(
+            f"The history database was written by a newer Palaver (schema {version}, this one knows {target}). "
+            "Update Palaver to open it."
+        )
+    if version == target:
+        return
+    if version > 0:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        dest = backups / f"pre-migration-v{version}-to-v{target}-{stamp}.sqlite3"
+        backup_to(conn, dest)
+        report.migration_backup = dest
+        _prune(backups, "pre-migration-", MIGRATION_BACKUPS_KEPT)
+    for index in range(version, target):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            schema.apply(conn, schema.MIGRATIONS[index])
+            conn.execute(f"PRAGMA user_version = {index + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        log.info("store schema migrated to v%d", index + 1)
+
+
+def backup_to(conn: sqlite3.Connection, dest: Path) -> Path:
+    """Copy the database with SQLite's backup API into ``dest`` atomically (temp + rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    target = sqlite3.connect(tmp)
+    try:
+        conn.backup(target)
+        # A backup is a single self-contained file: no WAL beside it.
+        target.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        target.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def daily_backup(source: Path, backups: Path, today: dt.date | None = None) -> Path | None:
+    """Make today's ``daily-YYYY-MM-DD.sqlite3`` unless it exists; keep the newest 7.
+
+    Uses its own read-only connection, so it can run beside the writer.
+    """
+    day = (today or dt.datetime.now().date()).isoformat()
+    dest = backups / f"daily-{day}.sqlite3"
+    if dest.exists():
+        return None
+    conn = connect(source, read_only=True)
+    try:
+        backup_to(conn, dest)
+    finally:
+        conn.close()
+    _prune(backups, "daily-", DAILY_BACKUPS_KEPT)
+    return dest
+
+
+def _prune(backups: Path, prefix: str, keep: int) -> None:
+    # Names sort by date, so the oldest come first.
+    files = sorted(backups.glob(f"{prefix}*.sqlite3"))
+    for old in files[: max(0, len(files) - keep)]:
+        with contextlib.suppress(OSError):
+            old.unlink()
