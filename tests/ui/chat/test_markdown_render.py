@@ -158,6 +158,7 @@ def test_finished_blocks_are_rendered_once(renderer: MarkdownRenderer) -> None:
 
 def test_splitter_decides_only_on_complete_lines() -> None:
     closed, tail, consumed = split_blocks("para\n# He", final=False)
+    assert consumed == 0
     assert closed == [] and tail is not None and tail.partial_line
     closed, tail, _ = split_blocks("para\n# Head\n", final=False)
     assert [b.text for b in closed] == ["para", "# Head\n".rstrip("\n")]
