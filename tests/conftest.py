@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.helpers.fixtures"]
+pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.audio_env"]
 
 # Tests never need a real display unless marked xvfb (those set DISPLAY themselves).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -30,7 +30,11 @@ def dbfs(amplitude: float) -> float:
 
 
 class LevelMeter:
-    """Accumulates blocks and yields a :class:`Level` every ``interval`` frames on average."""
+    """Accumulates blocks and yields a :class:`Level` ``rate_hz`` times per second of audio.
+
+    Blocks longer than ``1 / rate_hz`` seconds give one reading each (the recorder uses
+    10 ms blocks, so it gets the full rate).
+    """
 
     def __init__(self, samplerate: int, rate_hz: float = 30.0) -> None:
         self._samplerate = samplerate
