@@ -100,24 +100,36 @@ class ProviderProfile(BaseModel):
     key_env: str | None = Field(default=None, description="environment variable holding the key")
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
-    headers: dict[str, str] = Field(default_factory=dict, description="extra headers sent on every call")
-    paths: dict[Endpoint, str] = Field(default_factory=dict, description="per-endpoint path overrides")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="extra headers sent on every call"
+    )
+    paths: dict[Endpoint, str] = Field(
+        default_factory=dict, description="per-endpoint path overrides"
+    )
     capabilities: Capabilities = Field(default_factory=Capabilities)
     image_size_separator: Literal["x", "*"] = "x"
     chat_image_models: list[str] = Field(
-        default_factory=list, description="image models that answer through chat with a markdown image"
+        default_factory=list,
+        description="image models that answer through chat with a markdown image",
     )
     stream_usage: Literal["never", "on_request", "always"] = Field(
         default="on_request",
         description="never: streams carry no usage; on_request: send stream_options.include_usage; always: sent anyway",
     )
-    models: list[str] = Field(default_factory=list, description="known models (for providers with no list)")
+    models: list[str] = Field(
+        default_factory=list, description="known models (for providers with no list)"
+    )
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
-    credits_per_usd: float | None = Field(default=None, gt=0, description="provider credits per US dollar")
+    credits_per_usd: float | None = Field(
+        default=None, gt=0, description="provider credits per US dollar"
+    )
     credit_unit: str | None = None
     dashboard_url: str | None = None
     docs_url: str | None = None
     rate_limit_headers: RateLimitHeaders = Field(default_factory=RateLimitHeaders)
+    idempotency: bool = Field(
+        default=True, description="send an Idempotency-Key on non-streaming POSTs (safe retries)"
+    )
     notes: str = ""
 
     @field_validator("base_url")
