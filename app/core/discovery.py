@@ -156,7 +156,7 @@ async def list_models(profile: ProviderProfile, seconds: float) -> list[str]:
     """The model ids ``profile`` lists, via the app's own client (no key: local servers)."""
     from app.api import ApiClient
 
-    client = ApiClient(profile, None, timeout=seconds, proxy=None)
+    client = ApiClient(profile, None, timeout=seconds, max_retries=0)
     try:
         listing = await client.list_models()
         return [m.id for m in listing.models]

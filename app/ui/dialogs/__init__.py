@@ -1,0 +1,1 @@
+"""Dialogs and first-run panels: providers and keys, settings, welcome."""

@@ -1,0 +1,114 @@
+"""Test connection: list a provider's models and say what went wrong in plain words.
+
+No Qt here: :func:`check_connection` is a coroutine the dialog runs as an owned task, and
+:func:`describe_failure` turns the client's error tree into a headline plus a hint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from app.api.profiles import Endpoint, ProviderProfile
+
+
+class ModelLister(Protocol):
+    async def list_models(self) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
+ClientFactory = Callable[[ProviderProfile, str | None], ModelLister]
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    ok: bool
+    headline: str
+    detail: str = ""
+    models: list[Any] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def model_ids(self) -> list[str]:
+        return [str(getattr(m, "id", m)) for m in self.models]
+
+
+async def check_connection(
+    profile: ProviderProfile, key: str | None, make_client: ClientFactory
+) -> ConnectionResult:
+    """Ask ``profile`` for its model list with ``key``; never raises an :class:`ApiError`."""
+    from app.api.errors import ApiError
+
+    started = time.perf_counter()
+    client = make_client(profile, key)
+    try:
+        listing = await client.list_models()
+    except ApiError as error:
+        headline, hint = describe_failure(error, profile)
+        return ConnectionResult(False, headline, hint, seconds=time.perf_counter() - started)
+    finally:
+        await client.aclose()
+    models = list(getattr(listing, "models", listing))
+    seconds = time.perf_counter() - started
+    count = len(models)
+    if count == 0:
+        headline = "Connected, but the provider lists no models. Add the models you use by hand."
+    else:
+        headline = f"Connected: {count} model{'s' if count != 1 else ''} available."
+    return ConnectionResult(True, headline, f"Answered in {seconds:.1f} s.", models, seconds)
+
+
+def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, str]:
+    """(headline, what to do) for a failed model list, in words a user can act on."""
+    from app.api import errors
+
+    url = profile.url(Endpoint.MODELS)
+    host = urlsplit(profile.base_url).netloc
+    said = getattr(error, "user_message", str(error))
+    if isinstance(error, errors.AuthenticationError):
+        if profile.key_required:
+            return (
+                "Wrong key: the provider refused it (401).",
+                "Paste the key again (check for missing characters) or create a new one in the provider's dashboard.",
+            )
+        return (
+            "The provider wants a key (401).",
+            "Tick \u201cNeeds an API key\u201d and enter one.",
+        )
+    if isinstance(error, errors.PermissionDeniedError):
+        return ("The key is valid but may not list models (403).", said)
+    if isinstance(error, errors.NotFoundError):
+        return (
+            f"Wrong path: nothing at {url} (404).",
+            "Check the base URL (it usually ends in /v1) and the model-list path under Paths & headers.",
+        )
+    if isinstance(error, errors.TLSError):
+        return (
+            f"TLS error: a secure connection to {host} failed.",
+            "The certificate was refused, or the server does not speak https (try http:// for a local server). "
+            + said,
+        )
+    if isinstance(error, errors.ApiConnectionError):
+        return (
+            f"Offline or refused: could not reach {host}.",
+            "Check the network, the host and port, and that the server is running.",
+        )
+    if isinstance(error, errors.ApiTimeoutError):
+        return (
+            f"Timed out: {host} did not answer in time.",
+            "The server may be overloaded or the URL points elsewhere.",
+        )
+    if isinstance(error, errors.MalformedResponseError):
+        return (
+            "Not an OpenAI-compatible answer (an HTML page or other text came back).",
+            f"Check the base URL: {url} should return a JSON model list. " + said,
+        )
+    if isinstance(error, errors.RateLimitError):
+        return ("Rate limited (429): the key works, but the provider asks to slow down.", said)
+    if isinstance(error, errors.InsufficientCreditsError):
+        return ("The key works, but the balance is empty (402).", said)
+    return ("The provider answered with an error.", said)

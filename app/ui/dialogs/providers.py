@@ -1,0 +1,610 @@
+"""The providers dialog: add (preset or custom URL), edit, test, remove; keys to the keyring.
+
+Open it with ``ProvidersDialog(registry, keys, parent).show()`` (or ``open()``): it is
+non-modal-friendly and never runs a nested event loop inside a coroutine. Every slow step
+(keyring calls, the test connection) is an owned task of :attr:`ProvidersDialog.tasks`,
+cancelled when the dialog closes, except key saves, which are allowed to finish.
+
+Edits are committed with **Save**, or automatically when another provider is selected or
+the dialog is closed (if the form is valid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import log
+from app.api.profiles import ModelPrice, ProviderProfile
+from app.core.keys import KeySource, KeyStore, KeyStoreError, ResolvedKey
+from app.core.models_cache import ModelsCache, price_from_listing
+from app.core.providers import ProviderRegistry
+from app.settings import Settings
+from app.ui.dialogs.common import named, note, object_named, set_tone
+from app.ui.dialogs.connection import ClientFactory, ModelLister, check_connection
+from app.ui.dialogs.provider_editor import EditorError, ProviderEditor
+from app.ui.tasks import TaskOwner
+
+_log = log.get("ui.providers")
+
+NEW_ID = ""  # the list row id of a custom provider that is not saved yet
+
+
+def default_presets() -> list[ProviderProfile]:
+    """The bundled presets, or none when they cannot be read (the dialog still works)."""
+    try:
+        from app.api import load_presets
+
+        return list(load_presets())
+    except (ImportError, OSError, ValueError) as error:
+        _log.warning("provider presets unavailable: %s", error)
+        return []
+
+
+def client_factory_for(settings: Settings | None) -> ClientFactory:
+    """Clients for the test connection, honouring the user's proxy and (capped) timeout."""
+
+    def make(profile: ProviderProfile, key: str | None) -> ModelLister:
+        from app.api import ApiClient
+
+        timeout = min(settings.request_timeout, 20.0) if settings else 20.0
+        proxy = settings.proxy_url if settings else None
+        client: ModelLister = ApiClient(profile, key, timeout=timeout, proxy=proxy, max_retries=0)
+        return client
+
+    return make
+
+
+class ProvidersDialog(QDialog):
+    """Manage provider profiles and their keys."""
+
+    provider_saved = Signal(str)
+    provider_removed = Signal(str)
+    key_saved = Signal(str, str)  # provider id, where it went ("keyring" / "memory")
+    connection_tested = Signal(str, bool, str)  # provider id, success, headline
+    keyring_checked = Signal(bool)  # whether a real keyring backend is active
+
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        keys: KeyStore,
+        parent: QWidget | None = None,
+        *,
+        presets: Sequence[ProviderProfile] | None = None,
+        models_cache: ModelsCache | None = None,
+        settings: Settings | None = None,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.keys = keys
+        self.models_cache = models_cache
+        self.presets = list(presets) if presets is not None else default_presets()
+        self.make_client = client_factory or client_factory_for(settings)
+        self.tasks = TaskOwner(on_error=self.on_task_failed)
+        self.key_tasks = TaskOwner(on_error=self.on_task_failed)
+        self._current_id: str | None = None
+        self._pending_new: ProviderProfile | None = None
+        self._dirty = False
+        self._listed_prices: dict[str, ModelPrice] = {}
+        self._selecting = False
+
+        named(self, "providersDialog", "Providers")
+        self.setWindowTitle("Providers and keys")
+        self.resize(940, 640)
+        self.setMinimumSize(760, 520)
+        self._build()
+        self._connect_signals()
+        self._refresh_list()
+        self._select_first()
+        self.tasks.start("keyring-status", self._check_keyring())
+
+    # -- building ------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.keyring_banner = note("Checking the system keyring…", "keyringBanner")
+        self.keyring_banner.setAccessibleName("Keyring status")
+        self.keyring_banner.setFrameShape(QFrame.Shape.StyledPanel)
+        self.keyring_banner.setMargin(6)
+
+        left = object_named(QWidget(), "providerListPane")
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.provider_list = named(QListWidget(), "providerList", "Your providers")
+        self.provider_list.setMinimumWidth(200)
+        left_layout.addWidget(self.provider_list, 1)
+        self.add_button = named(QPushButton("Add provider"), "addProviderButton", "Add provider")
+        self.add_menu = self._build_add_menu()
+        self.add_button.setMenu(self.add_menu)
+        self.remove_button = named(QPushButton("Remove"), "removeProviderButton", "Remove provider")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button, 1)
+        buttons.addWidget(self.remove_button)
+        left_layout.addLayout(buttons)
+
+        self.editor = ProviderEditor()
+        self.empty_page = note(
+            "No provider yet. Use \u201cAdd provider\u201d to pick a known service, a local server, "
+            "or any OpenAI-compatible URL.",
+            "providersEmptyLabel",
+        )
+        self.empty_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages = object_named(QStackedWidget(), "providerPages")
+        self.pages.addWidget(self.empty_page)
+        self.pages.addWidget(self.editor)
+
+        self.confirm_bar = object_named(QFrame(), "removeConfirmBar")
+        self.confirm_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        confirm_layout = QHBoxLayout(self.confirm_bar)
+        confirm_layout.setContentsMargins(8, 4, 8, 4)
+        self.confirm_label = object_named(QLabel(), "removeConfirmLabel")
+        self.confirm_remove_button = named(
+            QPushButton("Remove"), "confirmRemoveButton", "Confirm removing the provider"
+        )
+        self.cancel_remove_button = named(
+            QPushButton("Keep"), "cancelRemoveButton", "Keep the provider"
+        )
+        confirm_layout.addWidget(self.confirm_label, 1)
+        confirm_layout.addWidget(self.confirm_remove_button)
+        confirm_layout.addWidget(self.cancel_remove_button)
+        self.confirm_bar.setVisible(False)
+
+        self.status_label = note("", "providersStatusLabel")
+        self.status_label.setAccessibleName("Status")
+        self.save_button = named(QPushButton("Save"), "saveProviderButton", "Save provider")
+        self.save_button.setDefault(True)
+        self.revert_button = named(
+            QPushButton("Revert"), "revertProviderButton", "Undo unsaved changes"
+        )
+        self.close_buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        named(self.close_buttons, "providersCloseButtons", "Close")
+        close = self.close_buttons.button(QDialogButtonBox.StandardButton.Close)
+        named(close, "providersCloseButton", "Close the providers dialog")
+
+        right = object_named(QWidget(), "providerEditorPane")
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.pages, 1)
+        right_layout.addWidget(self.confirm_bar)
+
+        splitter = object_named(QSplitter(Qt.Orientation.Horizontal), "providersSplitter")
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([230, 700])
+        splitter.setChildrenCollapsible(False)
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.revert_button)
+        bottom.addWidget(self.save_button)
+        bottom.addWidget(self.close_buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.keyring_banner)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+    def _build_add_menu(self) -> QMenu:
+        menu = QMenu(self)
+        menu.setObjectName("addProviderMenu")
+        menu.setAccessibleName("Add provider")
+        groups = (("hosted", "Hosted services"), ("local", "Local servers"), ("custom", "Others"))
+        for kind, title in groups:
+            members = [p for p in self.presets if p.kind == kind]
+            if not members:
+                continue
+            menu.addSection(title)
+            for preset in members:
+                action = menu.addAction(preset.name)
+                action.setObjectName(f"addPreset_{preset.id}")
+                action.setData(preset.id)
+        menu.addSeparator()
+        custom = menu.addAction("Custom OpenAI-compatible URL…")
+        custom.setObjectName("addCustomProvider")
+        custom.setData(NEW_ID)
+        return menu
+
+    def _connect_signals(self) -> None:
+        self.add_menu.triggered.connect(self.on_add_menu_triggered)
+        self.provider_list.currentItemChanged.connect(self.on_provider_list_current_changed)
+        self.remove_button.clicked.connect(self.on_remove_clicked)
+        self.confirm_remove_button.clicked.connect(self.on_confirm_remove_clicked)
+        self.cancel_remove_button.clicked.connect(self.on_cancel_remove_clicked)
+        self.save_button.clicked.connect(self.on_save_clicked)
+        self.revert_button.clicked.connect(self.on_revert_clicked)
+        self.close_buttons.rejected.connect(self.close)
+        self.editor.edited.connect(self.on_editor_edited)
+        self.editor.test_button.clicked.connect(self.on_test_clicked)
+        self.editor.copy_prices_button.clicked.connect(self.on_copy_prices_clicked)
+
+    # -- public helpers (also used by the welcome panel and tests) ---------------------
+
+    def add_preset(self, preset_id: str) -> ProviderProfile | None:
+        """Add a copy of the preset ``preset_id`` and select it; None if unknown."""
+        preset = next((p for p in self.presets if p.id == preset_id), None)
+        if preset is None:
+            return None
+        if not self._commit_if_dirty():
+            return None
+        profile = self.registry.add_preset(preset)
+        self._refresh_list()
+        self._select(profile.id)
+        self._show_status(f"Added {profile.name}. Enter its key if it needs one, then Save.", "ok")
+        self.provider_saved.emit(profile.id)
+        if profile.key_required:
+            self.editor.key_edit.setFocus()
+        return profile
+
+    def start_custom(self) -> None:
+        """Show an empty form for a custom OpenAI-compatible server (saved on Save)."""
+        if not self._commit_if_dirty():
+            return
+        self._pending_new = ProviderProfile(
+            id=self.registry.unique_id("custom"),
+            name="Custom provider",
+            base_url="http://localhost:8000/v1",
+            kind="custom",
+        )
+        self._current_id = None
+        self._selecting = True
+        self.provider_list.setCurrentRow(-1)
+        self.provider_list.clearSelection()
+        self._selecting = False
+        self.editor.load(self._pending_new)
+        self.editor.base_url_edit.clear()
+        self.pages.setCurrentWidget(self.editor)
+        self._set_dirty(True)
+        self._load_key_status_for(self._pending_new)
+        self.editor.setCurrentIndex(0)
+        self.editor.base_url_edit.setFocus()
+        self._show_status(
+            "Enter the base URL (usually ending in /v1), then Test connection or Save.", "plain"
+        )
+
+    @property
+    def current_profile_id(self) -> str | None:
+        return self._current_id
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    # -- slots -------------------------------------------------------------------------
+
+    def on_add_menu_triggered(self, action: Any) -> None:
+        preset_id = action.data()
+        if preset_id == NEW_ID:
+            self.start_custom()
+        elif isinstance(preset_id, str):
+            self.add_preset(preset_id)
+
+    def on_provider_list_current_changed(
+        self, current: QListWidgetItem | None, previous: QListWidgetItem | None
+    ) -> None:
+        if self._selecting:
+            return
+        # Read the ids first: committing rebuilds the list and deletes these items.
+        wanted = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        staying = self._current_id
+        if not self._commit_if_dirty():
+            # Stay on the form with the problem; the message says what to fix.
+            if staying is not None:
+                self._select(staying)
+            else:  # an unsaved custom provider: no row is its own
+                self._selecting = True
+                self.provider_list.setCurrentRow(-1)
+                self._selecting = False
+            return
+        self._pending_new = None
+        if wanted is not None and wanted != self._current_id:
+            self._select(wanted)
+        elif wanted is None:
+            self._show(None)
+
+    def on_editor_edited(self) -> None:
+        self._set_dirty(True)
+
+    def on_save_clicked(self) -> None:
+        self._commit()
+
+    def on_revert_clicked(self) -> None:
+        if self._pending_new is not None:
+            self._pending_new = None
+            self._set_dirty(False)
+            self._select_first()
+            return
+        self._show(self._current_id)
+        self._show_status("Changes undone.", "plain")
+
+    def on_remove_clicked(self) -> None:
+        profile = self.registry.get(self._current_id or "")
+        if profile is None:
+            return
+        self.confirm_label.setText(f"Remove \u201c{profile.name}\u201d and its saved key?")
+        self.confirm_bar.setVisible(True)
+        self.cancel_remove_button.setFocus()
+
+    def on_confirm_remove_clicked(self) -> None:
+        self.confirm_bar.setVisible(False)
+        provider_id = self._current_id
+        if provider_id is None:
+            return
+        removed = self.registry.remove(provider_id)
+        if removed is None:
+            return
+        if self.models_cache is not None:
+            self.models_cache.remove(provider_id)
+        self.key_tasks.start(f"delete-key:{provider_id}", self._delete_key(provider_id))
+        self._set_dirty(False)
+        self._current_id = None
+        self._refresh_list()
+        self._select_first()
+        self._show_status(f"Removed {removed.name}.", "plain")
+        self.provider_removed.emit(provider_id)
+
+    def on_cancel_remove_clicked(self) -> None:
+        self.confirm_bar.setVisible(False)
+
+    def on_test_clicked(self) -> None:
+        try:
+            profile = self.editor.profile()
+        except EditorError as error:
+            self.editor.show_test_result(str(error), "error", [])
+            return
+        self.editor.show_test_result("Testing…", "plain", [])
+        self.editor.test_button.setEnabled(False)
+        self.tasks.start("test-connection", self._test_connection(profile, self.editor.key_text))
+
+    def on_copy_prices_clicked(self) -> None:
+        changed = self.editor.merge_prices(self._listed_prices)
+        self._show_status(
+            f"Filled {changed} price{'s' if changed != 1 else ''} from the model list; Save to keep them."
+            if changed
+            else "No new prices in the model list.",
+            "plain",
+        )
+
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("providers dialog task failed", exc_info=error)
+        self.editor.test_button.setEnabled(True)
+        self._show_status(f"Something went wrong: {type(error).__name__}: {error}", "error")
+
+    # -- async work ---------------------------------------------------------------------
+
+    async def _check_keyring(self) -> None:
+        status = await self.keys.status()
+        self.keyring_banner.setText(status.message)
+        set_tone(self.keyring_banner, "plain" if status.real else "warning")
+        self.keyring_banner.setVisible(True)
+        self.keyring_checked.emit(status.real)
+
+    async def _load_key(self, profile: ProviderProfile) -> None:
+        try:
+            resolved = await self.keys.get(profile.id, profile.key_env)
+        except KeyStoreError as error:
+            self.editor.set_key("", error.user_message)
+            return
+        if self._editing_id() != profile.id:
+            return  # the user moved on meanwhile
+        if self.editor.key_edited:
+            # The user typed a key while the keyring was answering: keep what they typed.
+            self.editor.key_source_label.setText(_describe_key(resolved, profile))
+            return
+        self.editor.set_key(_visible_key(resolved), _describe_key(resolved, profile))
+
+    async def _save_key(self, provider_id: str, key: str) -> None:
+        try:
+            where = await self.keys.set(provider_id, key)
+            message = _saved_message(where, bool(key))
+            tone = "ok" if where is KeySource.KEYRING or not key else "warning"
+        except KeyStoreError as error:
+            self.keys.remember(provider_id, key)
+            where = KeySource.MEMORY
+            message = f"{error.user_message} The key is kept in memory until Palaver quits."
+            tone = "warning"
+        if self._editing_id() == provider_id:
+            self.editor.mark_key_saved(message)
+        self._show_status(message, tone)
+        self.key_saved.emit(provider_id, where.value)
+
+    async def _delete_key(self, provider_id: str) -> None:
+        try:
+            await self.keys.delete(provider_id)
+        except KeyStoreError as error:
+            self._show_status(error.user_message, "warning")
+
+    async def _test_connection(self, profile: ProviderProfile, typed_key: str) -> None:
+        try:
+            key = typed_key or None
+            if key is None:
+                try:
+                    resolved = await self.keys.get(
+                        self._editing_id() or profile.id, profile.key_env
+                    )
+                except KeyStoreError as error:
+                    self.editor.show_test_result(error.user_message, "error", [])
+                    self.connection_tested.emit(profile.id, False, error.user_message)
+                    return
+                key = resolved.value if resolved is not None else None
+            if key is None and profile.key_required:
+                message = "No key yet: paste the provider's API key first."
+                self.editor.show_test_result(message, "error", [])
+                self.connection_tested.emit(profile.id, False, message)
+                return
+            result = await check_connection(profile, key, self.make_client)
+        finally:
+            self.editor.test_button.setEnabled(True)
+        if result.ok:
+            ids = result.model_ids
+            self.editor.show_test_result(f"{result.headline} {result.detail}", "ok", ids)
+            self._remember_models(profile, result.models)
+        else:
+            self.editor.show_test_result(f"{result.headline}\n{result.detail}".strip(), "error", [])
+        self.connection_tested.emit(profile.id, result.ok, result.headline)
+
+    def _remember_models(self, profile: ProviderProfile, models: list[Any]) -> None:
+        self._listed_prices = {}
+        for model in models:
+            entry = model.model_dump(mode="json") if hasattr(model, "model_dump") else model
+            if isinstance(entry, dict):
+                price = price_from_listing(entry)
+                if price is not None:
+                    self._listed_prices[str(entry.get("id"))] = price
+        self.editor.copy_prices_button.setEnabled(bool(self._listed_prices))
+        # Only a saved provider's list is cached: an unsaved form has no stable id yet.
+        if self.models_cache is not None and self._editing_id() in self.registry:
+            self.models_cache.put(profile.id, models)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _editing_id(self) -> str | None:
+        return self._pending_new.id if self._pending_new is not None else self._current_id
+
+    def _commit_if_dirty(self) -> bool:
+        return self._commit() if self._dirty else True
+
+    def _commit(self) -> bool:
+        """Save the form (and the key if it changed); False with a message when invalid."""
+        try:
+            profile = self.editor.profile()
+        except EditorError as error:
+            self._show_status(str(error), "error")
+            return False
+        try:
+            if self._pending_new is not None:
+                profile = self.registry.add(profile)
+                self._pending_new = None
+            else:
+                profile = self.registry.replace(profile)
+        except (ValueError, KeyError) as error:
+            self._show_status(str(error), "error")
+            return False
+        if self.editor.key_edited:
+            self.key_tasks.start(
+                f"save-key:{profile.id}", self._save_key(profile.id, self.editor.key_text)
+            )
+        self._current_id = profile.id
+        self._set_dirty(False)
+        self._refresh_list()
+        self._select(profile.id)
+        self._show_status(f"Saved {profile.name}.", "ok")
+        self.provider_saved.emit(profile.id)
+        return True
+
+    def _show(self, provider_id: str | None) -> None:
+        profile = self.registry.get(provider_id) if provider_id else None
+        self._current_id = profile.id if profile else None
+        self.confirm_bar.setVisible(False)
+        self._listed_prices = {}
+        if profile is None:
+            self.pages.setCurrentWidget(self.empty_page)
+            self.remove_button.setEnabled(False)
+            self._set_dirty(False)
+            return
+        self.pages.setCurrentWidget(self.editor)
+        self.remove_button.setEnabled(True)
+        self.editor.load(profile)
+        self._set_dirty(False)
+        self._load_key_status_for(profile)
+
+    def _load_key_status_for(self, profile: ProviderProfile) -> None:
+        self.editor.set_key("", "")
+        self.tasks.start("load-key", self._load_key(profile))
+
+    def _refresh_list(self) -> None:
+        self._selecting = True
+        try:
+            self.provider_list.clear()
+            for profile in self.registry:
+                item = QListWidgetItem(profile.name)
+                item.setData(Qt.ItemDataRole.UserRole, profile.id)
+                item.setToolTip(profile.base_url)
+                self.provider_list.addItem(item)
+        finally:
+            self._selecting = False
+
+    def _select(self, provider_id: str) -> None:
+        for row in range(self.provider_list.count()):
+            item = self.provider_list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == provider_id:
+                self._selecting = True
+                self.provider_list.setCurrentItem(item)
+                self._selecting = False
+                if self._current_id != provider_id or self.pages.currentWidget() is not self.editor:
+                    self._show(provider_id)
+                return
+
+    def _select_first(self) -> None:
+        first = self.provider_list.item(0)
+        if first is None:
+            self._show(None)
+        else:
+            self._select(first.data(Qt.ItemDataRole.UserRole))
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self._dirty = dirty
+        self.save_button.setEnabled(dirty)
+        self.revert_button.setEnabled(dirty)
+
+    def _show_status(self, text: str, tone: str) -> None:
+        self.status_label.setText(text)
+        set_tone(self.status_label, tone)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._dirty and not self._commit():
+            # Invalid edits are dropped rather than trapping the user in the dialog.
+            _log.info("providers dialog closed with invalid unsaved edits")
+        self.tasks.cancel_all()
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        # Escape goes through close() so edits are committed the same way.
+        self.close()
+
+
+def _visible_key(resolved: ResolvedKey | None) -> str:
+    """Keys from the environment are used but not shown in (or saved from) the field."""
+    if resolved is None or resolved.source is KeySource.ENVIRONMENT:
+        return ""
+    return resolved.value
+
+
+def _describe_key(resolved: ResolvedKey | None, profile: ProviderProfile) -> str:
+    if resolved is None:
+        if not profile.key_required:
+            return "No key needed."
+        if profile.key_env:
+            return f"No key saved, and ${profile.key_env} is not set."
+        return "No key saved yet."
+    if resolved.source is KeySource.KEYRING:
+        return "Saved in the system keyring."
+    if resolved.source is KeySource.MEMORY:
+        return "Kept in memory only, until Palaver quits."
+    return f"Using the key from ${resolved.env_var} ({resolved.masked}). A key typed here takes precedence."
+
+
+def _saved_message(where: KeySource, had_key: bool) -> str:
+    if not had_key:
+        return "Key removed."
+    if where is KeySource.KEYRING:
+        return "Key saved in the system keyring."
+    return "No system keyring: the key is kept in memory only, until Palaver quits."
