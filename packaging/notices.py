@@ -61,18 +61,23 @@ def distributions_for(import_names: Iterable[str]) -> list[metadata.Distribution
         wanted.update(_normalise(d) for d in providers.get(top, ()))
     found: dict[str, metadata.Distribution] = {}
     for dist in metadata.distributions():
-        key = _normalise(dist.metadata["Name"] or "")
+        key = _normalise(_field(dist, "Name"))
         if key in wanted and key not in NOT_BUNDLED and key not in found:
             found[key] = dist
     return [found[k] for k in sorted(found)]
 
 
+def _field(dist: metadata.Distribution, name: str) -> str:
+    values = dist.metadata.get_all(name) or []
+    return str(values[0]).strip() if values else ""
+
+
 def _licence_of(dist: metadata.Distribution) -> str:
     meta = dist.metadata
-    expression = meta.get("License-Expression")
+    expression = _field(dist, "License-Expression")
     if expression:
         return expression
-    licence = (meta.get("License") or "").strip()
+    licence = _field(dist, "License")
     if licence and len(licence) < 200:
         return licence
     classifiers = [
@@ -82,10 +87,9 @@ def _licence_of(dist: metadata.Distribution) -> str:
 
 
 def _home_of(dist: metadata.Distribution) -> str:
-    meta = dist.metadata
-    if meta.get("Home-page"):
-        return meta["Home-page"]
-    for url in meta.get_all("Project-URL") or []:
+    if _field(dist, "Home-page"):
+        return _field(dist, "Home-page")
+    for url in dist.metadata.get_all("Project-URL") or []:
         label, _, link = url.partition(",")
         if label.strip().lower() in {"homepage", "home", "source", "repository", "source code"}:
             return link.strip()
