@@ -237,7 +237,7 @@ def test_notices_carry_licences_and_the_qt_lgpl_statement() -> None:
 
 @pytest.mark.parametrize(
     "script",
-    ["build.sh", "linux/build-appimage.sh", "macos/build-dmg.sh"],
+    ["build.sh", "linux/build-appimage.sh", "linux/install.sh", "macos/build-dmg.sh"],
 )
 def test_build_scripts_parse(script: str) -> None:
     result = subprocess.run(
