@@ -61,6 +61,7 @@ from app.api.types import (
 __all__ = ["ApiClient"]
 
 _log = log.get("api")
+_sleep = asyncio.sleep  # tests replace it to record waits
 _JSON = {"Content-Type": "application/json"}
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×*X]\s*(\d+)\s*$")
 _TIMING = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
@@ -223,7 +224,7 @@ class ApiClient:
                         attempt,
                         wait or 0,
                     )
-                    await asyncio.sleep(wait or 0)
+                    await _sleep(wait or 0)
                     continue
                 raise error from exc
             if response.status_code < 400:
@@ -264,7 +265,7 @@ class ApiClient:
                         attempt,
                         wait,
                     )
-                    await asyncio.sleep(wait)
+                    await _sleep(wait)
                     continue
             _log.info("%s %s failed: %d %s", method, endpoint, response.status_code, error.message)
             raise error
