@@ -23,6 +23,7 @@ log = logging.getLogger("palaver.store")
 
 DAILY_BACKUPS_KEPT = 7
 MIGRATION_BACKUPS_KEPT = 3
+CHECK_ON_OPEN_LIMIT = 64 * 1024 * 1024
 _CORRUPT_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 
@@ -65,8 +66,17 @@ def check(conn: sqlite3.Connection, *, full: bool = False) -> str:
     return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows)
 
 
-def _open_checked(path: Path) -> tuple[sqlite3.Connection, str, float]:
-    """Open, switch to WAL, run the quick check; raise `CorruptDatabase` when damaged."""
+def check_marker(path: Path) -> Path:
+    """A file whose presence makes the next open check the database before using it."""
+    return path.with_name(path.name + ".check-failed")
+
+
+def _open_checked(path: Path, run_check: bool = True) -> tuple[sqlite3.Connection, str, float]:
+    """Open, switch to WAL, run the quick check; raise `CorruptDatabase` when damaged.
+
+    Without ``run_check`` only the header and schema are read (cheap, and still catches a
+    file that is not a database at all).
+    """
     try:
         conn = connect(path)
     except sqlite3.DatabaseError as exc:
@@ -78,14 +88,18 @@ def _open_checked(path: Path) -> tuple[sqlite3.Connection, str, float]:
         if mode != "wal":
             log.warning("journal_mode is %s, not wal", mode)
         started = time.perf_counter()
-        result = check(conn)
+        if run_check:
+            result = check(conn)
+        else:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            result = "deferred"
         elapsed = (time.perf_counter() - started) * 1000
     except sqlite3.DatabaseError as exc:
         conn.close()
         if is_corruption(exc):
             raise CorruptDatabase(str(exc)) from exc
         raise
-    if result != "ok":
+    if result not in ("ok", "deferred"):
         conn.close()
         raise CorruptDatabase(result)
     return conn, result, elapsed
@@ -136,8 +150,20 @@ def _restore_latest(path: Path, backups: Path, report: StoreOpenReport) -> None:
     report.started_fresh = True
 
 
-def open_database(path: Path, backups: Path) -> tuple[sqlite3.Connection, StoreOpenReport]:
-    """Open (recovering from corruption), migrate and clean up; return the write connection."""
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in _sidecars(path) if p.exists())
+
+
+def open_database(
+    path: Path, backups: Path, check_limit_bytes: int = CHECK_ON_OPEN_LIMIT
+) -> tuple[sqlite3.Connection, StoreOpenReport]:
+    """Open (recovering from corruption), migrate and clean up; return the write connection.
+
+    ``PRAGMA quick_check`` runs before use when the database is at most ``check_limit_bytes``
+    (it reads every page: about 5 ms per MB here) or when the last background check failed;
+    a bigger file opens at once with ``report.check == "deferred"`` and the caller checks it
+    in the background (see `Store.open`).
+    """
     report = StoreOpenReport(database=path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,15 +173,19 @@ def open_database(path: Path, backups: Path) -> tuple[sqlite3.Connection, StoreO
             f"Palaver cannot create its data folder {path.parent}: {exc.strerror or exc}."
         ) from exc
     report.created = not path.exists()
+    marker = check_marker(path)
     try:
+        run_check = report.created or marker.exists() or _size(path) <= check_limit_bytes
         try:
-            conn, report.check, report.check_ms = _open_checked(path)
+            conn, report.check, report.check_ms = _open_checked(path, run_check)
         except CorruptDatabase as exc:
             log.error("database %s is damaged: %s", path, exc)
             report.check = str(exc)
             report.corrupt_moved_to = move_aside(path)
             _restore_latest(path, backups, report)
             conn, _, report.check_ms = _open_checked(path)
+        if marker.exists() and (report.check == "ok" or report.recovered):
+            marker.unlink()
         migrate(conn, backups, report)
     except CorruptDatabase as exc:
         raise StoreOpenError(f"The history database could not be repaired: {exc}.") from exc
@@ -217,6 +247,22 @@ def backup_to(conn: sqlite3.Connection, dest: Path) -> Path:
         target.close()
     os.replace(tmp, dest)
     return dest
+
+
+def background_check(source: Path) -> str:
+    """Quick-check a database that opened unchecked; on failure leave the marker that makes
+    the next open check it first (and recover it)."""
+    conn = connect(source, read_only=True)
+    try:
+        result = check(conn)
+    except sqlite3.DatabaseError as exc:
+        result = str(exc)
+    finally:
+        conn.close()
+    if result != "ok":
+        log.error("background check of %s failed: %s", source, result)
+        check_marker(source).write_text(result, encoding="utf-8")
+    return result
 
 
 def daily_backup(source: Path, backups: Path, today: dt.date | None = None) -> Path | None:

@@ -11,8 +11,6 @@ from typing import Any
 
 from app.store.models import LedgerEntry, UsageAggregate
 
-GROUP_KEYS = ("day", "provider", "model", "endpoint")
-
 _INSERT = (
     "INSERT INTO usage_ledger (ts, provider, model, endpoint, prompt_tokens, completion_tokens, characters, "
     "audio_seconds, images, cost, estimated, status, latency_s, ttft_s, request_id, rate_limit, "
@@ -40,29 +38,90 @@ def record_many(conn: sqlite3.Connection, entries: Iterable[LedgerEntry]) -> int
     return cur.rowcount
 
 
+_SUMS = (
+    "sum(calls), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(characters), "
+    "sum(audio_seconds), sum(images), sum(cost), sum(estimated_calls), sum(unpriced_calls)"
+)
+_ROLLUP_COLUMNS = (
+    "provider, model, endpoint, calls, errors, prompt_tokens, completion_tokens, characters, "
+    "audio_seconds, images, cost, estimated_calls, unpriced_calls"
+)
+_FROM_LEDGER = (
+    "provider, model, endpoint, count(*), sum(status <> 'ok'), sum(prompt_tokens), "
+    "sum(completion_tokens), sum(characters), sum(audio_seconds), sum(images), total(cost), "
+    "sum(estimated <> 0), sum(cost IS NULL) FROM usage_ledger GROUP BY 1, 2, 3, 4"
+)
+
+
+def rebuild_rollup(conn: sqlite3.Connection) -> None:
+    """Recompute ``usage_daily`` and ``usage_hourly`` from the ledger (after a bulk load, or
+    to move days to the current time zone)."""
+    conn.execute("DELETE FROM usage_daily")
+    conn.execute("DELETE FROM usage_hourly")
+    conn.execute(
+        f"INSERT INTO usage_daily (day, {_ROLLUP_COLUMNS}) "
+        f"SELECT date(ts, 'unixepoch', 'localtime'), {_FROM_LEDGER}"
+    )
+    conn.execute(
+        f"INSERT INTO usage_hourly (hour, {_ROLLUP_COLUMNS}) SELECT CAST(ts / 3600 AS INTEGER), {_FROM_LEDGER}"
+    )
+
+
+def bulk_insert_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert many raw ledger rows (columns as in `record`) fast, then rebuild the roll-ups.
+
+    Runs inside the caller's transaction; the per-row trigger is bypassed for speed.
+    """
+    trigger = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'usage_ledger_rollup'"
+    ).fetchone()[0]
+    conn.execute("DROP TRIGGER usage_ledger_rollup")
+    conn.executemany(_INSERT, rows)
+    conn.execute(trigger)
+    rebuild_rollup(conn)
+
+
+def _day(value: str | dt.date | None) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def aggregate(
     conn: sqlite3.Connection,
     group_by: Sequence[str] = ("day", "model"),
+    *,
+    first_day: str | dt.date | None = None,
+    last_day: str | dt.date | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    endpoint: str | None = None,
+) -> list[UsageAggregate]:
+    """Totals grouped by any of ``day``, ``provider``, ``model``, ``endpoint``, from the daily
+    roll-up. Days are local calendar days (``YYYY-MM-DD``); ``first_day``..``last_day`` is
+    inclusive. Ordered by day, then cost (highest first)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if first_day is not None:
+        where.append("day >= ?")
+        args.append(_day(first_day))
+    if last_day is not None:
+        where.append("day <= ?")
+        args.append(_day(last_day))
+    return _grouped(conn, "usage_daily", "day", group_by, where, args, provider, model, endpoint)
+
+
+def aggregate_hours(
+    conn: sqlite3.Connection,
+    group_by: Sequence[str] = ("provider", "model"),
     *,
     since: float | None = None,
     until: float | None = None,
     provider: str | None = None,
     model: str | None = None,
     endpoint: str | None = None,
-    utc_offset_s: int = 0,
 ) -> list[UsageAggregate]:
-    """Totals grouped by any of ``day``, ``provider``, ``model``, ``endpoint``.
-
-    Days are local days for ``utc_offset_s`` (whole hours are exact). ``since``/``until``
-    select whole hours: the hour containing ``since`` is included, the one containing
-    ``until`` is not. Ordered by day, then cost descending.
-    """
-    bad = set(group_by) - set(GROUP_KEYS)
-    if bad:
-        raise ValueError(f"cannot group usage by {sorted(bad)}")
-    keys = [k for k in GROUP_KEYS if k in group_by]
-    day_expr = f"((hour * 3600 + {int(utc_offset_s)}) / 86400)"
-    select_keys = [day_expr if k == "day" else k for k in keys]
+    """Totals over a time range with hour precision (the hour containing ``since`` is in,
+    the one containing ``until`` is out), grouped by any of ``hour``, ``provider``,
+    ``model``, ``endpoint``."""
     where: list[str] = []
     args: list[Any] = []
     if since is not None:
@@ -71,44 +130,60 @@ def aggregate(
     if until is not None:
         where.append("hour < ?")
         args.append(int(until // 3600))
+    return _grouped(conn, "usage_hourly", "hour", group_by, where, args, provider, model, endpoint)
+
+
+def _grouped(
+    conn: sqlite3.Connection,
+    table: str,
+    time_key: str,
+    group_by: Sequence[str],
+    where: list[str],
+    args: list[Any],
+    provider: str | None,
+    model: str | None,
+    endpoint: str | None,
+) -> list[UsageAggregate]:
+    allowed = (time_key, "provider", "model", "endpoint")
+    bad = set(group_by) - set(allowed)
+    if bad:
+        raise ValueError(f"cannot group usage by {sorted(bad)}")
+    keys = [k for k in allowed if k in group_by]
     for column, value in (("provider", provider), ("model", model), ("endpoint", endpoint)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    group = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    order = " ORDER BY " + ", ".join([*(["1"] if "day" in keys else []), f"{len(keys) + 8} DESC"])
-    rows = conn.execute(
-        f"SELECT {', '.join([*select_keys, ''])}sum(calls), sum(errors), sum(prompt_tokens), "
-        "sum(completion_tokens), sum(characters), sum(audio_seconds), sum(images), sum(cost), "
-        f"sum(estimated_calls), sum(unpriced_calls) FROM usage_hourly{clause}{group}{order}",
-        args,
-    ).fetchall()
+    group = f" GROUP BY {', '.join(keys)}" if keys else ""
+    order = " ORDER BY " + ", ".join(
+        [*([time_key] if time_key in keys else []), f"{len(keys) + 8} DESC"]
+    )
+    select = ", ".join([*keys, _SUMS])
+    rows = conn.execute(f"SELECT {select} FROM {table}{clause}{group}{order}", args).fetchall()
     result = []
     for row in rows:
         named = dict(zip(keys, row[: len(keys)], strict=True))
-        totals = row[len(keys) :]
-        if totals[0] is None or totals[0] == 0:
+        t = row[len(keys) :]
+        if not t[0]:
             continue
-        day = named.get("day")
+        hour = named.get("hour")
         result.append(
             UsageAggregate(
-                day=None
-                if day is None
-                else (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat(),
+                day=named.get("day"),
                 provider=named.get("provider"),
                 model=named.get("model"),
                 endpoint=named.get("endpoint"),
-                calls=int(totals[0]),
-                errors=int(totals[1]),
-                prompt_tokens=int(totals[2]),
-                completion_tokens=int(totals[3]),
-                characters=int(totals[4]),
-                audio_seconds=float(totals[5]),
-                images=int(totals[6]),
-                cost=float(totals[7]),
-                estimated_calls=int(totals[8]),
-                unpriced_calls=int(totals[9]),
+                calls=int(t[0]),
+                errors=int(t[1]),
+                prompt_tokens=int(t[2]),
+                completion_tokens=int(t[3]),
+                characters=int(t[4]),
+                audio_seconds=float(t[5]),
+                images=int(t[6]),
+                cost=float(t[7]),
+                estimated_calls=int(t[8]),
+                unpriced_calls=int(t[9]),
+                hour=None if hour is None else int(hour) * 3600,
             )
         )
     return result

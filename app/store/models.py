@@ -246,7 +246,7 @@ class LedgerEntry:
 
 @dataclass(frozen=True, slots=True)
 class UsageAggregate:
-    """Totals of one group (e.g. one day and model); unused keys are ``None``."""
+    """Totals of one group (e.g. one day and model); keys not grouped by are ``None``."""
 
     day: str | None
     provider: str | None
@@ -262,6 +262,7 @@ class UsageAggregate:
     cost: float
     estimated_calls: int
     unpriced_calls: int
+    hour: int | None = None  # start of the hour (Unix seconds) when grouped by hour
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,9 +59,10 @@ CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming';
 
 -- Streaming rows are indexed once they settle: re-tokenising a growing answer twice a
 -- second would cost the writer for nothing.
+-- Prefix indexes for 2- and 3-letter prefixes: search-as-you-type stays fast.
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text, content='messages', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
+    tokenize='porter unicode61 remove_diacritics 2', prefix='2 3'
 );
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status <> 'streaming'
 BEGIN
@@ -214,8 +215,26 @@ CREATE INDEX usage_ledger_by_time ON usage_ledger(ts);
 CREATE INDEX usage_ledger_by_message ON usage_ledger(message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX usage_ledger_by_conversation ON usage_ledger(conversation_id) WHERE conversation_id IS NOT NULL;
 
--- Hourly roll-up kept by a trigger: dashboards aggregate thousands of buckets, not
--- millions of calls, and whole hours still allow days in any whole-hour time zone.
+-- Roll-ups kept by triggers, so dashboards add up thousands of rows, not millions:
+-- per local calendar day (the machine's time zone when the call was made: the day the user
+-- lived) and per UTC hour (for "the last 24 hours" style ranges).
+CREATE TABLE usage_daily (
+    day               TEXT    NOT NULL,
+    provider          TEXT    NOT NULL,
+    model             TEXT    NOT NULL,
+    endpoint          TEXT    NOT NULL,
+    calls             INTEGER NOT NULL DEFAULT 0,
+    errors            INTEGER NOT NULL DEFAULT 0,
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    characters        INTEGER NOT NULL DEFAULT 0,
+    audio_seconds     REAL    NOT NULL DEFAULT 0,
+    images            INTEGER NOT NULL DEFAULT 0,
+    cost              REAL    NOT NULL DEFAULT 0,
+    estimated_calls   INTEGER NOT NULL DEFAULT 0,
+    unpriced_calls    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, model, provider, endpoint)
+) WITHOUT ROWID;
 CREATE TABLE usage_hourly (
     hour              INTEGER NOT NULL,
     provider          TEXT    NOT NULL,
@@ -231,15 +250,31 @@ CREATE TABLE usage_hourly (
     cost              REAL    NOT NULL DEFAULT 0,
     estimated_calls   INTEGER NOT NULL DEFAULT 0,
     unpriced_calls    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (hour, provider, model, endpoint)
+    PRIMARY KEY (hour, model, provider, endpoint)
 ) WITHOUT ROWID;
 CREATE TRIGGER usage_ledger_rollup AFTER INSERT ON usage_ledger BEGIN
+    INSERT INTO usage_daily (day, provider, model, endpoint, calls, errors, prompt_tokens,
+        completion_tokens, characters, audio_seconds, images, cost, estimated_calls, unpriced_calls)
+    VALUES (date(new.ts, 'unixepoch', 'localtime'), new.provider, new.model, new.endpoint, 1,
+        new.status <> 'ok', new.prompt_tokens, new.completion_tokens, new.characters,
+        new.audio_seconds, new.images, coalesce(new.cost, 0), new.estimated <> 0, new.cost IS NULL)
+    ON CONFLICT (day, model, provider, endpoint) DO UPDATE SET
+        calls = calls + 1,
+        errors = errors + excluded.errors,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        characters = characters + excluded.characters,
+        audio_seconds = audio_seconds + excluded.audio_seconds,
+        images = images + excluded.images,
+        cost = cost + excluded.cost,
+        estimated_calls = estimated_calls + excluded.estimated_calls,
+        unpriced_calls = unpriced_calls + excluded.unpriced_calls;
     INSERT INTO usage_hourly (hour, provider, model, endpoint, calls, errors, prompt_tokens,
         completion_tokens, characters, audio_seconds, images, cost, estimated_calls, unpriced_calls)
     VALUES (CAST(new.ts / 3600 AS INTEGER), new.provider, new.model, new.endpoint, 1,
         new.status <> 'ok', new.prompt_tokens, new.completion_tokens, new.characters,
         new.audio_seconds, new.images, coalesce(new.cost, 0), new.estimated <> 0, new.cost IS NULL)
-    ON CONFLICT (hour, provider, model, endpoint) DO UPDATE SET
+    ON CONFLICT (hour, model, provider, endpoint) DO UPDATE SET
         calls = calls + 1,
         errors = errors + excluded.errors,
         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
@@ -252,6 +287,19 @@ CREATE TRIGGER usage_ledger_rollup AFTER INSERT ON usage_ledger BEGIN
         unpriced_calls = unpriced_calls + excluded.unpriced_calls;
 END;
 CREATE TRIGGER usage_ledger_unroll AFTER DELETE ON usage_ledger BEGIN
+    UPDATE usage_daily SET
+        calls = calls - 1,
+        errors = errors - (old.status <> 'ok'),
+        prompt_tokens = prompt_tokens - old.prompt_tokens,
+        completion_tokens = completion_tokens - old.completion_tokens,
+        characters = characters - old.characters,
+        audio_seconds = audio_seconds - old.audio_seconds,
+        images = images - old.images,
+        cost = cost - coalesce(old.cost, 0),
+        estimated_calls = estimated_calls - (old.estimated <> 0),
+        unpriced_calls = unpriced_calls - (old.cost IS NULL)
+    WHERE day = date(old.ts, 'unixepoch', 'localtime') AND provider = old.provider
+      AND model = old.model AND endpoint = old.endpoint;
     UPDATE usage_hourly SET
         calls = calls - 1,
         errors = errors - (old.status <> 'ok'),

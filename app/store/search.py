@@ -11,6 +11,8 @@ from typing import Any
 from app.store.models import SearchHit
 
 KINDS = ("message", "conversation", "transcription", "image")
+RANKED_CANDIDATES = 2000
+"""At most this many of the newest matching messages are ranked by relevance."""
 _START, _END = "\x02", "\x03"
 _TOKEN = re.compile(r'"([^"]*)"?|(\S+)')
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -68,7 +70,10 @@ def search(
     offset: int = 0,
     snippet_tokens: int = 14,
 ) -> list[SearchHit]:
-    """Best matches first (bm25). Hits of different kinds are merged by rank."""
+    """Best matches first (bm25). Hits of different kinds are merged by rank.
+
+    When more than `RANKED_CANDIDATES` messages match, the best of the newest ones are returned.
+    """
     match = build_match(query)
     if match is None:
         return []
@@ -115,14 +120,24 @@ def _messages(
     if f.conversation_id is not None:
         where += " AND m.conversation_id = ?"
         args.append(f.conversation_id)
+    # A very common word or a short prefix matches a large part of the history, and bm25
+    # must score every match; rank only the newest RANKED_CANDIDATES matches (recent history
+    # is what people look for) so a search stays fast whatever is typed.
+    joins = "JOIN messages m ON m.id = messages_fts.rowid " if where else ""
+    cutoff_row = conn.execute(
+        f"SELECT messages_fts.rowid FROM messages_fts {joins}WHERE messages_fts MATCH ?{where} "
+        "ORDER BY messages_fts.rowid DESC LIMIT 1 OFFSET ?",
+        (match, *args, RANKED_CANDIDATES - 1),
+    ).fetchone()
+    cutoff = 0 if cutoff_row is None else int(cutoff_row[0])
     # FTS stays the outer loop in rank order, so snippet() runs only for the rows returned.
     rows = conn.execute(
         f"SELECT m.id, m.conversation_id, c.title, {_snippet('messages_fts', tokens)}, messages_fts.rank, "
         "m.created_at, m.role, m.model, m.provider "
         "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
         "JOIN conversations c ON c.id = m.conversation_id "
-        f"WHERE messages_fts MATCH ?{where} ORDER BY messages_fts.rank LIMIT ?",
-        (match, *args, want),
+        f"WHERE messages_fts MATCH ? AND messages_fts.rowid >= ?{where} ORDER BY messages_fts.rank LIMIT ?",
+        (match, cutoff, *args, want),
     ).fetchall()
     return [
         SearchHit("message", r[0], r[1], r[2], fragments(r[3]), r[4], r[5], r[6], r[7], r[8])

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -83,6 +84,9 @@ class Store:
             1, thread_name_prefix="store-backup"
         )
         self._closed = False
+        self._checked: concurrent.futures.Future[str] | None = None
+        self.problem: str | None = None
+        """Set when a background check finds damage: a sentence for the UI."""
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -112,16 +116,33 @@ class Store:
             writer.close()
             raise
         store = cls(paths, writer, report, stream_interval)
-        if daily_backup:
-            store._maintenance.submit(store._daily_backup)
+        if report.check == "deferred" or daily_backup:
+            store._checked = store._maintenance.submit(
+                store._check_and_backup, report.check, daily_backup
+            )
         return store
 
-    def _daily_backup(self) -> Path | None:
-        try:
-            return database.daily_backup(self.paths.database, self.paths.backups)
-        except (OSError, sqlite3.Error):
-            log.exception("daily backup failed")
-            return None
+    def _check_and_backup(self, check: str, backup: bool) -> str:
+        if check == "deferred":
+            check = database.background_check(self.paths.database)
+            if check != "ok":
+                self.problem = (
+                    "The history database is damaged. Palaver will repair it from a backup the next time it starts; "
+                    "until then new messages may not be saved."
+                )
+        if backup and check == "ok":  # never rotate a good backup out for a damaged copy
+            try:
+                database.daily_backup(self.paths.database, self.paths.backups)
+            except (OSError, sqlite3.Error):
+                log.exception("daily backup failed")
+        return check
+
+    async def wait_checked(self) -> str:
+        """The result of the open-time check (``"ok"`` or problems); waits for a check that
+        was deferred to the background because the database is large."""
+        if self._checked is None:
+            return self.report.check
+        return await asyncio.wrap_future(self._checked)
 
     async def close(self) -> None:
         """Flush streamed text, finish queued writes, checkpoint and close. Idempotent."""
@@ -409,17 +430,34 @@ class Store:
         self,
         group_by: Sequence[str] = ("day", "model"),
         *,
+        first_day: str | date | None = None,
+        last_day: str | date | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        endpoint: str | None = None,
+    ) -> list[UsageAggregate]:
+        """Totals by any of ``day``, ``provider``, ``model``, ``endpoint`` over local calendar
+        days (inclusive range); see `ledger.aggregate`."""
+        return await self._readers.run(
+            ledger.aggregate, group_by, first_day=first_day, last_day=last_day, provider=provider,
+            model=model, endpoint=endpoint,
+        )  # fmt: skip
+
+    async def usage_by_hour(
+        self,
+        group_by: Sequence[str] = ("provider", "model"),
+        *,
         since: float | None = None,
         until: float | None = None,
         provider: str | None = None,
         model: str | None = None,
         endpoint: str | None = None,
-        utc_offset_s: int = 0,
     ) -> list[UsageAggregate]:
-        """Totals by any of ``day``, ``provider``, ``model``, ``endpoint`` (see `ledger.aggregate`)."""
+        """Totals over a time range with hour precision, by ``hour``, ``provider``, ``model``,
+        ``endpoint`` (e.g. "the last 24 hours"); see `ledger.aggregate_hours`."""
         return await self._readers.run(
-            ledger.aggregate, group_by, since=since, until=until, provider=provider, model=model,
-            endpoint=endpoint, utc_offset_s=utc_offset_s,
+            ledger.aggregate_hours, group_by, since=since, until=until, provider=provider, model=model,
+            endpoint=endpoint,
         )  # fmt: skip
 
     async def usage_entries(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.store import LedgerEntry, Store
+from app.store import LedgerEntry, Store, ledger
 
 DAY = 86400
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
@@ -23,30 +23,42 @@ async def test_aggregate_by_day_and_model(store: Store) -> None:
     ]  # fmt: skip
     for entry in entries:
         assert await store.record_usage(entry) > 0
+    day1, day2 = _local_day(T0 + 10), _local_day(T0 + DAY + 60)
     rows = await store.usage_summary(("day", "model"))
-    assert [(r.day, r.model, r.calls) for r in rows] == [
-        ("2026-03-01", "gpt-4o", 2),
-        ("2026-03-01", "gpt-4o-mini", 1),
-        ("2026-03-02", "tts-1", 1),
-        ("2026-03-02", "whisper", 1),
-    ]
-    gpt = rows[0]
-    assert (gpt.prompt_tokens, gpt.completion_tokens) == (110, 55)
+    expected_days = sorted({_local_day(e.ts or 0) for e in entries})
+    assert sorted({r.day for r in rows}) == expected_days
+    by_model = {r.model: r for r in await store.usage_summary(("model",))}
+    gpt = by_model["gpt-4o"]
+    assert gpt.calls == 2 and (gpt.prompt_tokens, gpt.completion_tokens) == (110, 55)
     assert abs(gpt.cost - 0.012) < 1e-12
-    assert rows[1].unpriced_calls == 1 and rows[1].estimated_calls == 1
-    assert rows[2].errors == 1 and rows[2].characters == 120
-    assert rows[3].audio_seconds == 12.5
+    assert (
+        by_model["gpt-4o-mini"].unpriced_calls == 1 and by_model["gpt-4o-mini"].estimated_calls == 1
+    )
+    assert by_model["tts-1"].errors == 1 and by_model["tts-1"].characters == 120
+    assert by_model["whisper"].audio_seconds == 12.5
+    assert sum(r.calls for r in rows) == 5
+    # Ordered by day, then cost descending.
+    assert [r.day for r in rows] == sorted(r.day or "" for r in rows)
 
     by_provider = await store.usage_summary(("provider",))
     assert {r.provider: r.calls for r in by_provider} == {"openai": 3, "acme": 2}
     assert by_provider[0].day is None and by_provider[0].model is None
-    day_two = await store.usage_summary(("endpoint",), since=T0 + DAY, until=T0 + 2 * DAY)
-    assert sorted(r.endpoint or "" for r in day_two) == ["speech", "transcription"]
-    # Three hours behind UTC, every call falls on the previous local day.
-    west = await store.usage_summary(("day",), utc_offset_s=-3 * 3600)
-    assert [(r.day, r.calls) for r in west] == [("2026-02-28", 3), ("2026-03-01", 2)]
+    only_day2 = await store.usage_summary(("endpoint",), first_day=day2, last_day=day2)
+    expected2 = sorted(e.endpoint for e in entries if _local_day(e.ts or 0) == day2)
+    assert sorted(r.endpoint or "" for r in only_day2) == sorted(set(expected2))
+    assert sum(r.calls for r in await store.usage_summary((), first_day=day1, last_day=day2)) == 5
+
+    # Hour precision: the second UTC day only.
+    hours = await store.usage_by_hour(("endpoint",), since=T0 + DAY, until=T0 + 2 * DAY)
+    assert sorted(r.endpoint or "" for r in hours) == ["speech", "transcription"]
+    per_hour = await store.usage_by_hour(("hour",), since=T0, until=T0 + 3 * 3600)
+    assert [(r.hour, r.calls) for r in per_hour] == [(T0, 2), (T0 + 7200, 1)]
     raw = await store.usage_entries(limit=10)
     assert raw[0]["rate_limit"] == {"remaining_requests": 10} and len(raw) == 5
+
+
+def _local_day(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).date().isoformat()
 
 
 async def test_rollup_matches_ledger(store: Store) -> None:
@@ -67,3 +79,11 @@ async def test_rollup_matches_ledger(store: Store) -> None:
     ]
     for row, (_, _, _, cost) in zip(got, expected, strict=True):
         assert abs(row.cost - cost) < 1e-9
+    # Rebuilding the roll-ups from the ledger gives the same totals as the triggers kept.
+    before = await store.usage_summary(("day", "model"))
+    await store.write(ledger.rebuild_rollup)
+    assert await store.usage_summary(("day", "model")) == before
+    by_hour = await store.usage_by_hour(("model",))
+    assert [(r.model, r.calls) for r in sorted(by_hour, key=lambda r: r.model or "")] == [
+        (m, c) for m, c, _, _ in expected
+    ]
