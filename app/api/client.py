@@ -11,6 +11,7 @@ import asyncio
 import mimetypes
 import os
 import re
+import socket
 import ssl
 import struct
 import time
@@ -819,19 +820,31 @@ def _transport_error(exc: httpx.TransportError, url: httpx.URL, timeout: float) 
     if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
         return TLSError(f"{where}: {text}")
     if isinstance(exc, httpx.ConnectTimeout):
-        return ApiTimeoutError(f"no connection to {where} within {min(timeout, 15.0):g} s")
+        return ApiTimeoutError(f"no connection to {where} within {min(timeout, 15.0):g} s.")
     if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeoutError(f"{where} sent no answer within {timeout:g} s")
-    lowered = text.lower()
-    if (
-        "name or service not known" in lowered
-        or "nodename nor servname" in lowered
-        or "getaddrinfo" in lowered
+        return ApiTimeoutError(f"{where} sent no answer within {timeout:g} s.")
+    causes: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(causes) < 10:
+        causes.append(link)
+        link = link.__cause__ or link.__context__
+    lowered = " ".join(str(c) for c in causes).lower()
+    if any(isinstance(c, socket.gaierror) for c in causes) or any(
+        s in lowered
+        for s in (
+            "name or service not known",
+            "nodename nor servname",
+            "getaddrinfo",
+            "name resolution",
+        )
     ):
         return ApiConnectionError(f"the host name {where} could not be found (DNS).")
-    if "refused" in lowered:
-        return ApiConnectionError(f"{where} refused the connection (is the server running?).")
-    return ApiConnectionError(f"{where}: {text}")
+    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in lowered:
+        port = f":{url.port}" if url.port else ""
+        return ApiConnectionError(f"{where}{port} refused the connection (is the server running?).")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return ApiConnectionError(f"{where} closed the connection without an answer ({text}).")
+    return ApiConnectionError(f"{where}: {text.rstrip('.')}.")
 
 
 def _audio_type(fmt: str | None) -> str:
