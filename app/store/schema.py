@@ -333,16 +333,16 @@ def apply(conn: sqlite3.Connection, step: Migration) -> None:
 
 
 def split_statements(script: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies stay whole)."""
+    """Split a script into complete statements (trigger bodies and quoted ';' stay whole)."""
     statements: list[str] = []
     buffer = ""
-    for line in script.splitlines(keepends=True):
-        if line.lstrip().startswith("--") and not buffer.strip():
-            continue
-        buffer += line
+    for piece in script.split(";"):
+        buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
+            text = "\n".join(
+                line for line in buffer.splitlines() if not line.lstrip().startswith("--")
+            ).strip()
+            if text.strip("; \n"):
+                statements.append(text)
             buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
     return statements

@@ -97,17 +97,20 @@ class Store:
         *,
         stream_interval: float = 0.5,
         daily_backup: bool = True,
+        check_limit_bytes: int = database.CHECK_ON_OPEN_LIMIT,
     ) -> Store:
         """Open (creating, migrating or recovering) the store in a data directory.
 
         ``store.report`` says what happened (recovery from corruption, interrupted answers).
+        A database larger than ``check_limit_bytes`` is checked in the background instead of
+        before use (see `wait_checked`); a daily backup is made once that check passed.
         Raises `StoreOpenError` when the folder cannot be used at all.
         """
         paths = StorePaths.of(where)
         writer = Writer()
 
         def opener() -> tuple[sqlite3.Connection, StoreOpenReport]:
-            return database.open_database(paths.database, paths.backups)
+            return database.open_database(paths.database, paths.backups, check_limit_bytes)
 
         try:
             _, report = await asyncio.wrap_future(writer.start(opener, lambda result: result[0]))

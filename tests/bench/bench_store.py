@@ -1,0 +1,330 @@
+"""Store benchmark: search, paging, usage aggregates, size and writer headroom.
+
+Run from the repository root: ``python tests/bench/bench_store.py``. It builds a history of
+2,000 conversations / 200,000 messages (one of them 5,000 messages long) and 1,000,000
+ledger rows in a temporary directory with bulk inserts (the schema and triggers are the
+real ones), then measures through the store's own read functions. The last line is one
+JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from app.store import SearchFilters, Store  # noqa: E402
+from app.store import history, ledger, search  # noqa: E402
+
+CONVERSATIONS = 2_000
+MESSAGES = 200_000
+LONG_CONVERSATION = 5_000
+LEDGER_ROWS = 1_000_000
+MODELS = [
+    ("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("openai", "o3-mini"), ("anthropic-proxy", "claude-3-5-sonnet"),
+    ("openrouter", "llama-3.1-70b"), ("openrouter", "mistral-large"), ("local", "qwen2.5-7b"), ("local", "phi-3"),
+]  # fmt: skip
+ENDPOINTS = ["chat", "chat", "chat", "chat", "images", "speech", "transcription", "embeddings"]
+NOW = 1_790_000_000.0
+
+
+def log(text: str) -> None:
+    print(text, flush=True)
+
+
+def make_vocabulary(rng: random.Random, size: int = 30_000) -> list[str]:
+    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"] + ["th", "st", "ng", "er", "ion", "al"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choices(syllables, k=rng.choice((1, 2, 2, 3, 3, 4)))))
+    return sorted(words, key=lambda w: (len(w), w))  # short words are the frequent ones (Zipf rank)
+
+
+def zipf_weights(n: int) -> list[float]:
+    return [1.0 / (rank + 1) ** 1.05 for rank in range(n)]
+
+
+def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
+    """Bulk-insert conversations and messages; returns the id of the long conversation."""
+    weights = zipf_weights(len(vocab))
+    conn = _bulk_connection(db)
+    # Bulk path: index the text in one FTS 'rebuild' after the load instead of row by row.
+    fts_trigger = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'"
+    ).fetchone()[0]
+    conn.execute("BEGIN")
+    conn.execute("DROP TRIGGER messages_fts_insert")
+    sizes = [rng.randint(20, 180) for _ in range(CONVERSATIONS - 1)]
+    scale = (MESSAGES - LONG_CONVERSATION) / sum(sizes)
+    sizes = [max(2, round(s * scale)) for s in sizes]
+    sizes[-1] += MESSAGES - LONG_CONVERSATION - sum(sizes)
+    long_index = rng.randrange(CONVERSATIONS)
+    sizes.insert(long_index, LONG_CONVERSATION)
+    # Draw every word at once with numpy: far faster than per message. User turns ~25
+    # words, answers ~100 (log-normal, long tail), words Zipf-distributed.
+    nprng = np.random.default_rng(rng.randrange(1 << 30))
+    lengths_np = np.where(
+        np.arange(MESSAGES) % 2 == 0,
+        nprng.lognormal(3.0, 0.7, MESSAGES).astype(int) + 3,
+        nprng.lognormal(4.4, 0.7, MESSAGES).astype(int) + 5,
+    )
+    lengths = lengths_np.tolist()
+    p = np.asarray(weights) / sum(weights)
+    words = np.asarray(vocab, dtype=object)[nprng.choice(len(vocab), size=int(lengths_np.sum()), p=p)].tolist()
+    pos = 0
+    msg_id = 0
+    long_id = 0
+    t = NOW - 365 * 86400
+    message_rows = []
+    leaves: list[tuple[int, int]] = []
+    for conv_index, size in enumerate(sizes):
+        provider, model = MODELS[conv_index % len(MODELS)]
+        conv_id = conv_index + 1
+        title = " ".join(rng.choices(vocab[:5000], k=rng.randint(2, 6))).capitalize()
+        conn.execute(
+            "INSERT INTO conversations (id, uid, title, created_at, updated_at, provider, model) VALUES (?,?,?,?,?,?,?)",
+            (conv_id, f"bench-{conv_id}", title, t, t + size * 30, provider, model),
+        )
+        parent = None
+        for i in range(size):
+            n = lengths[msg_id]
+            text = " ".join(words[pos : pos + n])
+            pos += n
+            msg_id += 1
+            role = "user" if i % 2 == 0 else "assistant"
+            message_rows.append(
+                (msg_id, conv_id, parent, role, text, model if role == "assistant" else None, provider, t + i * 30)
+            )
+            parent = msg_id
+        leaves.append((msg_id, conv_id))
+        if size == LONG_CONVERSATION:
+            long_id = conv_id
+        t += 365 * 86400 / CONVERSATIONS
+        if len(message_rows) > 20_000:
+            _insert_messages(conn, message_rows)
+            message_rows = []
+    _insert_messages(conn, message_rows)
+    conn.executemany("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", leaves)
+    conn.execute(fts_trigger)
+    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    return long_id
+
+
+def _insert_messages(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    conn.executemany(
+        "INSERT INTO messages (id, conversation_id, parent_id, role, text, model, provider, status, created_at, "
+        "updated_at) VALUES (?,?,?,?,?,?,?,'complete',?,?8)",
+        rows,
+    )
+
+
+def _bulk_connection(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")  # a throwaway database being generated
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -400000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def build_ledger(db: Path, rng: random.Random) -> None:
+    conn = _bulk_connection(db)
+    conn.execute("BEGIN")
+    # Bulk path: insert without the per-row trigger, then rebuild the roll-up in one pass.
+    ledger.bulk_insert_rows(conn, _ledger_rows(rng))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+
+
+def _ledger_rows(rng: random.Random):  # type: ignore[no-untyped-def]
+    start = NOW - 365 * 86400
+    step = 365 * 86400 / LEDGER_ROWS
+    for i in range(LEDGER_ROWS):
+        provider, model = MODELS[rng.randrange(len(MODELS))]
+        endpoint = ENDPOINTS[i % len(ENDPOINTS)]
+        prompt = rng.randint(10, 4000) if endpoint == "chat" else 0
+        completion = rng.randint(5, 1500) if endpoint == "chat" else 0
+        yield (
+            start + i * step, provider, model, endpoint, prompt, completion,
+            rng.randint(10, 900) if endpoint == "speech" else 0,
+            rng.random() * 60 if endpoint == "transcription" else 0.0,
+            1 if endpoint == "images" else 0,
+            None if provider == "local" else (prompt * 2.5 + completion * 10) / 1e6,
+            int(rng.random() < 0.1), "ok" if rng.random() > 0.02 else "error",
+            rng.random() * 5, rng.random(), None, None, None, None,
+        )  # fmt: skip
+
+
+def queries(rng: random.Random, vocab: list[str]) -> list[tuple[str, SearchFilters | None]]:
+    out: list[tuple[str, SearchFilters | None]] = []
+    for _ in range(40):  # one mid-frequency word
+        out.append((vocab[rng.randint(200, 3000)] + " ", None))
+    for _ in range(30):  # two words
+        out.append((f"{vocab[rng.randint(50, 2000)]} {vocab[rng.randint(100, 5000)]} ", None))
+    for _ in range(20):  # rare words
+        out.append((vocab[rng.randint(5000, 29_000)] + " ", None))
+    for _ in range(20):  # typing: prefix of a word
+        word = vocab[rng.randint(300, 8000)]
+        out.append((word[: max(3, len(word) - 1)], None))
+    for _ in range(10):  # a phrase
+        out.append((f'"{vocab[rng.randint(20, 400)]} {vocab[rng.randint(20, 400)]}"', None))
+    for _ in range(20):  # filtered
+        provider, model = MODELS[rng.randrange(len(MODELS))]
+        out.append((vocab[rng.randint(200, 3000)] + " ", SearchFilters(model=model, role="assistant")))
+        out.append(
+            (vocab[rng.randint(200, 3000)] + " ", SearchFilters(provider=provider, since=NOW - 90 * 86400, until=NOW))
+        )
+    rng.shuffle(out)
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def writer_headroom(store: Store) -> tuple[float, float, float]:
+    """(max updates/s the writer sustains, idle fraction under 8 streams x 20 Hz, headroom)."""
+    conv = await store.create_conversation("headroom")
+    ids = [(await store.start_message(conv.id, parent_id=None)).id for _ in range(8)]
+    chunk = "lorem ipsum dolor sit amet " * 2
+    # 1. Capacity: unthrottled streaming-text writes, back to back (8 answers growing to ~4 KB).
+    futures = []
+    started = time.perf_counter()
+    texts = {mid: "" for mid in ids}
+    for i in range(800):
+        mid = ids[i % 8]
+        texts[mid] += chunk * 2
+        futures.append(store._writer.submit(history.write_streaming_text, mid, texts[mid]))
+    for fut in futures:
+        fut.result()
+    capacity = 800 / (time.perf_counter() - started)
+    # 2. The real load: 8 streams, 20 updates/s each, through the throttle, for 3 s.
+    busy_before = store._writer.busy_seconds
+    started = time.perf_counter()
+
+    async def stream(mid: int) -> None:
+        text = texts[mid]
+        for _ in range(60):
+            text += chunk
+            store.update_streaming(mid, text)
+            await asyncio.sleep(0.05)
+        await store.finish_message(mid, text)
+
+    await asyncio.gather(*(stream(mid) for mid in ids))
+    elapsed = time.perf_counter() - started
+    idle = 1 - (store._writer.busy_seconds - busy_before) / elapsed
+    return capacity, idle, capacity / 160
+
+
+async def main() -> None:
+    total_started = time.perf_counter()
+    rng = random.Random(1234)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        store = await Store.open(data, daily_backup=False)
+        await store.close()
+        db = data / "palaver.sqlite3"
+        vocab = make_vocabulary(rng)
+        started = time.perf_counter()
+        long_id = build_history(db, rng, vocab)
+        log(f"built {CONVERSATIONS} conversations / {MESSAGES} messages in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        build_ledger(db, rng)
+        log(f"built {LEDGER_ROWS} ledger rows in {time.perf_counter() - started:.1f} s")
+
+        started = time.perf_counter()
+        store = await Store.open(data, daily_backup=False)
+        opened_ms = (time.perf_counter() - started) * 1000
+        check = await store.wait_checked()
+        log(
+            f"opened in {opened_ms:.0f} ms (integrity: {store.report.check} on open); background quick_check "
+            f"{check} after {(time.perf_counter() - started) * 1000:.0f} ms; measuring once it is done"
+        )
+        try:
+            # Full-text search through the same function Store.search runs on a reader thread.
+            qs = queries(rng, vocab)
+            for text, filters in qs[:5]:
+                store.read_now(search.search, text, filters)  # warm the page cache
+            times = []
+            hits_total = 0
+            for text, filters in qs:
+                t0 = time.perf_counter()
+                hits = store.read_now(search.search, text, filters)
+                times.append((time.perf_counter() - t0) * 1000)
+                hits_total += len(hits)
+            fts_p50, fts_p95 = statistics.median(times), percentile(times, 95)
+            log(
+                f"search: {len(qs)} varied queries (words, pairs, rare, prefixes, phrases, filters), "
+                f"{hits_total} hits; p50 {fts_p50:.2f} ms, p95 {fts_p95:.2f} ms, max {max(times):.1f} ms"
+            )
+            t0 = time.perf_counter()
+            await store.search(qs[0][0])
+            log(f"one search through the async API: {(time.perf_counter() - t0) * 1000:.2f} ms")
+
+            page_times = []
+            for _ in range(21):
+                t0 = time.perf_counter()
+                page = store.page(long_id, 50)
+                page_times.append((time.perf_counter() - t0) * 1000)
+            assert len(page.messages) == 50
+            t0 = time.perf_counter()
+            older = store.page(long_id, 50, before=page.older_cursor)
+            older_ms = (time.perf_counter() - t0) * 1000
+            assert len(older.messages) == 50
+            open_page = statistics.median(page_times)
+            log(
+                f"newest 50 of a {LONG_CONVERSATION}-message conversation: median {open_page:.2f} ms "
+                f"(first {page_times[0]:.2f} ms); the 50 before them {older_ms:.2f} ms"
+            )
+
+            agg_times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                rows = store.read_now(ledger.aggregate, ("day", "model"))
+                agg_times.append((time.perf_counter() - t0) * 1000)
+            usage_agg = statistics.median(agg_times)
+            calls = sum(r.calls for r in rows)
+            assert calls == LEDGER_ROWS, calls
+            log(f"usage by day and model over {calls} ledger rows: {len(rows)} groups, median {usage_agg:.1f} ms")
+
+            capacity, idle, headroom = await writer_headroom(store)
+            log(
+                f"writer: {capacity:.0f} streaming-text updates/s sustained unthrottled; "
+                f"8 streams x 20 Hz through the 0.5 s throttle left the writer idle {idle * 100:.1f}% of the time; "
+                f"writer_headroom = sustained rate / 160 offered updates/s = {headroom:.1f}"
+            )
+        finally:
+            await store.close()
+        db_mb = sum(p.stat().st_size for p in data.glob("palaver.sqlite3*")) / 1e6
+        log(f"database size {db_mb:.1f} MB; total {time.perf_counter() - total_started:.1f} s")
+    print(
+        json.dumps(
+            {
+                "fts_p50_ms": round(fts_p50, 2),
+                "fts_p95_ms": round(fts_p95, 2),
+                "open_page_ms": round(open_page, 2),
+                "usage_agg_ms": round(usage_agg, 2),
+                "db_mb": round(db_mb, 1),
+                "writer_headroom": round(headroom, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
