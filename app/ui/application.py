@@ -9,10 +9,12 @@ import sys
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, __version__, log
+from app.core.context import AppContext
 from app.paths import AppPaths
+from app.store import StoreOpenError
 from app.ui.loop import QtLoop
 from app.ui.main_window import MainWindow
 
@@ -28,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
     QApplication.setApplicationDisplayName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     QApplication.setOrganizationName(APP_NAME)
-    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    # The loop ends when _main returns, after the ordered shutdown; Qt quitting on its own
+    # when the window closes would stop the loop mid-shutdown.
+    qt_app.setQuitOnLastWindowClosed(False)
 
     def factory() -> QtLoop:
         return QtLoop(qt_app, already_running=False)
@@ -38,14 +44,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(paths: AppPaths, *, smoke_test: bool, started: float) -> int:
-    window = MainWindow(paths)
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-    window.show()
-    _log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
-    if smoke_test:
-        # Let the window be exposed and painted once, then leave through the normal path.
-        QTimer.singleShot(50, window.close)
-    await closed.wait()
-    await window.shutdown()
+    try:
+        ctx = await AppContext.open(paths)
+    except StoreOpenError as exc:
+        _log.error("cannot open the history: %s", exc)
+        QMessageBox.critical(None, APP_NAME, f"Palaver cannot open its history folder.\n\n{exc}")
+        return 1
+    try:
+        window = MainWindow(ctx)
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        window.show()
+        _log.info("window shown %.0f ms after start", (time.perf_counter() - started) * 1000)
+        if smoke_test:
+            # Let the window be exposed and painted once, then leave through the normal path.
+            QTimer.singleShot(50, window.close)
+        await closed.wait()
+        await window.shutdown()
+    finally:
+        await ctx.close()
+    _log.info("shut down cleanly")
     return 0

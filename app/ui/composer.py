@@ -6,9 +6,7 @@ The composer knows nothing about providers or the store. It emits
 
 from __future__ import annotations
 
-import base64
 import mimetypes
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
@@ -25,6 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.chat import Attachment
+from app.ui.dialogs.common import named
+
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_TEXT_BYTES = 512 * 1024
 TEXT_SUFFIXES = {
@@ -32,26 +33,6 @@ TEXT_SUFFIXES = {
     ".js", ".ts", ".tsx", ".jsx", ".html", ".css", ".xml", ".sql", ".sh", ".rs", ".go", ".c",
     ".h", ".cpp", ".hpp", ".java", ".kt", ".rb", ".php", ".swift", ".log", ".tex", ".rst",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """An image (sent as a vision part) or a text file (inlined with its name)."""
-
-    name: str
-    mime: str
-    data: bytes
-
-    @property
-    def is_image(self) -> bool:
-        return self.mime.startswith("image/")
-
-    def data_url(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
-
-    def as_text_block(self) -> str:
-        text = self.data.decode("utf-8", errors="replace")
-        return f"File `{self.name}`:\n\n```\n{text}\n```"
 
 
 class AttachmentError(ValueError):
@@ -87,7 +68,7 @@ def image_attachment(image: QImage, name: str = "pasted.png") -> Attachment:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs miss the QIODevice overload
     return Attachment(name, "image/png", bytes(data.data()))
 
 
@@ -104,7 +85,8 @@ class _Input(QPlainTextEdit):
     image_pasted = Signal(QImage)
 
     def __init__(self) -> None:
-        super().__init__(objectName="composerInput")
+        super().__init__()
+        self.setObjectName("composerInput")
         self.setAccessibleName("Message")
         self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.send_on_enter = True
@@ -142,7 +124,8 @@ class Composer(QWidget):
     error_occurred = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName="composer")
+        super().__init__(parent)
+        self.setObjectName("composer")
         self.attachments: list[Attachment] = []
         self._busy = False
 
@@ -150,24 +133,23 @@ class Composer(QWidget):
         self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.input.setMinimumHeight(64)
         self.input.setMaximumHeight(220)
-        self.attach_button = QToolButton(objectName="attachButton", text="📎")
-        self.attach_button.setToolTip("Attach images or text files")
-        self.attach_button.setAccessibleName("Attach files")
-        self.send_button = QPushButton("Send", objectName="sendButton")
-        self.send_button.setAccessibleName("Send message")
+        self.attach_button = named(
+            QToolButton(), "attachButton", "Attach files", "Attach images or text files"
+        )
+        self.attach_button.setText("📎")
+        self.send_button = named(QPushButton("Send"), "sendButton", "Send message")
         self.send_button.setDefault(True)
-        self.stop_button = QPushButton("Stop", objectName="stopButton")
-        self.stop_button.setAccessibleName("Stop answer")
+        self.stop_button = named(QPushButton("Stop"), "stopButton", "Stop answer")
         self.stop_button.setToolTip("Stop the answer (Esc)")
         self.stop_button.hide()
-        self.attachments_label = QLabel(objectName="attachmentsLabel")
-        self.attachments_label.setAccessibleName("Attachments")
+        self.attachments_label = named(QLabel(), "attachmentsLabel", "Attachments")
         self.attachments_label.hide()
-        self.clear_attachments_button = QToolButton(objectName="clearAttachmentsButton", text="✕")
-        self.clear_attachments_button.setAccessibleName("Remove attachments")
+        self.clear_attachments_button = named(
+            QToolButton(), "clearAttachmentsButton", "Remove attachments"
+        )
+        self.clear_attachments_button.setText("✕")
         self.clear_attachments_button.hide()
-        self.token_label = QLabel(objectName="tokenEstimate")
-        self.token_label.setAccessibleName("Token estimate")
+        self.token_label = named(QLabel(), "tokenEstimate", "Token estimate")
         self.token_label.setEnabled(False)
 
         chips = QHBoxLayout()

@@ -15,7 +15,7 @@ from typing import Any
 import qasync
 
 
-class QtLoop(qasync.QEventLoop):  # type: ignore[misc]
+class QtLoop(qasync.QEventLoop):
     def run_forever(self) -> Any:
         old_hooks = sys.get_asyncgen_hooks()
         sys.set_asyncgen_hooks(

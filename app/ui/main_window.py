@@ -1,93 +1,222 @@
-"""The main window: history sidebar, the panels, and the status bar."""
+"""The main window: history sidebar, the panels, the status bar, and the shortcuts."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QSplitter,
-    QStatusBar,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStatusBar, QTabWidget
 
 from app import APP_NAME, log
-from app.paths import AppPaths
+from app.core.context import AppContext
+from app.ui.dialogs.common import named
+from app.ui.panels.chat import ChatPanel
 from app.ui.panels.placeholder import ComingPanel
+from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.window")
 
-PANELS = (
-    ("chat", "Chat", "Streamed conversations with any OpenAI-compatible model."),
+COMING_PANELS = (
     ("compare", "Compare", "Several models answering one prompt side by side."),
     ("images", "Images", "Generate, browse and keep images."),
     ("speech", "Speech", "Text-to-speech with playback."),
     ("transcribe", "Transcribe", "Microphone recording and file transcription."),
     ("usage", "Usage", "Cost, tokens, credits and rate limits."),
 )
+PANEL_TITLES = ("Chat", *(title for _, title, _ in COMING_PANELS))
+SEARCH_LIMIT = 50
+SIDEBAR_LIMIT = 500
 
 
 class MainWindow(QMainWindow):
-    """Top-level window. Owns the panels; services are handed in, never reached for."""
+    """Top-level window. Panels get the services (``AppContext``), never the window."""
 
     closed = Signal()
 
-    def __init__(self, paths: AppPaths) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
-        self.paths = paths
-        self.tasks = TaskOwner()
+        self.ctx = ctx
+        self.tasks = TaskOwner(self.on_task_failed)
         self._shut_down = False
+        self.ui_state = QSettings(
+            str(ctx.paths.config / "window-state.ini"), QSettings.Format.IniFormat
+        )
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
-        self.resize(1200, 780)
-        self.setMinimumSize(720, 480)
+        self.setMinimumSize(760, 480)
 
-        self.sidebar = self._build_sidebar()
-        self.tabs = QTabWidget(objectName="panelTabs")
-        self.tabs.setAccessibleName("Panels")
+        self.sidebar = HistorySidebar()
+        self.chat = ChatPanel(ctx)
+        self.tabs = named(QTabWidget(), "panelTabs", "Panels")
         self.tabs.setDocumentMode(True)
-        for key, title, blurb in PANELS:
+        self.tabs.addTab(self.chat, "Chat")
+        for key, title, blurb in COMING_PANELS:
             self.tabs.addTab(ComingPanel(key, title, blurb), title)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal, objectName="mainSplitter")
-        splitter.addWidget(self.sidebar)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 940])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
 
-        status = QStatusBar(objectName="statusBar")
-        self.connection_label = QLabel("No provider configured", objectName="connectionLabel")
-        status.addWidget(self.connection_label)
+        status = QStatusBar()
+        status.setObjectName("statusBar")
+        self.provider_label = named(QLabel(), "providerLabel", "Provider status")
+        status.addPermanentWidget(self.provider_label)
         self.setStatusBar(status)
 
-    def _build_sidebar(self) -> QWidget:
-        sidebar = QWidget(objectName="historySidebar")
-        layout = QVBoxLayout(sidebar)
-        layout.setContentsMargins(8, 8, 8, 8)
-        search = QLineEdit(objectName="sidebarSearch", placeholderText="Search history (Ctrl+K)")
-        search.setAccessibleName("Search history")
-        layout.addWidget(search)
-        empty = QLabel("No conversations yet.", objectName="sidebarEmpty")
-        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        empty.setEnabled(False)
-        layout.addWidget(empty, 1)
-        return sidebar
+        self._build_shortcuts()
+        self._connect_signals()
+        self._restore_state()
+        self.refresh_conversations()
+        self._update_provider_label()
+        for problem in ctx.problems:
+            self.show_message(problem, 15000)
 
+    def _build_shortcuts(self) -> None:
+        def shortcut(
+            keys: QKeySequence | QKeySequence.StandardKey | str,
+            slot: Callable[[], object],
+            name: str,
+        ) -> None:
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setObjectName(name)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+
+        shortcut(QKeySequence.StandardKey.New, self.on_new_chat_requested, "newChatShortcut")
+        shortcut("Ctrl+K", self.sidebar.focus_search, "searchShortcut")
+        shortcut("Esc", self.chat.stop, "stopShortcut")
+        shortcut("Ctrl+Shift+C", self.chat.copy_last_answer, "copyLastAnswerShortcut")
+        shortcut("Ctrl+L", lambda: self.chat.composer.input.setFocus(), "focusComposerShortcut")
+
+    def _connect_signals(self) -> None:
+        self.sidebar.new_chat_requested.connect(self.on_new_chat_requested)
+        self.sidebar.conversation_selected.connect(self.on_conversation_selected)
+        self.sidebar.hit_activated.connect(lambda cid, _mid: self.on_conversation_selected(cid))
+        self.sidebar.search_changed.connect(self.on_search_changed)
+        self.sidebar.pin_toggled.connect(self.on_pin_toggled)
+        self.sidebar.archive_requested.connect(
+            lambda cid: self._update_conversation(cid, archived=True)
+        )
+        self.sidebar.delete_requested.connect(self.on_delete_requested)
+        self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
+        self.chat.status_changed.connect(self.show_message)
+        self.ctx.registry.subscribe(lambda *_: self._update_provider_label())
+        self.ctx.settings.subscribe(lambda *_: self._update_provider_label())
+
+    # --- state -------------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self.ui_state.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 780)
+        splitter = self.ui_state.value("splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        else:
+            self.splitter.setSizes([270, 930])
+        last = self.ui_state.value("last_conversation")
+        if last:
+            try:
+                self.chat.open_conversation(int(str(last)))
+            except Exception:  # deleted since, or unreadable: start with a new chat
+                _log.info("last conversation %s not reopened", last)
+
+    def _save_state(self) -> None:
+        self.ui_state.setValue("geometry", self.saveGeometry())
+        self.ui_state.setValue("splitter", self.splitter.saveState())
+        if self.chat.session.conversation_id is not None:
+            self.ui_state.setValue("last_conversation", self.chat.session.conversation_id)
+        else:
+            self.ui_state.remove("last_conversation")
+        self.ui_state.sync()
+
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _update_provider_label(self) -> None:
+        target = self.chat.target()
+        if not self.ctx.registry.all():
+            self.provider_label.setText("No provider configured")
+        elif target is None:
+            self.provider_label.setText("No model chosen")
+        else:
+            profile = self.ctx.registry.get(target.provider_id)
+            self.provider_label.setText(
+                f"{profile.name if profile else target.provider_id} · {target.model}"
+            )
+
+    # --- slots -------------------------------------------------------------------------------
+    def refresh_conversations(self) -> None:
+        conversations = self.ctx.store.list_conversations(limit=SIDEBAR_LIMIT)
+        self.sidebar.set_conversations(conversations, self.chat.session.conversation_id)
+
+    def on_new_chat_requested(self) -> None:
+        self.tabs.setCurrentWidget(self.chat)
+        self.chat.new_chat()
+        self.sidebar.set_current(None)
+
+    def on_conversation_selected(self, conversation_id: int) -> None:
+        self.tabs.setCurrentWidget(self.chat)
+        self.chat.open_conversation(conversation_id)
+        self._update_provider_label()
+
+    def on_chat_conversation_changed(self, conversation_id: int) -> None:
+        # Coalesce: a finished answer and a new conversation arrive close together.
+        QTimer.singleShot(0, self.refresh_conversations)
+
+    def on_search_changed(self, query: str) -> None:
+        async def search() -> None:
+            try:
+                hits = await self.ctx.store.search(query, limit=SEARCH_LIMIT)
+            except ValueError as exc:  # a query FTS cannot parse
+                self.sidebar.set_search_results([], f"Cannot search for that: {exc}")
+                return
+            self.sidebar.set_search_results(hits)
+
+        self.tasks.start("search", search())
+
+    def on_pin_toggled(self, conversation_id: int, pinned: bool) -> None:
+        self._update_conversation(conversation_id, pinned=pinned)
+
+    def on_delete_requested(self, conversation_id: int) -> None:
+        async def delete() -> None:
+            await self.ctx.store.delete_conversation(conversation_id)
+            if self.chat.session.conversation_id == conversation_id:
+                self.chat.new_chat()
+            self.refresh_conversations()
+
+        self.tasks.start(f"delete-{conversation_id}", delete())
+
+    def _update_conversation(self, conversation_id: int, **changes: object) -> None:
+        async def update() -> None:
+            await self.ctx.store.update_conversation(conversation_id, **changes)
+            self.refresh_conversations()
+
+        self.tasks.start(f"update-{conversation_id}", update())
+
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("window task failed", exc_info=error)
+        self.show_message(f"Something went wrong: {error}")
+
+    # --- shutdown ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_state()
         super().closeEvent(event)
         if event.isAccepted():
             self.closed.emit()
 
     async def shutdown(self) -> None:
-        """Ordered, once-only: cancel tasks, then close what the window owns."""
+        """Ordered, once-only: stop the panels' work, then the window's own."""
         if self._shut_down:
             return
         self._shut_down = True
+        await self.chat.shutdown()
         await self.tasks.wait_all()
-        _log.info("shut down cleanly")
+        _log.info("window closed")

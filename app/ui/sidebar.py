@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.store.models import Conversation, SearchHit
+from app.ui.dialogs.common import named
 
 CONVERSATION_ID = Qt.ItemDataRole.UserRole + 1
 HIT_MESSAGE_ID = Qt.ItemDataRole.UserRole + 2
@@ -143,22 +144,19 @@ class HistorySidebar(QWidget):
     export_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName="historySidebar")
+        super().__init__(parent)
+        self.setObjectName("historySidebar")
         self.setAccessibleName("History")
         self._conversations: dict[int, Conversation] = {}
 
-        self.new_chat_button = QPushButton("＋ New chat", objectName="newChatButton")
-        self.new_chat_button.setAccessibleName("New chat")
+        self.new_chat_button = named(QPushButton("＋ New chat"), "newChatButton", "New chat")
         self.new_chat_button.setToolTip("New chat (Ctrl+N)")
-        self.search = QLineEdit(
-            objectName="sidebarSearch", placeholderText="Search history (Ctrl+K)"
-        )
-        self.search.setAccessibleName("Search history")
+        self.search = named(QLineEdit(), "sidebarSearch", "Search history")
+        self.search.setPlaceholderText("Search history (Ctrl+K)")
         self.search.setClearButtonEnabled(True)
 
         self.model = QStandardItemModel(self)
-        self.tree = QTreeView(objectName="conversationList")
-        self.tree.setAccessibleName("Conversations")
+        self.tree = named(QTreeView(), "conversationList", "Conversations")
         self.tree.setModel(self.model)
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(False)
@@ -168,8 +166,7 @@ class HistorySidebar(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
         self.results_model = QStandardItemModel(self)
-        self.results = QTreeView(objectName="searchResults")
-        self.results.setAccessibleName("Search results")
+        self.results = named(QTreeView(), "searchResults", "Search results")
         self.results.setModel(self.results_model)
         self.results.setHeaderHidden(True)
         self.results.setRootIsDecorated(False)
@@ -178,12 +175,12 @@ class HistorySidebar(QWidget):
         self.results.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
         self.results.setItemDelegate(_SnippetDelegate(self.results))
 
-        self.empty_label = QLabel(
-            "No conversations yet.\nStart one with “New chat”.", objectName="sidebarEmpty"
-        )
+        self.empty_label = QLabel("No conversations yet.\nStart one with “New chat”.")
+        self.empty_label.setObjectName("sidebarEmpty")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setEnabled(False)
-        self.status_label = QLabel(objectName="searchStatus")
+        self.status_label = QLabel()
+        self.status_label.setObjectName("searchStatus")
         self.status_label.setEnabled(False)
         self.status_label.setWordWrap(True)
         self.status_label.hide()

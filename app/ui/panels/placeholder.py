@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 class ComingPanel(QWidget):
     def __init__(self, key: str, title: str, blurb: str) -> None:
-        super().__init__(objectName=f"{key}Panel")
+        super().__init__()
+        self.setObjectName(f"{key}Panel")
         self.setAccessibleName(f"{title} panel")
         layout = QVBoxLayout(self)
         heading = QLabel(f"<h2>{title}</h2><p>{blurb}</p><p><i>Coming soon.</i></p>")

@@ -1,0 +1,360 @@
+"""The chat flow: build the request from the conversation, stream, persist, account.
+
+A :class:`ChatSession` works on one conversation. ``send``, ``regenerate`` and ``edit``
+are async generators of :class:`ChatEvent` values that the UI renders as they come:
+
+    async for event in session.send("Hello", target=Target("openai", "gpt-4o")):
+        ...
+
+Every answer is in the store from its first byte (status ``streaming``, written while it
+streams by the store's throttle) and ends ``complete``, ``stopped`` (the task was
+cancelled), ``interrupted`` (the stream broke; the partial text is kept) or ``error``.
+Cancellation always propagates after the stopped answer is saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app import log
+from app.api import ApiError, ChatRequest, ProviderProfile, StreamInterruptedError
+from app.api import Usage as ApiUsage
+from app.core.clients import ClientPool, ProviderUnavailable
+from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
+from app.store import Usage as StoredUsage
+
+_log = log.get("core.chat")
+
+TITLE_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which provider and model answer."""
+
+    provider_id: str
+    model: str
+
+
+def text_file_block(name: str, text: str) -> str:
+    """How an attached text file is inlined into the prompt."""
+    return f"File `{name}`:\n\n```\n{text}\n```"
+
+
+def data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Input the user attached: an image (sent as a vision part) or a text file (inlined)."""
+
+    name: str
+    mime: str
+    data: bytes
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+    def data_url(self) -> str:
+        return data_url(self.mime, self.data)
+
+    def as_text_block(self) -> str:
+        return text_file_block(self.name, self.data.decode("utf-8", errors="replace"))
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageSaved:
+    """A message now exists in the store (the user's, or an answer's first row)."""
+
+    message: Message
+
+
+@dataclass(frozen=True)
+class AnswerDelta:
+    """New text for a streaming answer; ``text`` is only what arrived."""
+
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerFinished:
+    """The answer's final row; ``error`` is set when it ended in ``error`` or ``interrupted``."""
+
+    message: Message
+    error: ErrorInfo | None = None
+
+
+ChatEvent = MessageSaved | AnswerDelta | AnswerFinished
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """An error in plain words, stored with the message and shown inline."""
+
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after_s: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "status": self.status,
+            "retry_after_s": self.retry_after_s,
+            **self.extra,
+        }
+
+    @classmethod
+    def from_exception(cls, error: BaseException) -> ErrorInfo:
+        if isinstance(error, ApiError):
+            retry = getattr(error, "retry_after", None)
+            return cls(type(error).__name__, error.user_message, error.status, retry)
+        if isinstance(error, ProviderUnavailable):
+            return cls("ProviderUnavailable", error.user_message)
+        if isinstance(error, StoreWriteError):
+            return cls("StoreWriteError", str(error))
+        return cls(type(error).__name__, f"Unexpected error: {error}")
+
+
+# --- session -----------------------------------------------------------------------------
+
+
+class ChatSession:
+    """Sends, regenerates and edits within one conversation (created on the first send)."""
+
+    def __init__(
+        self,
+        store: Store,
+        clients: ClientPool,
+        conversation_id: int | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        system_prompt: str = "",
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.conversation_id = conversation_id
+        self.params: dict[str, Any] = dict(params or {})
+        self.system_prompt = system_prompt
+
+    async def send(
+        self, text: str, target: Target, attachments: Sequence[Attachment] = ()
+    ) -> AsyncIterator[ChatEvent]:
+        """Append the user's message after the current leaf and stream the answer."""
+        if self.conversation_id is None:
+            title = " ".join(text.split())[:TITLE_LENGTH] or (
+                attachments[0].name if attachments else "New chat"
+            )
+            conversation = await self.store.create_conversation(
+                title, provider=target.provider_id, model=target.model,
+                system_prompt=self.system_prompt, params=self.params,
+            )  # fmt: skip
+            self.conversation_id = conversation.id
+        parts = await self._parts(attachments)
+        user = await self.store.add_message(
+            self.conversation_id, "user", text, parent_id=CURRENT_LEAF, parts=parts
+        )
+        yield MessageSaved(user)
+        async for event in self._answer(user, target):
+            yield event
+
+    async def edit(self, message_id: int, text: str, target: Target) -> AsyncIterator[ChatEvent]:
+        """A new version of a user message (a sibling; the old one stays as a branch), answered."""
+        original = self.store.get_message(message_id)
+        user = await self.store.add_message(
+            original.conversation_id,
+            "user",
+            text,
+            parent_id=original.parent_id,
+            parts=original.parts,
+        )
+        yield MessageSaved(user)
+        async for event in self._answer(user, target):
+            yield event
+
+    async def regenerate(self, message_id: int, target: Target) -> AsyncIterator[ChatEvent]:
+        """Another answer to the same prompt, as a sibling of ``message_id``."""
+        answer = self.store.get_message(message_id)
+        if answer.parent_id is None:
+            raise ValueError("only an answer to a message can be regenerated")
+        parent = self.store.get_message(answer.parent_id)
+        async for event in self._answer(parent, target):
+            yield event
+
+    # --- internals ---------------------------------------------------------------------------
+    async def _answer(self, prompt: Message, target: Target) -> AsyncIterator[ChatEvent]:
+        assert self.conversation_id is not None or prompt.conversation_id
+        conversation_id = prompt.conversation_id
+        answer = await self.store.start_message(
+            conversation_id,
+            "assistant",
+            parent_id=prompt.id,
+            model=target.model,
+            provider=target.provider_id,
+        )
+        yield MessageSaved(answer)
+        text = ""
+        started = time.perf_counter()
+        try:
+            client = await self.clients.get(target.provider_id)
+            profile = self.clients.profile(target.provider_id)
+            request = self._request(self.store.active_branch(conversation_id), target, profile)
+            async with client.stream_chat(request) as stream:
+                async for delta in stream:
+                    if delta.index != 0 or not delta.content:
+                        continue
+                    text += delta.content
+                    self.store.update_streaming(answer.id, text)
+                    yield AnswerDelta(answer.id, delta.content)
+            result = stream.result
+            final = await self._finish(
+                answer, result.text or text, MessageStatus.COMPLETE, result, profile, started
+            )
+            yield AnswerFinished(final)
+        except asyncio.CancelledError:
+            # Save what arrived as "stopped" even while being cancelled, then let it through.
+            await asyncio.shield(
+                self._finish(answer, text, MessageStatus.STOPPED, None, None, started)
+            )
+            raise
+        except StreamInterruptedError as exc:
+            partial = exc.partial.text if exc.partial is not None else ""
+            info = ErrorInfo.from_exception(exc)
+            final = await self._finish(
+                answer, partial or text, MessageStatus.INTERRUPTED, exc.partial, None, started, info
+            )
+            yield AnswerFinished(final, info)
+        except (ApiError, ProviderUnavailable) as exc:
+            info = ErrorInfo.from_exception(exc)
+            final = await self._finish(answer, text, MessageStatus.ERROR, None, None, started, info)
+            yield AnswerFinished(final, info)
+
+    async def _finish(
+        self,
+        answer: Message,
+        text: str,
+        status: MessageStatus,
+        result: Any,
+        profile: ProviderProfile | None,
+        started: float,
+        error: ErrorInfo | None = None,
+    ) -> Message:
+        meta = getattr(result, "meta", None)
+        usage: ApiUsage | None = getattr(result, "usage", None) or (meta.usage if meta else None)
+        price = profile.price(answer.model or "") if profile else None
+        cost = usage.cost_usd(price) if usage is not None else None
+        latency = (
+            meta.latency_s if meta is not None and meta.latency_s else time.perf_counter() - started
+        )
+        finish_reason = None
+        if result is not None and getattr(result, "choices", None):
+            finish_reason = result.choices[0].finish_reason
+        final = await self.store.finish_message(
+            answer.id,
+            text,
+            status,
+            finish_reason=finish_reason,
+            usage=StoredUsage(usage.prompt_tokens, usage.completion_tokens, usage.estimated)
+            if usage
+            else None,
+            cost=cost,
+            latency_s=latency,
+            ttft_s=meta.ttft_s if meta is not None else None,
+            error=error.to_json() if error else None,
+        )
+        await self._record(answer, status, usage, cost, latency, meta, error)
+        return final
+
+    async def _record(self, answer: Message, status: MessageStatus, usage: ApiUsage | None, cost: float | None,
+                      latency: float, meta: Any, error: ErrorInfo | None) -> None:  # fmt: skip
+        entry = LedgerEntry(
+            provider=answer.provider or "",
+            endpoint="chat",
+            model=answer.model or "",
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            cost=cost,
+            estimated=bool(usage and usage.estimated),
+            status=status.value if error is None else f"{status.value}:{error.kind}",
+            latency_s=latency,
+            ttft_s=meta.ttft_s if meta is not None else None,
+            request_id=meta.request_id if meta is not None else None,
+            rate_limit=meta.rate_limit.model_dump(exclude={"raw"})
+            if meta is not None and meta.rate_limit.known
+            else None,
+            conversation_id=answer.conversation_id,
+            message_id=answer.id,
+        )
+        try:
+            await self.store.record_usage(entry)
+        except StoreWriteError as exc:
+            _log.warning("usage not recorded: %s", exc)
+
+    def _request(
+        self, branch: Sequence[Message], target: Target, profile: ProviderProfile
+    ) -> ChatRequest:
+        messages: list[dict[str, Any]] = []
+        if self.system_prompt:
+            messages.append({"role": "system", "content": self.system_prompt})
+        for message in branch:
+            if message.role not in ("user", "assistant", "system"):
+                continue
+            if message.role == "assistant" and message.status is MessageStatus.STREAMING:
+                continue  # the answer being written right now
+            if (
+                message.role == "assistant"
+                and message.status is MessageStatus.ERROR
+                and not message.text
+            ):
+                continue
+            messages.append({"role": message.role, "content": self._content(message)})
+        params = {k: v for k, v in self.params.items() if v is not None}
+        return ChatRequest(model=target.model, messages=messages, stream=True, **params)
+
+    def _content(self, message: Message) -> str | list[dict[str, Any]]:
+        texts = [message.text] if message.text else []
+        images: list[dict[str, Any]] = []
+        for part in message.parts:
+            kind = part.get("type")
+            if kind == "text_file":
+                texts.append(text_file_block(part.get("name", "attachment"), part.get("text", "")))
+            elif kind == "image" and isinstance(part.get("blob"), dict):
+                data_url = part.get("data_url") or self._data_url(part)
+                if data_url:
+                    images.append({"type": "image_url", "image_url": {"url": data_url}})
+        text = "\n\n".join(texts)
+        if not images:
+            return text
+        return [{"type": "text", "text": text}, *images] if text else images
+
+    def _data_url(self, part: dict[str, Any]) -> str | None:
+        blob = part["blob"]
+        try:
+            data = self.store.blob_path(blob["sha256"]).read_bytes()
+        except (OSError, KeyError):
+            return None  # a missing file drops the image, not the whole request
+        return data_url(blob.get("mime", "image/png"), data)
+
+    async def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        for attachment in attachments:
+            if attachment.is_image:
+                ref = await self.store.put_blob(attachment.data, attachment.mime)
+                parts.append({"type": "image", "name": attachment.name, "blob": ref.to_json()})
+            else:
+                text = attachment.data.decode("utf-8", errors="replace")
+                parts.append({"type": "text_file", "name": attachment.name, "text": text})
+        return parts

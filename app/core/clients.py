@@ -1,0 +1,91 @@
+"""One long-lived API client per provider, built from its profile, key and network settings.
+
+Clients are created on first use and kept; a change of the provider's profile, its key or
+the proxy/timeout settings closes the old client so the next call gets a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import httpx
+
+from app import log
+from app.api import ApiClient, ProviderProfile
+from app.core.keys import KeyStore
+from app.core.providers import ProviderRegistry
+from app.settings import SettingsStore
+
+_log = log.get("core.clients")
+
+
+class ProviderUnavailable(Exception):
+    """The provider cannot be called yet (unknown, or its key is missing); ``user_message`` says why."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class ClientPool:
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        keys: KeyStore,
+        settings: SettingsStore,
+        *,
+        transport_factory: Callable[[ProviderProfile], httpx.AsyncBaseTransport | None]
+        | None = None,
+    ) -> None:
+        self._registry = registry
+        self._keys = keys
+        self._settings = settings
+        self._transport_factory = transport_factory
+        self._clients: dict[str, tuple[ApiClient, tuple[object, ...]]] = {}
+        self._retired: list[ApiClient] = []
+
+    def profile(self, provider_id: str) -> ProviderProfile:
+        profile = self._registry.get(provider_id)
+        if profile is None:
+            raise ProviderUnavailable(f"The provider “{provider_id}” is not configured any more.")
+        return profile
+
+    async def get(self, provider_id: str) -> ApiClient:
+        """The client of ``provider_id``, created (or rebuilt after a change) as needed."""
+        profile = self.profile(provider_id)
+        resolved = await self._keys.get(profile.id, profile.key_env)
+        key = resolved.value if resolved is not None else None
+        if profile.key_required and not key:
+            raise ProviderUnavailable(
+                f"{profile.name} needs an API key. Add it in Providers (Ctrl+Shift+P)."
+            )
+        settings = self._settings.get()
+        # The key is part of the identity so a changed key gets a new client; it is compared,
+        # never logged.
+        identity = (profile.model_dump_json(), key, settings.proxy_url, settings.request_timeout)
+        current = self._clients.get(provider_id)
+        if current is not None and current[1] == identity:
+            return current[0]
+        if current is not None:
+            self._retired.append(current[0])
+        transport = self._transport_factory(profile) if self._transport_factory else None
+        client = ApiClient(
+            profile,
+            key,
+            timeout=float(settings.request_timeout),
+            proxy=settings.proxy_url,
+            transport=transport,
+        )
+        self._clients[provider_id] = (client, identity)
+        return client
+
+    async def aclose(self) -> None:
+        """Close every client (at shutdown)."""
+        clients = [c for c, _ in self._clients.values()] + self._retired
+        self._clients.clear()
+        self._retired.clear()
+        results = await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                _log.warning("closing a client failed: %s", result)

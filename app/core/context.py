@@ -1,0 +1,54 @@
+"""The app's services, opened once at start-up and closed once, in order, at shutdown.
+
+Panels receive the :class:`AppContext` (never the window); it is plain Python, so the
+same engine can be driven from a script or a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app import log
+from app.core.clients import ClientPool
+from app.core.keys import KeyStore
+from app.core.models_cache import ModelsCache
+from app.core.providers import ProviderRegistry
+from app.paths import AppPaths
+from app.settings import SettingsStore
+from app.store import Store
+
+_log = log.get("core.context")
+
+
+@dataclass
+class AppContext:
+    paths: AppPaths
+    settings: SettingsStore
+    registry: ProviderRegistry
+    keys: KeyStore
+    models: ModelsCache
+    store: Store
+    clients: ClientPool
+    problems: list[str] = field(default_factory=list)
+    """Start-up problems in plain words (a damaged file kept aside, a recovered database)."""
+
+    @classmethod
+    async def open(cls, paths: AppPaths, *, keys: KeyStore | None = None) -> AppContext:
+        paths.ensure()
+        settings = SettingsStore.load(paths.settings_file)
+        registry = ProviderRegistry.load(paths.providers_file)
+        keys = keys or KeyStore()
+        models = ModelsCache(paths.cache / "models")
+        store = await Store.open(paths)
+        clients = ClientPool(registry, keys, settings)
+        problems = [p for p in (settings.problem, registry.problem) if p]
+        if store.report.message:
+            problems.append(store.report.message)
+        return cls(paths, settings, registry, keys, models, store, clients, problems)
+
+    async def close(self) -> None:
+        """Network first (nothing new to save), then the store (flushes streamed text)."""
+        await self.clients.aclose()
+        await self.store.close()
+        self.keys.close()
+        _log.info("services closed")

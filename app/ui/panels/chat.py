@@ -1,0 +1,328 @@
+"""The chat panel: the message view, the composer, and the model / prompt / parameter bar.
+
+It maps store rows onto display rows, runs one :class:`~app.core.chat.ChatSession` per
+open conversation, and owns the answer task (Stop cancels it; the stopped answer is kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app import log
+from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
+from app.core.context import AppContext
+from app.store import Message, MessageStatus, StoreWriteError
+from app.store.branches import branch_positions
+from app.ui.chat.message_view import ConversationView
+from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
+from app.ui.composer import Composer
+from app.ui.dialogs.common import named
+from app.ui.tasks import TaskOwner
+
+_log = log.get("ui.chat")
+
+PAGE = 200
+_ROLES = {r.value: r for r in Role}
+
+
+def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> DisplayMessage:
+    """A store row as the view shows it."""
+    error = message.error or {}
+    retry_at = None
+    if error.get("retry_after_s"):
+        retry_at = dt.datetime.fromtimestamp(message.updated_at + float(error["retry_after_s"]))
+    ttft = message.ttft_s * 1000 if message.ttft_s is not None else None
+    rate = None
+    if message.completion_tokens and message.latency_s and message.ttft_s is not None:
+        gen = message.latency_s - message.ttft_s
+        rate = message.completion_tokens / gen if gen > 0 else None
+    return DisplayMessage(
+        id=str(message.id),
+        role=_ROLES.get(message.role, Role.ASSISTANT),
+        text=message.text,
+        model=message.model or "",
+        status=Status(message.status.value),
+        usage=Usage(
+            tokens_in=message.prompt_tokens,
+            tokens_out=message.completion_tokens,
+            estimated=message.tokens_estimated,
+            cost=message.cost,
+            ttft_ms=ttft,
+            tokens_per_s=rate,
+        ),
+        error=str(error.get("message", ""))
+        if message.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED)
+        else "",
+        retry_at=retry_at,
+        branch_index=branch[0],
+        branch_count=branch[1],
+    )
+
+
+class ChatPanel(QWidget):
+    """One conversation at a time; ``conversation_changed`` tells the sidebar to refresh."""
+
+    conversation_changed = Signal(int)
+    status_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatPanel")
+        self.setAccessibleName("Chat panel")
+        self.ctx = ctx
+        self.tasks = TaskOwner(self.on_task_failed)
+        self.session = ChatSession(ctx.store, ctx.clients)
+        self._streaming_id: str | None = None
+        self._older_cursor: int | None = None
+        self._editing: int | None = None  # the user message being edited, if any
+
+        self.target_label = named(QLabel(), "targetLabel", "Current model")
+        self.model_button = named(QPushButton("Choose model…"), "modelPickerButton", "Model picker")
+        self.view = ConversationView()
+        self.composer = Composer()
+        self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 6, 8, 0)
+        bar.addWidget(self.target_label, 1)
+        bar.addWidget(self.model_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.composer)
+        self._connect_signals()
+        self._show_target()
+
+    def _connect_signals(self) -> None:
+        self.composer.send_requested.connect(self.on_composer_send_requested)
+        self.composer.stop_requested.connect(self.stop)
+        self.composer.error_occurred.connect(self.status_changed)
+        self.view.regenerate_requested.connect(self.on_view_regenerate_requested)
+        self.view.retry_requested.connect(self.on_view_regenerate_requested)
+        self.view.edit_requested.connect(self.on_view_edit_requested)
+        self.view.delete_requested.connect(self.on_view_delete_requested)
+        self.view.branch_requested.connect(self.on_view_branch_requested)
+        self.view.link_activated.connect(self.on_view_link_activated)
+        self.view.older_requested.connect(self.on_view_older_requested)
+        self.view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
+        self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
+        self.ctx.settings.subscribe(self._on_settings_changed)
+
+    # --- target ------------------------------------------------------------------------------
+    def target(self) -> Target | None:
+        settings = self.ctx.settings.get()
+        conversation = self._conversation()
+        provider = (conversation.provider if conversation else None) or settings.default_provider
+        model = (conversation.model if conversation else None) or settings.default_model
+        if provider and model and self.ctx.registry.get(provider) is not None:
+            return Target(provider, model)
+        return None
+
+    def set_target(self, target: Target) -> None:
+        """Model for this conversation (and the default for new ones)."""
+        self.ctx.settings.update(default_provider=target.provider_id, default_model=target.model)
+        if self.session.conversation_id is not None:
+            self.tasks.start(
+                "target",
+                self.ctx.store.update_conversation(
+                    self.session.conversation_id, provider=target.provider_id, model=target.model
+                ),
+            )
+        self._show_target(target)
+
+    def _show_target(self, target: Target | None = None) -> None:
+        target = target or self.target()
+        if target is None:
+            self.target_label.setText("No model chosen — add a provider and pick a model.")
+            return
+        profile = self.ctx.registry.get(target.provider_id)
+        name = profile.name if profile else target.provider_id
+        self.target_label.setText(f"{name} / <b>{target.model}</b>")
+
+    def _conversation(self) -> Any:
+        if self.session.conversation_id is None:
+            return None
+        try:
+            return self.ctx.store.get_conversation(self.session.conversation_id)
+        except Exception:  # a deleted conversation simply has no target of its own
+            return None
+
+    def _on_settings_changed(self, settings: Any, changed: frozenset[str]) -> None:
+        if "send_key" in changed:
+            self.composer.set_send_on_enter(settings.send_key == "enter")
+
+    # --- conversations -----------------------------------------------------------------------
+    def new_chat(self) -> None:
+        self.stop()
+        self._editing = None
+        self.session = ChatSession(self.ctx.store, self.ctx.clients)
+        self.view.set_messages([])
+        self._older_cursor = None
+        self._show_target()
+        self.composer.input.setFocus()
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Show the newest page of the conversation's active branch (older pages on demand)."""
+        if self.session.conversation_id == conversation_id and self.tasks.running("answer"):
+            return
+        self.stop()
+        conversation = self.ctx.store.get_conversation(conversation_id)
+        self.session = ChatSession(
+            self.ctx.store,
+            self.ctx.clients,
+            conversation_id,
+            params=conversation.params,
+            system_prompt=conversation.system_prompt,
+        )
+        page = self.ctx.store.page(conversation_id, PAGE)
+        self._older_cursor = page.older_cursor
+        self.view.set_messages(self._display(page.messages))
+        self._show_target()
+
+    def _display(self, messages: list[Message]) -> list[DisplayMessage]:
+        positions = self.ctx.store.read_now(branch_positions, [m.id for m in messages])
+        return [display_message(m, positions.get(m.id, (0, 1))) for m in messages]
+
+    def on_view_older_requested(self) -> None:
+        if self._older_cursor is None or self.session.conversation_id is None:
+            return
+        page = self.ctx.store.page(self.session.conversation_id, PAGE, before=self._older_cursor)
+        self._older_cursor = page.older_cursor
+        self.view.prepend_messages(self._display(page.messages))
+
+    # --- sending -----------------------------------------------------------------------------
+    def on_composer_send_requested(self, text: str, attachments: list[Any]) -> None:
+        target = self.target()
+        if target is None:
+            self.status_changed.emit("Choose a provider and model first (Providers… in the menu).")
+            return
+        self.composer.clear()
+        editing, self._editing = self._editing, None
+        if editing is not None:
+            self._run(self.session.edit(editing, text, target), restore=(text, attachments))
+        else:
+            self._run(self.session.send(text, target, attachments), restore=(text, attachments))
+
+    def on_view_regenerate_requested(self, message_id: str) -> None:
+        target = self.target()
+        if target is not None and not self.tasks.running("answer"):
+            self._run(self.session.regenerate(int(message_id), target))
+
+    def on_view_edit_requested(self, message_id: str) -> None:
+        message = self.view.message(message_id)
+        if message is None or self.tasks.running("answer"):
+            return
+        self._editing = int(message_id)
+        self.composer.set_text(message.text)
+        self.composer.input.setFocus()
+        self.status_changed.emit(
+            "Editing: send to create a new version (the old one stays as a branch)."
+        )
+
+    def stop(self) -> None:
+        self.tasks.cancel("answer")
+
+    def _run(
+        self, events: AsyncIterator[ChatEvent], restore: tuple[str, list[Any]] | None = None
+    ) -> None:
+        self.composer.set_busy(True)
+        self.tasks.start("answer", self._consume(events, restore))
+
+    async def _consume(
+        self, events: AsyncIterator[ChatEvent], restore: tuple[str, list[Any]] | None
+    ) -> None:
+        started = time.perf_counter()
+        new_conversation = self.session.conversation_id is None
+        try:
+            async for event in events:
+                if isinstance(event, MessageSaved):
+                    display = display_message(event.message)
+                    self.view.append_message(display)
+                    if event.message.status is MessageStatus.STREAMING:
+                        self._streaming_id = display.id
+                        self.view.start_stream(display.id)
+                    if new_conversation and self.session.conversation_id is not None:
+                        new_conversation = False
+                        self.conversation_changed.emit(self.session.conversation_id)
+                elif isinstance(event, AnswerDelta):
+                    self.view.append_delta(str(event.message_id), event.text)
+                elif isinstance(event, AnswerFinished):
+                    self._streaming_id = None
+                    self.view.finish_stream(str(event.message.id), display_message(event.message))
+                    if event.error is not None:
+                        self.status_changed.emit(event.error.message)
+        except asyncio.CancelledError:
+            # Stopped: the session saved the partial answer as "stopped"; show that row.
+            if self._streaming_id is not None:
+                stopped_id, self._streaming_id = self._streaming_id, None
+                self.view.finish_stream(
+                    stopped_id, display_message(self.ctx.store.get_message(int(stopped_id)))
+                )
+            raise
+        except StoreWriteError as exc:
+            # Nothing was lost: the text goes back into the composer for a retry.
+            if restore is not None and not self.composer.text():
+                self.composer.set_text(restore[0])
+            self.status_changed.emit(
+                f"Could not save: {exc}. Your message is back in the composer."
+            )
+        finally:
+            self.composer.set_busy(False)
+            if self.session.conversation_id is not None:
+                self.conversation_changed.emit(self.session.conversation_id)
+            _log.debug("answer task ended after %.2f s", time.perf_counter() - started)
+
+    # --- other actions -----------------------------------------------------------------------
+    def on_view_delete_requested(self, message_id: str) -> None:
+        async def delete() -> None:
+            await self.ctx.store.delete_message(int(message_id))
+            if self.session.conversation_id is not None:
+                self.open_conversation(self.session.conversation_id)
+
+        self.tasks.start("delete", delete())
+
+    def on_view_branch_requested(self, message_id: str, direction: int) -> None:
+        siblings = self.ctx.store.siblings(int(message_id))
+        ids = [m.id for m in siblings]
+        if int(message_id) not in ids:
+            return
+        position = ids.index(int(message_id)) + direction
+        if not 0 <= position < len(ids):
+            return
+
+        async def switch() -> None:
+            await self.ctx.store.select_branch(ids[position])
+            if self.session.conversation_id is not None:
+                self.open_conversation(self.session.conversation_id)
+
+        self.tasks.start("branch", switch())
+
+    def on_view_link_activated(self, url: QUrl) -> None:
+        if url.scheme() in ("http", "https"):  # the view filters too; never trust one check
+            QDesktopServices.openUrl(url)
+
+    def copy_last_answer(self) -> None:
+        for message_id in reversed(self.view.message_ids()):
+            message = self.view.message(message_id)
+            if message is not None and message.role is Role.ASSISTANT:
+                QGuiApplication.clipboard().setText(message.text)
+                self.status_changed.emit("Last answer copied.")
+                return
+
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("chat task failed", exc_info=error)
+        self.composer.set_busy(False)
+        self.status_changed.emit(f"Something went wrong: {error}")
+
+    async def shutdown(self) -> None:
+        await self.tasks.wait_all()

@@ -1,0 +1,118 @@
+"""The chat panel driven like a user would, against the local server over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.api import ProviderProfile
+from app.core.context import AppContext
+from app.paths import AppPaths
+from app.store import MessageStatus
+from app.ui.chat.messages import Role, Status
+from app.ui.panels.chat import ChatPanel
+from tests.helpers.app_context import open_context
+from tests.helpers.openai_server import OpenAIServer
+from tests.helpers.waiting import until
+
+
+@pytest.fixture
+async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
+    context = await open_context(AppPaths.from_root(tmp_path))
+    context.registry.add(
+        ProviderProfile(
+            id="local",
+            name="Local",
+            base_url=openai_server.base_url,
+            kind="local",
+            key_required=False,
+        )
+    )
+    yield context
+    await context.close()
+
+
+async def _panel(qtbot, ctx: AppContext, model: str) -> ChatPanel:  # type: ignore[no-untyped-def]
+    ctx.settings.update(default_provider="local", default_model=model)
+    panel = ChatPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    return panel
+
+
+async def test_send_streams_into_the_view_and_store(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=60&rate=600")
+    qtbot.keyClicks(panel.composer.input, "What is 2+2?")
+    qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
+    await until(lambda: panel.composer.busy)
+    assert panel.composer.stop_button.isVisible()
+    await until(lambda: not panel.composer.busy)
+    ids = panel.view.message_ids()
+    assert len(ids) == 2
+    user, answer = (panel.view.message(i) for i in ids)
+    assert user is not None and user.role is Role.USER and user.text == "What is 2+2?"
+    assert answer is not None and answer.status is Status.COMPLETE and answer.text
+    assert answer.usage.tokens_out == 60
+    stored = ctx.store.get_message(int(answer.id))
+    assert stored.text == answer.text and stored.status is MessageStatus.COMPLETE
+    assert panel.composer.text() == ""
+
+
+async def test_stop_keeps_partial_answer(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=2000&rate=100")
+    panel.composer.set_text("long please")
+    panel.composer.on_send_clicked()
+    await until(lambda: _has_text(panel))
+    qtbot.keyClick(panel.composer.stop_button, Qt.Key.Key_Space)
+    await until(lambda: not panel.composer.busy)
+    answer = panel.view.message(panel.view.message_ids()[1])
+    assert answer is not None and answer.status is Status.STOPPED and answer.text
+
+
+def _has_text(panel: ChatPanel) -> bool:
+    ids = panel.view.message_ids()
+    message = panel.view.message(ids[-1]) if len(ids) == 2 else None
+    return message is not None and bool(message.text)
+
+
+async def test_one_429_is_retried_by_itself(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?fault=429&times=1&retry_after=0.2")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2, 20)
+    answer = panel.view.message(panel.view.message_ids()[1])
+    assert answer is not None and answer.status is Status.COMPLETE
+
+
+async def test_persistent_429_shows_rate_limit_inline(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?fault=429&retry_after=0.1")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2, 20)
+    failed = panel.view.message(panel.view.message_ids()[1])
+    assert failed is not None and failed.status is Status.ERROR
+    assert "rate" in failed.error.lower()
+    assert failed.retry_at is not None
+
+
+async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?fault=401")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    failed = panel.view.message(panel.view.message_ids()[1])
+    assert failed is not None and failed.status is Status.ERROR and "key" in failed.error.lower()
+    ctx.settings.update(default_model="gpt-test")
+    assert panel.session.conversation_id is not None
+    await ctx.store.update_conversation(panel.session.conversation_id, model="gpt-test")
+    panel.view.retry_requested.emit(failed.id)
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 3)
+    panel.open_conversation(panel.session.conversation_id)
+    ids = panel.view.message_ids()
+    latest = panel.view.message(ids[-1])
+    assert latest is not None and latest.status is Status.COMPLETE
+    assert (latest.branch_index, latest.branch_count) == (1, 2)
