@@ -31,6 +31,7 @@ class ConnectionResult:
     detail: str = ""
     models: list[Any] = field(default_factory=list)
     seconds: float = 0.0
+    checked: bool = True  # False when nothing could be asked over the network
 
     @property
     def model_ids(self) -> list[str]:
@@ -43,6 +44,15 @@ async def check_connection(
     """Ask ``profile`` for its model list with ``key``; never raises an :class:`ApiError`."""
     from app.api.errors import ApiError
 
+    if not profile.capabilities.model_list:
+        return ConnectionResult(
+            True,
+            "This provider has no model list, so there is nothing to ask without sending a message.",
+            "The models named under Models & prices are offered in the model picker; add others there. "
+            "The key is checked with the first message you send.",
+            [*profile.models],
+            checked=False,
+        )
     started = time.perf_counter()
     client = make_client(profile, key)
     try:

@@ -93,7 +93,10 @@ class ProviderEditor(QTabWidget):
 
     def _build_connection_tab(self) -> QWidget:
         page = object_named(QWidget(), "connectionPage")
-        form = QFormLayout(page)
+        outer = QVBoxLayout(page)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)  # rows stay together at the top whatever the tab's height
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.name_edit = named(QLineEdit(), "providerNameEdit", "Provider name")
         self.id_label = named(QLabel(), "providerIdLabel", "Provider id")

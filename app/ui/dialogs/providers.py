@@ -302,6 +302,7 @@ class ProvidersDialog(QDialog):
     ) -> None:
         if self._selecting:
             return
+        self._show_status("", "plain")  # a message about the previous provider no longer applies
         # Read the ids first: committing rebuilds the list and deletes these items.
         wanted = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         staying = self._current_id
@@ -414,15 +415,18 @@ class ProvidersDialog(QDialog):
     async def _save_key(self, provider_id: str, key: str) -> None:
         try:
             where = await self.keys.set(provider_id, key)
-            message = _saved_message(where, bool(key))
+            message = _saved_message(where, bool(key), self._name_of(provider_id))
             tone = "ok" if where is KeySource.KEYRING or not key else "warning"
         except KeyStoreError as error:
             self.keys.remember(provider_id, key)
             where = KeySource.MEMORY
-            message = f"{error.user_message} The key is kept in memory until Palaver quits."
+            message = (
+                f"{error.user_message} The key for {self._name_of(provider_id)} is kept in memory "
+                "until Palaver quits."
+            )
             tone = "warning"
         if self._editing_id() == provider_id:
-            self.editor.mark_key_saved(message)
+            self.editor.mark_key_saved(_KEY_HOME[where] if key else "No key saved.")
         self._show_status(message, tone)
         self.key_saved.emit(provider_id, where.value)
 
@@ -445,7 +449,7 @@ class ProvidersDialog(QDialog):
                     self.connection_tested.emit(profile.id, False, error.user_message)
                     return
                 key = resolved.value if resolved is not None else None
-            if key is None and profile.key_required:
+            if key is None and profile.key_required and profile.capabilities.model_list:
                 message = "No key yet: paste the provider's API key first."
                 self.editor.show_test_result(message, "error", [])
                 self.connection_tested.emit(profile.id, False, message)
@@ -453,7 +457,11 @@ class ProvidersDialog(QDialog):
             result = await check_connection(profile, key, self.make_client)
         finally:
             self.editor.test_button.setEnabled(True)
-        if result.ok:
+        if result.ok and not result.checked:
+            self.editor.show_test_result(
+                f"{result.headline}\n{result.detail}", "plain", result.model_ids
+            )
+        elif result.ok:
             ids = result.model_ids
             self.editor.show_test_result(f"{result.headline} {result.detail}", "ok", ids)
             self._remember_models(profile, result.models)
@@ -475,6 +483,10 @@ class ProvidersDialog(QDialog):
             self.models_cache.put(profile.id, models)
 
     # -- internals -----------------------------------------------------------------------
+
+    def _name_of(self, provider_id: str) -> str:
+        profile = self.registry.get(provider_id)
+        return profile.name if profile is not None else provider_id
 
     def _editing_id(self) -> str | None:
         return self._pending_new.id if self._pending_new is not None else self._current_id
@@ -581,6 +593,13 @@ class ProvidersDialog(QDialog):
         self.close()
 
 
+_KEY_HOME = {
+    KeySource.KEYRING: "Saved in the system keyring.",
+    KeySource.MEMORY: "Kept in memory only, until Palaver quits.",
+    KeySource.ENVIRONMENT: "Read from the environment.",
+}
+
+
 def _visible_key(resolved: ResolvedKey | None) -> str:
     """Keys from the environment are used but not shown in (or saved from) the field."""
     if resolved is None or resolved.source is KeySource.ENVIRONMENT:
@@ -595,16 +614,14 @@ def _describe_key(resolved: ResolvedKey | None, profile: ProviderProfile) -> str
         if profile.key_env:
             return f"No key saved, and ${profile.key_env} is not set."
         return "No key saved yet."
-    if resolved.source is KeySource.KEYRING:
-        return "Saved in the system keyring."
-    if resolved.source is KeySource.MEMORY:
-        return "Kept in memory only, until Palaver quits."
+    if resolved.source is not KeySource.ENVIRONMENT:
+        return _KEY_HOME[resolved.source]
     return f"Using the key from ${resolved.env_var} ({resolved.masked}). A key typed here takes precedence."
 
 
-def _saved_message(where: KeySource, had_key: bool) -> str:
+def _saved_message(where: KeySource, had_key: bool, name: str) -> str:
     if not had_key:
-        return "Key removed."
+        return f"Key for {name} removed."
     if where is KeySource.KEYRING:
-        return "Key saved in the system keyring."
-    return "No system keyring: the key is kept in memory only, until Palaver quits."
+        return f"Key for {name} saved in the system keyring."
+    return f"No system keyring: the key for {name} is kept in memory only, until Palaver quits."

@@ -88,6 +88,13 @@ def presets_for(server: OpenAIServer) -> list[ProviderProfile]:
             kind="local",
             key_required=False,
         ),
+        ProviderProfile(
+            id="nolist",
+            name="No List",
+            base_url=server.base_url,
+            capabilities=Capabilities(model_list=False),
+            models=["gpt-4o", "o1-mini"],
+        ),
     ]
 
 
@@ -511,7 +518,12 @@ async def test_add_menu_lists_presets_by_kind_and_a_custom_entry(
 ) -> None:
     dialog = make_dialog(openai_server)
     names = [a.objectName() for a in dialog.add_menu.actions() if a.objectName()]
-    assert names == ["addPreset_testsrv", "addPreset_localsrv", "addCustomProvider"]
+    assert names == [
+        "addPreset_testsrv",
+        "addPreset_nolist",
+        "addPreset_localsrv",
+        "addCustomProvider",
+    ]
     sections = [a.text() for a in dialog.add_menu.actions() if a.isSeparator() and a.text()]
     assert sections == ["Hosted services", "Local servers"]
     custom = next(a for a in dialog.add_menu.actions() if a.objectName() == "addCustomProvider")
@@ -522,3 +534,20 @@ async def test_add_menu_lists_presets_by_kind_and_a_custom_entry(
     assert not dialog.dirty and len(dialog.registry) == 0
     assert dialog.editor.key_edit.echoMode() == QLineEdit.EchoMode.Password
     assert dialog.windowModality() == Qt.WindowModality.NonModal
+
+
+async def test_a_provider_without_a_model_list_is_not_called_and_says_why(
+    make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
+) -> None:
+    dialog = make_dialog(openai_server)
+    dialog.add_preset("nolist")
+    ok, headline = await run_test_connection(dialog)
+    assert ok and "no model list" in headline
+    assert dialog.editor.test_result.property("tone") == "plain"
+    assert [
+        dialog.editor.test_models.item(i).text() for i in range(dialog.editor.test_models.count())
+    ] == [
+        "gpt-4o",
+        "o1-mini",
+    ]
+    assert openai_server.requests == []
