@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -90,6 +91,7 @@ class Block:
     closed: bool = True  # False for the open tail while streaming
     language: str = ""  # fences only
     partial_line: bool = False  # the tail ends in a line without its newline yet
+    end: int = 0  # closed blocks: offset just after the block in the split text
 
 
 @dataclass(slots=True)
@@ -130,9 +132,9 @@ def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, 
         assert cur is not None
         body = text[cur.start : end]
         if cur.kind == "fence":
-            closed.append(Block("fence", body, True, cur.language))
+            closed.append(Block("fence", body, True, cur.language, end=end))
         else:
-            closed.append(Block("md", body.rstrip("\n")))
+            closed.append(Block("md", body.rstrip("\n"), end=end))
         consumed = end
         cur = None
 
@@ -566,6 +568,7 @@ class StreamUpdate:
 
     finished: list[str]
     tail: str | None
+    behind: bool = False  # the time budget ran out: more finished blocks wait
 
 
 class StreamRender:
@@ -584,18 +587,36 @@ class StreamRender:
         self.tail: str | None = None
         self._consumed = 0
 
-    def feed(self, delta: str) -> StreamUpdate:
+    def feed(self, delta: str, budget: float | None = None) -> StreamUpdate:
+        """Append ``delta`` and render; ``budget`` (seconds) bounds the finished-block work.
+
+        After a stall many blocks may finish at once; with a budget they are rendered a
+        few per call (``behind`` says more wait; feed ``""`` again next frame) and the
+        tail is hidden meanwhile, as it would repeat text now in finished blocks.
+        """
         self.text += delta
-        return self._advance(final=False)
+        return self._advance(final=False, budget=budget)
 
     def finish(self) -> StreamUpdate:
         return self._advance(final=True)
 
-    def _advance(self, *, final: bool) -> StreamUpdate:
-        closed, tail, consumed = split_blocks(self.text[self._consumed :], final=final)
-        finished = [self.renderer.render_block(b, self.ctx) for b in closed]
+    def _advance(self, *, final: bool, budget: float | None = None) -> StreamUpdate:
+        start = self._consumed
+        closed, tail, consumed = split_blocks(self.text[start:], final=final)
+        deadline = None if budget is None else time.perf_counter() + budget
+        finished: list[str] = []
+        finished_end = 0
+        for block in closed:
+            if deadline is not None and finished and time.perf_counter() > deadline:
+                self.blocks.extend(finished)
+                self._consumed = start + finished_end
+                self.tail = None
+                self.ctx.tail_codes, self.ctx.tail_images = [], []
+                return StreamUpdate(finished, None, behind=True)
+            finished.append(self.renderer.render_block(block, self.ctx))
+            finished_end = block.end
         self.blocks.extend(finished)
-        self._consumed += consumed
+        self._consumed = start + consumed
         if tail is None:
             self.tail = None
             self.ctx.tail_codes, self.ctx.tail_images = [], []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -85,6 +86,8 @@ PART_GAP = 4
 MAX_BODY_WIDTH = 860  # readable line length; wider windows centre the column
 DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured height)
 IMAGE_MAX_WIDTH = 480
+# Markdown work per stream per frame; after a stall the backlog is spread over frames.
+FRAME_BUDGET_S = 0.006
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
 
 
@@ -113,13 +116,49 @@ class _Row:
     stream: StreamRender | None = None
     expanded_tools: set[int] = field(default_factory=set)
     exact: bool = False  # height measured (else estimated)
+    # Prefix sums over the body parts (height + gap each): a streaming row with thousands
+    # of blocks still finds its visible blocks and its height in O(log n).
+    body_h: RowHeights = field(default_factory=RowHeights)
 
     def parts(self) -> list[_Part]:
-        out = list(self.body or ())
-        if self.tail is not None:
-            out.append(self.tail)
-        out.extend(self.extras)
-        return out
+        """Every part, top to bottom (O(parts): not for per-frame paths)."""
+        return [*(self.body or ()), *self.trailing()]
+
+    def trailing(self) -> list[_Part]:
+        """The few parts after the body: the streaming tail, tool calls, the error box."""
+        return [self.tail, *self.extras] if self.tail is not None else self.extras
+
+    def set_body(self, parts: list[_Part]) -> None:
+        self.body = parts
+        self.body_h = RowHeights(max(0, p.height) + PART_GAP for p in parts)
+
+    def append_body(self, part: _Part) -> None:
+        assert self.body is not None
+        self.body.append(part)
+        self.body_h.append(max(0, part.height) + PART_GAP)
+
+    def content_height(self) -> int:
+        trailing = self.trailing()
+        total = self.body_h.total() + sum(max(0, p.height) + PART_GAP for p in trailing)
+        return total - PART_GAP if (self.body or trailing) else 0
+
+    def visible(self, y0: int, y1: int) -> Iterator[tuple[_Part, int, int]]:
+        """Parts meeting ``y0..y1`` (body coordinates): (part, top, body index or -1)."""
+        body = self.body or []
+        heights = self.body_h
+        if body:
+            k = heights.row_at(y0)
+            top = heights.offset(k)
+            while k < len(body) and top <= y1:
+                yield body[k], top, k
+                top += heights[k]
+                k += 1
+        top = heights.total()
+        for part in self.trailing():
+            h = max(0, part.height)
+            if top + h >= y0 and top <= y1:
+                yield part, top, -1
+            top += h + PART_GAP
 
 
 class _ActionBar(QFrame):
@@ -212,6 +251,7 @@ class ConversationView(QAbstractScrollArea):
         self._images: dict[str, QImage] = {}
         self._renderer = MarkdownRenderer(self._theme_from_palette())
         self._buffer = StreamBuffer()
+        self._behind: set[str] = set()  # streams with finished blocks still to render
         self._scheduler = FrameScheduler.shared()
         self._stick = True
         self._programmatic = 0
@@ -350,12 +390,13 @@ class ConversationView(QAbstractScrollArea):
             return
         row = self._rows[i]
         pending = self._buffer.take_one(message_id)
+        self._behind.discard(message_id)
         stream = row.stream
         if stream is not None and stream.text + pending == final.text:
-            stream.feed(pending)
+            fed = stream.feed(pending)
             update = stream.finish()
-            assert row.body is not None
-            row.body.extend(_Part(h) for h in update.finished)
+            for html in fed.finished + update.finished:
+                row.append_body(_Part(html))
             if row.tail is not None:
                 self._forget_doc(row.tail)
             row.tail = None
@@ -371,21 +412,28 @@ class ConversationView(QAbstractScrollArea):
     def flush_pending(self) -> None:
         """Render every buffered delta (called by the frame scheduler)."""
         changed = False
-        for message_id, text in self._buffer.take().items():
+        pending = self._buffer.take()
+        for message_id in self._behind - pending.keys():
+            pending[message_id] = ""
+        self._behind.clear()
+        for message_id, text in pending.items():
             i = self._index.get(message_id)
             if i is None:
                 continue
             row = self._rows[i]
             if row.stream is None:
                 continue
-            update = row.stream.feed(text)
+            update = row.stream.feed(text, FRAME_BUDGET_S)
+            if update.behind:
+                self._behind.add(message_id)
+                self._scheduler.request(self)
             row.msg.text = row.stream.text
             assert row.body is not None
             width = self._body_width()
             for html in update.finished:
                 part = _Part(html)
                 self._measure(row, part, width)
-                row.body.append(part)
+                row.append_body(part)
             if update.tail is None:
                 if row.tail is not None:
                     self._forget_doc(row.tail)
@@ -468,9 +516,9 @@ class ConversationView(QAbstractScrollArea):
         self._prepare_visible()
         out: list[tuple[str, QRect]] = []
         value = self.verticalScrollBar().value()
-        for part, origin in self._part_origins(i):
+        for part, origin, k in self._part_origins(i):
             if part.doc is None:
-                self._measure(self._rows[i], part, self._body_width())
+                self._measure(self._rows[i], part, self._body_width(), k)
             assert part.doc is not None
             block = part.doc.begin()
             while block.isValid():
@@ -521,14 +569,15 @@ class ConversationView(QAbstractScrollArea):
         row.ctx.codes.clear()
         row.ctx.images.clear()
         if row.stream is not None:
-            row.body = [_Part(h) for h in row.stream.blocks]
+            html = row.stream.blocks
             row.tail = None if row.stream.tail is None else _Part(row.stream.tail)
         elif row.msg.role is Role.USER:
-            row.body = [_Part(h) for h in self._renderer.plain_text(row.msg.text)]
+            html = self._renderer.plain_text(row.msg.text)
         elif row.msg.text:
-            row.body = [_Part(h) for h in self._renderer.render_text(row.msg.text, row.ctx)]
+            html = self._renderer.render_text(row.msg.text, row.ctx)
         else:
-            row.body = []
+            html = []
+        row.set_body([_Part(h) for h in html])
         self._render_extras(row)
 
     def _render_extras(self, row: _Row) -> None:
@@ -568,27 +617,37 @@ class ConversationView(QAbstractScrollArea):
         return MARGIN + 2 * PAD + self._header_h + HEADER_GAP + footer
 
     def _row_height(self, row: _Row) -> int:
-        parts = row.parts()
-        body = sum(max(0, p.height) for p in parts) + PART_GAP * max(0, len(parts) - 1)
-        return self._chrome_height(row) + body
+        return self._chrome_height(row) + row.content_height()
 
     def _relayout_row(self, index: int, visible: tuple[int, int] | None = None) -> None:
-        """Measure a row's parts at the current width (only the visible ones if already measured)."""
+        """Measure a row's parts at the current width.
+
+        The first time, every part is measured; afterwards (``visible`` given, in body
+        coordinates) only the parts on screen are re-wrapped: the others keep their
+        height until they are scrolled to.
+        """
         row = self._rows[index]
         self._materialise(row)
+        assert row.body is not None
         width = self._body_width()
-        y = 0
-        for part in row.parts():
-            in_view = visible is None or (y <= visible[1] and y + max(part.height, 0) >= visible[0])
-            if part.height < 0 or (part.width != width and in_view):
-                self._measure(row, part, width)
-            y += part.height + PART_GAP
+        if visible is None:
+            for k, part in enumerate(row.body):
+                if part.height < 0 or part.width != width:
+                    self._measure(row, part, width, k)
+            for part in row.trailing():
+                if part.height < 0 or part.width != width:
+                    self._measure(row, part, width)
+        else:
+            for part, _top, k in list(row.visible(*visible)):
+                if part.height < 0 or part.width != width:
+                    self._measure(row, part, width, k)
         row.exact = True
         self._set_height(index, self._row_height(row))
 
     # ------------------------------------------------------------------ documents
 
-    def _measure(self, row: _Row, part: _Part, width: int) -> None:
+    def _measure(self, row: _Row, part: _Part, width: int, k: int = -1) -> None:
+        """Lay out ``part`` at ``width`` (creating its document); ``k``: its body index."""
         doc = part.doc
         if doc is None:
             doc = self._make_doc(row, part.html)
@@ -600,6 +659,8 @@ class ConversationView(QAbstractScrollArea):
             doc.setTextWidth(width)
             part.width = width
         part.height = math.ceil(doc.size().height())
+        if k >= 0 and row.body_h[k] != part.height + PART_GAP:
+            row.body_h.set(k, part.height + PART_GAP)
 
     def _reset_part(self, row: _Row, part: _Part, html: str, width: int) -> None:
         part.html = html
@@ -689,17 +750,21 @@ class ConversationView(QAbstractScrollArea):
         vw = self.viewport().width() if self.viewport() is not None else 600
         return max(60, min(vw - 2 * MARGIN, MAX_BODY_WIDTH + 2 * PAD) - 2 * PAD)
 
-    def _part_origins(self, index: int) -> list[tuple[_Part, QPoint]]:
-        """Each part with its top-left in content coordinates."""
+    def _body_origin(self, index: int, top: int) -> QPoint:
+        """Top-left of a row's body, for a row whose top is at ``top``."""
+        card = self._card_rect(index, top)
+        return QPoint(card.x() + PAD, card.y() + PAD + self._header_h + HEADER_GAP)
+
+    def _part_origins(
+        self, index: int, y0: int = 0, y1: int = 1 << 60
+    ) -> list[tuple[_Part, QPoint, int]]:
+        """Parts meeting ``y0..y1`` (content coordinates) with their top-left there."""
+        origin = self._body_origin(index, self._heights.offset(index))
         row = self._rows[index]
-        card = self._card_rect(index, self._heights.offset(index))
-        x = card.x() + PAD
-        y = card.y() + PAD + self._header_h + HEADER_GAP
-        out = []
-        for part in row.parts():
-            out.append((part, QPoint(x, y)))
-            y += max(0, part.height) + PART_GAP
-        return out
+        return [
+            (part, QPoint(origin.x(), origin.y() + top), k)
+            for part, top, k in row.visible(y0 - origin.y(), y1 - origin.y())
+        ]
 
     def _set_height(self, index: int, height: int) -> None:
         old = self._heights[index]
@@ -760,8 +825,11 @@ class ConversationView(QAbstractScrollArea):
                     break
                 row = self._rows[i]
                 width = self._body_width()
-                if not row.exact or any(p.width != width for p in row.parts()):
-                    view = (value - top, value + vh - top)
+                body_top = self._body_origin(i, top).y()
+                view = (value - body_top, value + vh - body_top)
+                if not row.exact or any(
+                    p.width != width or p.doc is None for p, _, _ in row.visible(*view)
+                ):
                     self._relayout_row(i, view if row.exact else None)
                 i += 1
             if self._heights.total() == total_before:
@@ -846,8 +914,8 @@ class ConversationView(QAbstractScrollArea):
             self._drop_docs()
             for row in self._rows:
                 row.exact = False
-                for part in row.parts():
-                    part.height = -1
+                row.body = None  # rebuilt (and re-measured) when next shown
+                row.tail = None
         super().changeEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -921,20 +989,18 @@ class ConversationView(QAbstractScrollArea):
         # Body parts, only those on screen.
         width = self._body_width()
         px = card.x() + PAD
-        py = header.bottom() + 1 + HEADER_GAP
-        for part in row.parts():
-            h = max(0, part.height)
-            if py + h >= 0 and py <= vh:
-                if part.doc is None or part.width != width:
-                    self._measure(row, part, width)
-                assert part.doc is not None
-                self._docs.move_to_end(id(part))
-                painter.save()
-                painter.translate(px, py)
-                ctx.clip = QRectF(0, -py, width, vh)
-                part.doc.documentLayout().draw(painter, ctx)
-                painter.restore()
-            py += h + PART_GAP
+        body_y = header.bottom() + 1 + HEADER_GAP
+        for part, top, k in list(row.visible(-body_y, vh - body_y)):
+            py = body_y + top
+            if part.doc is None or part.width != width:
+                self._measure(row, part, width, k)
+            assert part.doc is not None
+            self._docs.move_to_end(id(part))
+            painter.save()
+            painter.translate(px, py)
+            ctx.clip = QRectF(0, -py, width, vh)
+            part.doc.documentLayout().draw(painter, ctx)
+            painter.restore()
         if msg.role is Role.ASSISTANT:
             self._paint_footer(
                 painter,
@@ -970,7 +1036,7 @@ class ConversationView(QAbstractScrollArea):
         i = self._heights.row_at(y)
         if not (0 <= i < len(self._rows)) or y >= self._heights.total():
             return -1, ""
-        for part, origin in self._part_origins(i):
+        for part, origin, _k in self._part_origins(i, y, y):
             if part.doc is None:
                 continue
             local = QPointF(pos.x() - origin.x(), y - origin.y())
@@ -1200,10 +1266,12 @@ class ConversationView(QAbstractScrollArea):
 
     def _cancel_streams(self) -> None:
         self._buffer.take()
+        self._behind.clear()
         self._scheduler.cancel(self)
 
     def _scheduler_forget(self, message_id: str) -> None:
         self._buffer.take_one(message_id)
+        self._behind.discard(message_id)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._cancel_streams()

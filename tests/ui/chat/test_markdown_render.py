@@ -184,6 +184,23 @@ def test_incremental_equals_full_render_under_random_chunking(
         assert stream.tail is None
 
 
+def test_time_budget_spreads_a_backlog_and_still_equals_full_render(
+    renderer: MarkdownRenderer,
+) -> None:
+    text = "\n\n".join(SAMPLES) * 3
+    stream = StreamRender(renderer)
+    update = stream.feed(text, budget=0.0)  # one block per call
+    assert update.behind and len(update.finished) == 1 and update.tail is None
+    calls = 1
+    while update.behind:
+        update = stream.feed("", budget=0.0)
+        calls += 1
+    assert calls > 10
+    stream.finish()
+    expected, _ = full(renderer, text)
+    assert stream.blocks == expected
+
+
 def test_dark_theme_changes_colours() -> None:
     light = "".join(MarkdownRenderer(Theme.light()).render_text(SAMPLES[6], RenderContext()))
     dark = "".join(MarkdownRenderer(Theme.dark_theme()).render_text(SAMPLES[6], RenderContext()))

@@ -113,6 +113,21 @@ def test_stream_into_last_message_sticks_to_bottom(qtbot: QtBot, view: Conversat
     assert [p.html for p in row.body or []] == expected
 
 
+def test_finish_with_deltas_still_buffered_equals_full_render(
+    qtbot: QtBot, view: ConversationView
+) -> None:
+    view.set_messages([DisplayMessage("a", Role.ASSISTANT, "", status=Status.STREAMING)])
+    view.start_stream("a")
+    text = LONG_ANSWER * 2
+    view.append_delta("a", text[:50])
+    qtbot.waitUntil(lambda: view.message("a").text == text[:50], timeout=1000)  # type: ignore[union-attr]
+    view.append_delta("a", text[50:])  # not flushed yet
+    view.finish_stream("a", DisplayMessage("a", Role.ASSISTANT, text, status=Status.STOPPED))
+    row = view._rows[0]
+    assert [p.html for p in row.body or []] == view._renderer.render_text(text, type(row.ctx)())
+    assert view.message("a").status is Status.STOPPED  # type: ignore[union-attr]
+
+
 def test_deltas_are_only_buffered_until_the_frame(qtbot: QtBot, view: ConversationView) -> None:
     view.set_messages([DisplayMessage("a", Role.ASSISTANT, "", status=Status.STREAMING)])
     view.start_stream("a")

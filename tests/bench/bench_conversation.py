@@ -1,0 +1,350 @@
+"""Benchmark of the conversation view (run from the repo root: python tests/bench/bench_conversation.py).
+
+1. open_2000_ms / open_2000_mb: ``set_messages`` with 2,000 messages until the first paint
+   has finished, and the resident memory that added.
+2. max_stall_ms / growth_ratio: 20,000 tokens streamed at 2,000 tokens/s from the local
+   OpenAI-compatible test server (a subprocess, through Palaver's own ``ApiClient`` on the
+   qasync loop) into that same view. A 5 ms heartbeat timer records the longest gap on the
+   Qt thread; ``time.thread_time()`` around the view's work (delta intake, frame flushes,
+   paints) gives its CPU for the first and the last 1,000 tokens.
+3. startup_ratio: ``python -m app --smoke-test`` (offscreen, its own --data-dir) against a
+   bare PySide6 QMainWindow shown and quit 50 ms later (what --smoke-test does), as
+   subprocesses, median of 5 each.
+
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QPaintEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.api import ApiClient, ChatRequest, ProviderProfile  # noqa: E402
+from app.ui.chat.message_view import ConversationView  # noqa: E402
+from app.ui.chat.messages import DisplayMessage, Role, Status, Usage  # noqa: E402
+
+TOKENS = 20_000
+RATE = 2_000
+WINDOW = 1_000
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class MeteredView(ConversationView):
+    """Adds up the UI-thread CPU the view spends, per window of received tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens = 0
+        self.cpu: dict[str, float] = {"first": 0.0, "last": 0.0}
+        self.metering = False
+        self.cpu_total = 0.0  # all of the view's CPU so far (to attribute stalls)
+
+    def _bucket(self) -> str | None:
+        if not self.metering:
+            return None
+        if self.tokens <= WINDOW:
+            return "first"
+        if self.tokens > TOKENS - WINDOW:
+            return "last"
+        return None
+
+    def _timed(self, fn, *args):  # type: ignore[no-untyped-def]
+        bucket = self._bucket()
+        t = time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            spent = time.thread_time() - t
+            self.cpu_total += spent
+            if spent > 0.015 and os.environ.get("BENCH_VERBOSE"):
+                print(f"    {fn.__name__} took {spent * 1000:.0f} ms CPU at token {self.tokens}")
+            if bucket is not None:
+                self.cpu[bucket] += spent
+
+    def append_delta(self, message_id: str, text: str) -> None:
+        self.tokens += 1
+        self._timed(super().append_delta, message_id, text)
+
+    def flush_pending(self) -> None:
+        self._timed(super().flush_pending)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._timed(super().paintEvent, event)
+
+
+def history(n: int) -> list[DisplayMessage]:
+    answer = (
+        "Here is what I found:\n\n- first point with `code`\n- second point\n\n"
+        "```python\ndef f(x):\n    return x * 2\n```\n\nAnd a closing paragraph with a "
+        "[link](https://example.org) and some **bold** words."
+    )
+    out = []
+    for i in range(n):
+        if i % 2 == 0:
+            out.append(DisplayMessage(f"h{i}", Role.USER, f"Question {i}: how does this work?"))
+        else:
+            out.append(
+                DisplayMessage(
+                    f"h{i}",
+                    Role.ASSISTANT,
+                    f"Answer {i}. " + answer,
+                    model="gpt-test",
+                    usage=Usage(120, 340, cost=0.0012, ttft_ms=300, tokens_per_s=50),
+                )
+            )
+    return out
+
+
+def measure_open(app: QApplication, view: ConversationView) -> tuple[float, float]:
+    messages = history(2000)
+    app.processEvents()
+    gc.collect()
+    before = rss_mb()
+    t = time.perf_counter()
+    view.set_messages(messages)
+    view.viewport().repaint()  # the first paint, synchronously
+    ms = (time.perf_counter() - t) * 1000
+    app.processEvents()
+    gc.collect()
+    return ms, rss_mb() - before
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.openai_server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the test server did not start")
+
+
+async def stream_into(view: MeteredView, client: ApiClient) -> int:
+    request = ChatRequest(
+        model=f"m?tokens={TOKENS}&rate={RATE}",
+        messages=[{"role": "user", "content": "Stream a long answer."}],
+    )
+    received = 0
+    async with client.stream_chat(request) as stream:
+        async for delta in stream:
+            if delta.content:
+                received += 1
+                view.append_delta("live", delta.content)
+    return received
+
+
+def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, int, float]:
+    from app.ui.loop import QtLoop
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    cpu_last = [time.thread_time()]
+    worst = [0.0, 0.0, 0.0]  # the longest gap, the Qt thread's CPU in it, the view's part
+    view_last = [0.0]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        cpu = time.thread_time()
+        gaps.append((now - last[0]) * 1000)
+        if gaps[-1] > worst[0]:
+            worst[:] = [
+                gaps[-1],
+                (cpu - cpu_last[0]) * 1000,
+                (view.cpu_total - view_last[0]) * 1000,
+            ]
+        last[0] = now
+        cpu_last[0] = cpu
+        view_last[0] = view.cpu_total
+
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(beat)
+
+    server, base_url = start_server()
+    try:
+        view.append_message(
+            DisplayMessage("live", Role.ASSISTANT, "", model="m", status=Status.STREAMING)
+        )
+        view.start_stream("live")
+        app.processEvents()
+        # Let the idle lexer warm-up finish, as it would before anyone has typed a prompt.
+        deadline = time.perf_counter() + 1.0
+        while time.perf_counter() < deadline:
+            app.processEvents()
+            time.sleep(0.005)
+
+        async def run() -> tuple[int, float]:
+            # The app keeps one long-lived client per provider, created at start-up.
+            profile = ProviderProfile(
+                id="local", name="Local", base_url=base_url, key_required=False
+            )
+            client = ApiClient(profile, api_key=None)
+            await client.list_models()  # connection open, as after the app's model discovery
+            # Start-up and the opened history are long-lived: keep them out of the cyclic
+            # GC's full passes (a gen-2 pass over them stalls the Qt thread 25-40 ms).
+            gc.collect()
+            gc.freeze()
+            view.metering = True
+            last[0] = time.perf_counter()
+            cpu_last[0] = time.thread_time()
+            view_last[0] = view.cpu_total
+            heartbeat.start()
+            t = time.perf_counter()
+            cpu0, view0 = time.thread_time(), view.cpu_total
+            received = await stream_into(view, client)
+            print(
+                f"  Qt thread CPU during the stream {(time.thread_time() - cpu0) * 1000:.0f} ms, "
+                f"of which the view {(view.cpu_total - view0) * 1000:.0f} ms"
+            )
+            await asyncio.sleep(0.1)  # the last frame
+            final = DisplayMessage("live", Role.ASSISTANT, view.message("live").text, model="m")  # type: ignore[union-attr]
+            view.finish_stream("live", final)
+            view.viewport().repaint()
+            heartbeat.stop()
+            view.metering = False
+            elapsed = time.perf_counter() - t
+            await client.aclose()
+            return received, elapsed
+
+        loop = QtLoop(app, already_running=False)
+        asyncio.set_event_loop(loop)
+        try:
+            received, seconds = loop.run_until_complete(run())
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+    finally:
+        server.terminate()
+        server.wait(5)
+    first, last_cpu = view.cpu["first"], view.cpu["last"]
+    growth = last_cpu / first if first > 0 else float("inf")
+    print(
+        f"  streamed {received} tokens in {seconds:.1f} s; heartbeats {len(gaps)}; "
+        f"view CPU first 1k {first * 1000:.0f} ms, last 1k {last_cpu * 1000:.0f} ms"
+    )
+    print(
+        f"  longest gap {worst[0]:.1f} ms: the Qt thread ran {worst[1]:.1f} ms of it "
+        f"(the view {worst[2]:.1f} ms, the rest client/loop), waited {worst[0] - worst[1]:.1f} ms for a core"
+    )
+    return max(gaps) if gaps else 0.0, growth, received, seconds
+
+
+BARE = (
+    "import sys\n"
+    "from PySide6.QtCore import QTimer\n"
+    "from PySide6.QtWidgets import QApplication, QMainWindow\n"
+    "app = QApplication(sys.argv[:1])\n"
+    "w = QMainWindow(); w.resize(1100, 760); w.show()\n"
+    "QTimer.singleShot(50, w.close)\n"
+    "app.exec()\n"
+)
+
+
+def time_process(cmd: list[str], env: dict[str, str]) -> float | None:
+    """Wall time of a run, or None when it failed."""
+    t = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if done.returncode != 0:
+        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+        print(f"  {' '.join(cmd[1:4])} exited {done.returncode}: {last[0]}")
+        return None
+    return time.perf_counter() - t
+
+
+def measure_startup() -> tuple[float | None, float]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    apps, bares = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(5):
+            data = Path(tmp) / f"profile{i % 2}"  # first runs create it, later ones reuse it
+            app_s = time_process(
+                [sys.executable, "-m", "app", "--smoke-test", "--data-dir", str(data)], env
+            )
+            if app_s is not None:
+                apps.append(app_s)
+            bare_s = time_process([sys.executable, "-c", BARE], env)
+            assert bare_s is not None, "a bare PySide6 window failed to start"
+            bares.append(bare_s)
+    return (statistics.median(apps) if apps else None), statistics.median(bares)
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    view = MeteredView()
+    view.resize(1000, 760)
+    view.show()
+    app.processEvents()
+
+    print("1. opening 2,000 messages ...")
+    open_ms, open_mb = measure_open(app, view)
+    print(f"  first paint after {open_ms:.0f} ms, +{open_mb:.1f} MB RSS")
+
+    print(f"2. streaming {TOKENS:,} tokens at {RATE:,}/s from the test server into that view ...")
+    stall, growth, received, _ = measure_stream(app, view)
+    print(f"  longest Qt-thread stall (5 ms heartbeat gap) {stall:.1f} ms, growth {growth:.2f}")
+    if received != TOKENS:
+        print(f"  WARNING: received {received} tokens, expected {TOKENS}")
+
+    if os.environ.get("BENCH_SKIP_STARTUP"):
+        return
+    print("3. start-up: python -m app --smoke-test vs a bare QMainWindow (median of 5 each) ...")
+    app_s, bare_s = measure_startup()
+    if app_s is None:
+        print(f"  the app did not start (figure null), bare {bare_s * 1000:.0f} ms")
+    else:
+        print(f"  app {app_s * 1000:.0f} ms, bare {bare_s * 1000:.0f} ms")
+
+    print(
+        json.dumps(
+            {
+                "max_stall_ms": round(stall, 1),
+                "growth_ratio": round(growth, 2),
+                "open_2000_ms": round(open_ms, 1),
+                "open_2000_mb": round(open_mb, 1),
+                "startup_ratio": None if app_s is None else round(app_s / bare_s, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
