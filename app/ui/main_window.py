@@ -18,14 +18,7 @@ from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.window")
 
-COMING_PANELS = (
-    ("compare", "Compare", "Several models answering one prompt side by side."),
-    ("images", "Images", "Generate, browse and keep images."),
-    ("speech", "Speech", "Text-to-speech with playback."),
-    ("transcribe", "Transcribe", "Microphone recording and file transcription."),
-    ("usage", "Usage", "Cost, tokens, credits and rate limits."),
-)
-PANEL_TITLES = ("Chat", *(title for _, title, _ in COMING_PANELS))
+PANEL_TITLES = ("Chat", "Compare", "Images", "Speech", "Transcribe", "Usage")
 SEARCH_LIMIT = 50
 SIDEBAR_LIMIT = 500
 
@@ -52,8 +45,7 @@ class MainWindow(QMainWindow):
         self.tabs = named(QTabWidget(), "panelTabs", "Panels")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chat, "Chat")
-        for key, title, blurb in COMING_PANELS:
-            self.tabs.addTab(ComingPanel(key, title, blurb), title)
+        self._add_other_panels()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -76,6 +68,24 @@ class MainWindow(QMainWindow):
         self._update_provider_label()
         for problem in ctx.problems:
             self.show_message(problem, 15000)
+
+    def _add_other_panels(self) -> None:
+        """One line per panel; a panel gets the services and nothing else."""
+        self.tabs.addTab(
+            ComingPanel("compare", "Compare", "Several models answering one prompt side by side."),
+            "Compare",
+        )
+        self.tabs.addTab(
+            ComingPanel("images", "Images", "Generate, browse and keep images."), "Images"
+        )
+        self.tabs.addTab(ComingPanel("speech", "Speech", "Text-to-speech with playback."), "Speech")
+        self.tabs.addTab(
+            ComingPanel("transcribe", "Transcribe", "Microphone recording and file transcription."),
+            "Transcribe",
+        )
+        self.tabs.addTab(
+            ComingPanel("usage", "Usage", "Cost, tokens, credits and rate limits."), "Usage"
+        )
 
     def _build_shortcuts(self) -> None:
         def shortcut(
