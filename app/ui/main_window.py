@@ -227,6 +227,9 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        await self.chat.shutdown()
+        for index in range(self.tabs.count()):
+            shutdown = getattr(self.tabs.widget(index), "shutdown", None)
+            if shutdown is not None:  # panels with async work own a TaskOwner and close it here
+                await shutdown()
         await self.tasks.wait_all()
         _log.info("window closed")
