@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 _W = TypeVar("_W", bound=QWidget)
@@ -19,9 +20,39 @@ def named(widget: _W, object_name: str, accessible_name: str, tip: str | None = 
     return widget
 
 
+class WrapLabel(QLabel):
+    """A word-wrapped label that asks for the height its text needs at its real width.
+
+    A plain wrapped QLabel reports a size hint computed for a narrow width, and form
+    layouts then leave odd gaps around it (or clip it).
+    """
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self.wordWrap() and self.width() > 0 and self.text():
+            return QSize(hint.width(), self.heightForWidth(self.width()))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if self.wordWrap() and self.width() > 0 and self.text():
+            return QSize(hint.width(), self.heightForWidth(self.width()))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        old = event.oldSize()
+        super().resizeEvent(event)
+        if old.width() != event.size().width():
+            self.updateGeometry()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.updateGeometry()
+
+
 def note(text: str, object_name: str, *, rich: bool = False) -> QLabel:
     """A wrapped explanatory label; selectable so a message can be copied."""
-    label = QLabel(text)
+    label = WrapLabel(text)
     label.setObjectName(object_name)
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
