@@ -47,6 +47,17 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def latency(index: int, kind: str, least: float) -> float:
+    """PortAudio's ``'high'`` latency of device ``index`` for ``kind`` (``"input"`` or
+    ``"output"``), but never below ``least`` seconds."""
+    sd = sounddevice()
+    try:
+        high = float(sd.query_devices(index)[f"default_high_{kind}_latency"])
+    except (KeyError, TypeError, ValueError, sd.PortAudioError):
+        return least
+    return max(high, least)
+
+
 def stream_opened() -> None:
     global _open_streams
     with _lock:

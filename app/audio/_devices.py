@@ -108,7 +108,7 @@ def find_device(kind: Kind, choice: DeviceChoice = None) -> Device | NoDevice:
     devices = list_devices()
     pool = devices.inputs if kind == "input" else devices.outputs
     default = devices.default_input if kind == "input" else devices.default_output
-    if devices.unavailable is not None or choice is None:
+    if devices.unavailable is not None or choice is None or not pool:
         return default
     if isinstance(choice, int):
         for device in pool:

@@ -27,6 +27,11 @@ _log = log.get("audio.player")
 STOP_GRACE_SECONDS = 1.0
 """How long a stop waits for PortAudio to end the stream before aborting it."""
 
+MIN_LATENCY_SECONDS = 0.25
+"""Least output buffering. PortAudio's ``'high'`` latency is only ~35 ms on PulseAudio's
+ALSA plugin, which underruns audibly on a loaded 2-core machine; speech playback does not
+need to react faster than a quarter second (pause and seek take effect after it)."""
+
 
 class PlayerState(StrEnum):
     STOPPED = "stopped"
@@ -169,21 +174,27 @@ class Player:
             run.stream = await open_in_thread(lambda: self._open(run, clip), _close)
             end = await self._until_end(run)
         finally:
+            # Shielded: a second cancellation must not leave the stream open.
+            await asyncio.shield(asyncio.ensure_future(self._teardown(run)))
+        if self.on_finished is not None:
+            self.on_finished(end)
+        return end
+
+    async def _teardown(self, run: _Playback) -> None:
+        try:
             if self._run is run:
                 self._run = None
-            if not run.done.done():  # cancelled or failed: stop PortAudio before leaving
+            if run.stream is not None and not run.done.done():  # cancelled: stop PortAudio
                 run.request_stop()
                 with contextlib.suppress(Exception):
                     await self._until_end(run)
             if run.stream is not None:
                 stream, run.stream = run.stream, None
                 await asyncio.to_thread(_close, stream)
+        finally:
             if self._run is None:
                 self._set_state(PlayerState.STOPPED)
             run.closed.set()
-        if self.on_finished is not None:
-            self.on_finished(end)
-        return end
 
     def pause(self) -> None:
         run = self._run
@@ -252,7 +263,7 @@ class Player:
                 samplerate=clip.samplerate,
                 channels=clip.channels,
                 dtype="float32",
-                latency="high",
+                latency=_backend.latency(device.index, "output", MIN_LATENCY_SECONDS),
                 callback=run.callback,
                 finished_callback=run.finished,
             )

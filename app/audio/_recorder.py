@@ -31,6 +31,10 @@ RecordingEnd = Literal["stopped", "max-length", "interrupted"]
 STOP_GRACE_SECONDS = 2.0
 """How long a stop waits for PortAudio to end the stream before aborting it."""
 
+MIN_LATENCY_SECONDS = 0.2
+"""Least input buffering: PortAudio's ``'high'`` (~35 ms on PulseAudio's ALSA plugin)
+overflows and loses audio on a loaded machine; the level meter can lag a little."""
+
 
 @dataclass(frozen=True, slots=True)
 class Recording:
@@ -237,7 +241,7 @@ class Recorder:
                 channels=channels,
                 dtype="float32",
                 blocksize=max(64, samplerate // 100),
-                latency="high",
+                latency=_backend.latency(device.index, "input", MIN_LATENCY_SECONDS),
                 callback=capture.callback,
                 finished_callback=capture.finished,
             )

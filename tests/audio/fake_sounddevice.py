@@ -83,7 +83,9 @@ class FakeSoundDevice:
         self.silent = silent  # streams that start but never call back (a stuck device)
         self.streams: list[FakeStream] = []
 
-    def query_devices(self) -> list[dict[str, Any]]:
+    def query_devices(self, device: int | None = None) -> Any:
+        if device is not None:
+            return dict(self._devices[device], default_high_output_latency=0.03)
         return list(self._devices)
 
     def query_hostapis(self) -> list[dict[str, Any]]:
