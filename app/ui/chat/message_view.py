@@ -82,7 +82,7 @@ from app.ui.chat.stream_buffer import FrameScheduler, StreamBuffer
 MARGIN = 12  # around each message card
 PAD = 10  # inside a card
 HEADER_GAP = 4
-PART_GAP = 4
+PART_GAP = 8  # between markdown blocks (each is its own document)
 MAX_BODY_WIDTH = 860  # readable line length; wider windows centre the column
 DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured height)
 IMAGE_MAX_WIDTH = 480
@@ -870,10 +870,18 @@ class ConversationView(QAbstractScrollArea):
         msg = self._rows[index].msg
         if bar.message_id != msg.id or not bar.isVisible():
             bar.configure(msg)
-        card = self._card_rect(index, self._heights.offset(index))
-        y = card.y() - self.verticalScrollBar().value() + PAD // 2
-        y = max(0, min(y, self.viewport().height() - bar.height()))
-        bar.move(card.right() - bar.width() - PAD // 2, y)
+        card = self._card_rect(
+            index, self._heights.offset(index) - self.verticalScrollBar().value()
+        )
+        if (
+            card.bottom() < bar.height() + PAD
+            or card.top() > self.viewport().height() - bar.height()
+        ):
+            bar.hide()  # the row is off screen; its actions stay in the menu and on keys
+            return
+        # Pinned to the top edge while a tall message is scrolled, never below its card.
+        y = min(max(0, card.top() + PAD // 2), card.bottom() - bar.height())
+        bar.move(max(0, card.right() - bar.width() - PAD // 2), y)
         bar.show()
         bar.raise_()
 
