@@ -15,14 +15,13 @@ Cancellation always propagates after the stopped answer is saved.
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app import log
-from app.api import ApiError, ChatRequest, ProviderProfile, StreamInterruptedError
+from app.api import ApiError, ChatRequest, ProviderProfile, StreamInterruptedError, image_part
 from app.api import Usage as ApiUsage
 from app.core.clients import ClientPool, ProviderUnavailable
 from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
@@ -46,10 +45,6 @@ def text_file_block(name: str, text: str) -> str:
     return f"File `{name}`:\n\n```\n{text}\n```"
 
 
-def data_url(mime: str, data: bytes) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 @dataclass(frozen=True)
 class Attachment:
     """Input the user attached: an image (sent as a vision part) or a text file (inlined)."""
@@ -61,9 +56,6 @@ class Attachment:
     @property
     def is_image(self) -> bool:
         return self.mime.startswith("image/")
-
-    def data_url(self) -> str:
-        return data_url(self.mime, self.data)
 
     def as_text_block(self) -> str:
         return text_file_block(self.name, self.data.decode("utf-8", errors="replace"))
@@ -322,7 +314,7 @@ class ChatSession:
                 continue
             messages.append({"role": message.role, "content": self._content(message)})
         params = {k: v for k, v in self.params.items() if v is not None}
-        return ChatRequest(model=target.model, messages=messages, stream=True, **params)
+        return ChatRequest.build(model=target.model, messages=messages, stream=True, **params)
 
     def _content(self, message: Message) -> str | list[dict[str, Any]]:
         texts = [message.text] if message.text else []
@@ -332,21 +324,20 @@ class ChatSession:
             if kind == "text_file":
                 texts.append(text_file_block(part.get("name", "attachment"), part.get("text", "")))
             elif kind == "image" and isinstance(part.get("blob"), dict):
-                data_url = part.get("data_url") or self._data_url(part)
-                if data_url:
-                    images.append({"type": "image_url", "image_url": {"url": data_url}})
+                image = self._image_part(part["blob"])
+                if image is not None:
+                    images.append(image)
         text = "\n\n".join(texts)
         if not images:
             return text
         return [{"type": "text", "text": text}, *images] if text else images
 
-    def _data_url(self, part: dict[str, Any]) -> str | None:
-        blob = part["blob"]
+    def _image_part(self, blob: dict[str, Any]) -> dict[str, Any] | None:
         try:
             data = self.store.blob_path(blob["sha256"]).read_bytes()
         except (OSError, KeyError):
             return None  # a missing file drops the image, not the whole request
-        return data_url(blob.get("mime", "image/png"), data)
+        return image_part(data, blob.get("mime", "image/png"))
 
     async def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
