@@ -52,6 +52,7 @@ from app.api.types import (
     ModelInfo,
     ModelList,
     ModerationResult,
+    RateLimitStatus,
     SpeechResult,
     TranscriptionResult,
     TranscriptionSegment,
@@ -97,7 +98,7 @@ class ApiClient:
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.last_rate_limit = None
+        self.last_rate_limit: RateLimitStatus | None = None
         self._auth_value = None
         if api_key:
             scheme = profile.auth_scheme.strip()
@@ -667,7 +668,7 @@ class ApiClient:
         """Speech to text (multipart upload). ``file``: a path or ``(name, bytes[, type])``."""
         if isinstance(file, tuple):
             name, content = file[0], file[1]
-            ctype = file[2] if len(file) > 2 else None  # type: ignore[misc]
+            ctype = file[2] if len(file) > 2 else None
         else:
             path = Path(file)
             name, ctype = path.name, None
@@ -679,7 +680,7 @@ class ApiClient:
             raise RequestValidationError(
                 f"Temperature must be between 0 and 1 (got {temperature:g}).", field="temperature"
             )
-        fields = {"model": model, "response_format": response_format}
+        fields: dict[str, Any] = {"model": model, "response_format": response_format}
         for key, value in (
             ("language", language),
             ("prompt", prompt),
@@ -687,7 +688,11 @@ class ApiClient:
         ):
             if value is not None:
                 fields[key] = str(value)
-        fields.update({k: str(v) for k, v in extra.items()})
+        for key, value in extra.items():
+            if isinstance(value, list | tuple):
+                fields[f"{key}[]"] = [str(v) for v in value]
+            elif value is not None:
+                fields[key] = str(value)
         sent = await self._send(
             "POST",
             Endpoint.TRANSCRIPTIONS,

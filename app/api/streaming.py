@@ -270,6 +270,7 @@ class ChatStream(_SSEStream):
         append = out.append
         loads = orjson.loads
         choices_state = self._choices
+        first_seen = self._t_first is not None
         for _event, data in events:
             if data[0] == 123:  # "{"
                 try:
@@ -282,7 +283,7 @@ class ChatStream(_SSEStream):
             else:
                 items = _recover(data)
             for item in items:
-                if not isinstance(item, dict):
+                if type(item) is not dict:
                     continue
                 choices = item.get("choices")
                 if choices:
@@ -290,21 +291,26 @@ class ChatStream(_SSEStream):
                         delta = ch.get("delta") or ch.get("message") or _NO_DELTA
                         index = ch.get("index") or 0
                         content = delta.get("content")
-                        tools = delta.get("tool_calls")
+                        if content is not None and len(delta) == 1:  # the common case
+                            tools = role = reasoning = None
+                        else:
+                            tools = delta.get("tool_calls")
+                            role = delta.get("role")
+                            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                         finish = ch.get("finish_reason")
-                        role = delta.get("role")
-                        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                         state = choices_state.get(index)
                         if state is None:
                             state = choices_state[index] = _Choice()
                         if content:
                             state.parts.append(content)
-                            if self._t_first is None:
+                            if not first_seen:
                                 self._t_first = time.perf_counter()
+                                first_seen = True
                         if tools:
                             state.add_tools(tools)
-                            if self._t_first is None:
+                            if not first_seen:
                                 self._t_first = time.perf_counter()
+                                first_seen = True
                         if finish:
                             state.finish = finish
                         if role:
