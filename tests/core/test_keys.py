@@ -6,6 +6,8 @@ Tests marked ``keyring`` need a real Secret Service; run them with
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -240,3 +242,18 @@ async def test_round_trip_through_the_real_secret_service() -> None:
         assert backend.get_password(service, "groq") is None
     finally:
         store.close()
+
+
+def test_keyring_is_imported_only_when_first_needed() -> None:
+    code = (
+        "import sys\n"
+        "import app.core.keys, app.core.providers, app.core.discovery, app.settings\n"
+        "store = app.core.keys.KeyStore()\n"
+        "assert 'keyring' not in sys.modules, 'imported too early'\n"
+        "store.status_sync()\n"
+        "assert 'keyring' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

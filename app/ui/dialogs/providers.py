@@ -11,11 +11,12 @@ the dialog is closed (if the form is valid).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -106,6 +107,7 @@ class ProvidersDialog(QDialog):
         self._dirty = False
         self._listed_prices: dict[str, ModelPrice] = {}
         self._selecting = False
+        self._committing = False
 
         named(self, "providersDialog", "Providers")
         self.setWindowTitle("Providers and keys")
@@ -115,6 +117,9 @@ class ProvidersDialog(QDialog):
         self._connect_signals()
         self._refresh_list()
         self._select_first()
+        self._unsubscribe_registry: Callable[[], None] | None = registry.subscribe(
+            self._on_registry_changed
+        )
         self.tasks.start("keyring-status", self._check_keyring())
 
     # -- building ------------------------------------------------------------------
@@ -231,7 +236,7 @@ class ProvidersDialog(QDialog):
         self.cancel_remove_button.clicked.connect(self.on_cancel_remove_clicked)
         self.save_button.clicked.connect(self.on_save_clicked)
         self.revert_button.clicked.connect(self.on_revert_clicked)
-        self.close_buttons.rejected.connect(self.close)
+        self.close_buttons.rejected.connect(self.reject)
         self.editor.edited.connect(self.on_editor_edited)
         self.editor.test_button.clicked.connect(self.on_test_clicked)
         self.editor.copy_prices_button.clicked.connect(self.on_copy_prices_clicked)
@@ -245,7 +250,8 @@ class ProvidersDialog(QDialog):
             return None
         if not self._commit_if_dirty():
             return None
-        profile = self.registry.add_preset(preset)
+        with self._own_change():
+            profile = self.registry.add_preset(preset)
         self._refresh_list()
         self._select(profile.id)
         self._show_status(f"Added {profile.name}. Enter its key if it needs one, then Save.", "ok")
@@ -349,7 +355,8 @@ class ProvidersDialog(QDialog):
         provider_id = self._current_id
         if provider_id is None:
             return
-        removed = self.registry.remove(provider_id)
+        with self._own_change():
+            removed = self.registry.remove(provider_id)
         if removed is None:
             return
         if self.models_cache is not None:
@@ -386,6 +393,8 @@ class ProvidersDialog(QDialog):
 
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("providers dialog task failed", exc_info=error)
+        if not shiboken6.isValid(self):
+            return
         self.editor.test_button.setEnabled(True)
         self._show_status(f"Something went wrong: {type(error).__name__}: {error}", "error")
 
@@ -425,6 +434,8 @@ class ProvidersDialog(QDialog):
                 "until Palaver quits."
             )
             tone = "warning"
+        if not shiboken6.isValid(self):
+            return  # the dialog is gone; the key is stored all the same
         if self._editing_id() == provider_id:
             self.editor.mark_key_saved(_KEY_HOME[where] if key else "No key saved.")
         self._show_status(message, tone)
@@ -434,7 +445,8 @@ class ProvidersDialog(QDialog):
         try:
             await self.keys.delete(provider_id)
         except KeyStoreError as error:
-            self._show_status(error.user_message, "warning")
+            if shiboken6.isValid(self):
+                self._show_status(error.user_message, "warning")
 
     async def _test_connection(self, profile: ProviderProfile, typed_key: str) -> None:
         try:
@@ -502,11 +514,12 @@ class ProvidersDialog(QDialog):
             self._show_status(str(error), "error")
             return False
         try:
-            if self._pending_new is not None:
-                profile = self.registry.add(profile)
-                self._pending_new = None
-            else:
-                profile = self.registry.replace(profile)
+            with self._own_change():
+                if self._pending_new is not None:
+                    profile = self.registry.add(profile)
+                    self._pending_new = None
+                else:
+                    profile = self.registry.replace(profile)
         except (ValueError, KeyError) as error:
             self._show_status(str(error), "error")
             return False
@@ -581,16 +594,40 @@ class ProvidersDialog(QDialog):
         self.status_label.setText(text)
         set_tone(self.status_label, tone)
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def done(self, result: int) -> None:
+        """Every way out (Close, Escape, the window's X) ends here, once per showing."""
         if self._dirty and not self._commit():
             # Invalid edits are dropped rather than trapping the user in the dialog.
             _log.info("providers dialog closed with invalid unsaved edits")
         self.tasks.cancel_all()
-        super().closeEvent(event)
+        super().done(result)
 
-    def reject(self) -> None:
-        # Escape goes through close() so edits are committed the same way.
-        self.close()
+    def _on_registry_changed(self, _registry: ProviderRegistry) -> None:
+        """Follow changes made elsewhere (the welcome panel, the model picker)."""
+        if not shiboken6.isValid(self):
+            self._detach_registry()
+            return
+        if self._committing:
+            return  # our own change: the list is rebuilt by the caller
+        self._refresh_list()
+        if self._current_id is not None and self._current_id in self.registry:
+            self._select(self._current_id)
+        elif self._pending_new is None:
+            self._current_id = None
+            self._select_first()
+
+    @contextlib.contextmanager
+    def _own_change(self) -> Iterator[None]:
+        self._committing = True
+        try:
+            yield
+        finally:
+            self._committing = False
+
+    def _detach_registry(self) -> None:
+        if self._unsubscribe_registry is not None:
+            self._unsubscribe_registry()
+            self._unsubscribe_registry = None
 
 
 _KEY_HOME = {

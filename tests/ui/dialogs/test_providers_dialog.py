@@ -551,3 +551,62 @@ async def test_a_provider_without_a_model_list_is_not_called_and_says_why(
         "o1-mini",
     ]
     assert openai_server.requests == []
+
+
+async def test_close_and_escape_hide_the_dialog_and_commit(
+    qtbot: QtBot, make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
+) -> None:
+    dialog = make_dialog(openai_server)
+    profile = dialog.add_preset("localsrv")
+    assert profile is not None
+    dialog.editor.name_edit.setText("Closed with Escape")
+    dialog.editor.name_edit.textEdited.emit("Closed with Escape")
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    assert dialog.registry.get(profile.id).name == "Closed with Escape"  # type: ignore[union-attr]
+    dialog.show()
+    dialog.close_buttons.rejected.emit()
+    assert not dialog.isVisible()
+
+
+async def test_providers_added_elsewhere_show_up(
+    make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
+) -> None:
+    dialog = make_dialog(openai_server)
+    first = dialog.add_preset("testsrv")
+    assert first is not None
+    dialog.registry.add(
+        ProviderProfile(id="elsewhere", name="Added Elsewhere", base_url="http://127.0.0.1:9/v1")
+    )
+    texts = [dialog.provider_list.item(i).text() for i in range(dialog.provider_list.count())]
+    assert texts == ["Test Server", "Added Elsewhere"]
+    assert dialog.current_profile_id == first.id
+    dialog.registry.remove(first.id)
+    assert dialog.current_profile_id == "elsewhere"
+
+
+async def test_a_locked_keyring_falls_back_to_memory_and_says_so(
+    make_dialog: Callable[..., ProvidersDialog], openai_server_with_key: OpenAIServer
+) -> None:
+    from tests.core.test_keys import LockedKeyring
+
+    store = KeyStore(backend=LockedKeyring())
+    try:
+        dialog = make_dialog(openai_server_with_key, store)
+        dialog.add_preset("testsrv")
+        await until(lambda: not dialog.tasks.running("load-key"))
+        saved: list[str] = []
+        dialog.key_saved.connect(lambda pid, where: saved.append(where))
+        dialog.editor.key_edit.setText(TEST_API_KEY)
+        dialog.save_button.click()
+        await until(lambda: saved)
+        assert saved == ["memory"]
+        assert (
+            "locked" in dialog.status_label.text().lower()
+            and "memory" in dialog.status_label.text()
+        )
+        dialog.editor.key_edit.clear()
+        ok, _ = await run_test_connection(dialog)
+        assert ok
+    finally:
+        store.close()
