@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,13 @@ from app.api.profiles import ModelPrice, ProviderProfile
 from app.settings import write_atomic
 
 _log = log.get("core.models")
+
+
+class ModelLister(Protocol):
+    """What :meth:`ModelsCache.refresh` needs of an API client."""
+
+    async def list_models(self) -> Any: ...
+
 
 _KEPT_FIELDS = (
     "name",
@@ -55,6 +62,10 @@ class CachedModels(BaseModel):
 
     def get(self, model_id: str) -> CachedModel | None:
         return next((m for m in self.models if m.id == model_id), None)
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        """How long ago the list was fetched."""
+        return (now or datetime.now(UTC)) - self.fetched_at
 
 
 class ModelsCache:
@@ -100,6 +111,11 @@ class ModelsCache:
         )
         self._loaded[provider_id] = cached
         return cached
+
+    async def refresh(self, provider_id: str, client: ModelLister) -> CachedModels:
+        """Fetch ``client``'s model list and cache it (errors from the client pass through)."""
+        listing = await client.list_models()
+        return self.put(provider_id, getattr(listing, "models", listing))
 
     def remove(self, provider_id: str) -> None:
         self._loaded.pop(provider_id, None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -236,3 +237,18 @@ def test_profile_price_wins_over_listing_and_choices_span_providers(paths: AppPa
     assert [c.source for c in choices] == ["profile", "profile", "list", "profile"]
     assert format_price(choices[2].price) == "$1 / $2 per 1M"
     assert format_price(None) == ""
+
+
+async def test_refresh_fetches_through_the_client_and_caches(paths: AppPaths) -> None:
+    class FakeClient:
+        async def list_models(self) -> SimpleNamespace:
+            return SimpleNamespace(
+                models=[{"id": "b"}, {"id": "a", "pricing": {"input": 1, "output": 2}}]
+            )
+
+    cache = ModelsCache(paths.cache / "models")
+    cached = await cache.refresh("p", FakeClient())
+    assert cached.ids == ["a", "b"]
+    assert ModelsCache(paths.cache / "models").get("p") == cached
+    assert cached.age() >= timedelta(0)
+    assert cached.age(cached.fetched_at + timedelta(hours=2)) == timedelta(hours=2)
