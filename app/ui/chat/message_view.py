@@ -106,19 +106,25 @@ class _Part:
     width: int = -1
 
 
+# Shared, never mutated: a row never shown holds no containers of its own (2,000 rows
+# would otherwise add thousands of objects for the cyclic GC to walk).
+_NO_PARTS: list[_Part] = []
+_NO_HEIGHTS = RowHeights()
+
+
 @dataclass(eq=False, slots=True)
 class _Row:
     msg: DisplayMessage
     ctx: RenderContext = field(default_factory=RenderContext)
     body: list[_Part] | None = None  # None until the row is first shown
     tail: _Part | None = None
-    extras: list[_Part] = field(default_factory=list)
+    extras: list[_Part] = field(default_factory=lambda: _NO_PARTS)
     stream: StreamRender | None = None
-    expanded_tools: set[int] = field(default_factory=set)
+    expanded_tools: frozenset[int] = frozenset()
     exact: bool = False  # height measured (else estimated)
     # Prefix sums over the body parts (height + gap each): a streaming row with thousands
     # of blocks still finds its visible blocks and its height in O(log n).
-    body_h: RowHeights = field(default_factory=RowHeights)
+    body_h: RowHeights = field(default_factory=lambda: _NO_HEIGHTS)
 
     def parts(self) -> list[_Part]:
         """Every part, top to bottom (O(parts): not for per-frame paths)."""
@@ -585,7 +591,7 @@ class ConversationView(QAbstractScrollArea):
         for part in row.extras:
             self._forget_doc(part)
         if row.body is None:
-            row.extras = []
+            row.extras = _NO_PARTS
             return
         r = self._renderer
         extras = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from PySide6.QtCore import QPoint, Qt, QUrl
@@ -285,7 +286,7 @@ def test_hostile_markdown_executes_loads_and_opens_nothing(
     assert "<script>alert(1)</script>" in plain  # shown as text
     assert "<img src=http://evil.example/raw.png>" in plain
     # No image in any document: nothing can be fetched by the layout.
-    assert all("<img" not in p.html for p in row.parts())
+    assert all("<img" not in p.html and "src=" not in p.html for p in row.parts())
     hrefs = [href for href, _ in view.anchor_rects("h")]
     assert hrefs == ["loadimg:0"]  # the only anchor is the click-to-load placeholder
     links: list[QUrl] = []
@@ -315,7 +316,10 @@ def test_hostile_markdown_executes_loads_and_opens_nothing(
     img.save(buf, "PNG")
     assert view.set_image("http://evil.example/x.png", bytes(data.data()))
     view.grab()
-    assert any('src="image:0"' in p.html for p in view._rows[0].parts())
+    parts = view._rows[0].parts()
+    assert any('src="image:0"' in p.html for p in parts)
+    # The only image source is the resource the view added from the app's bytes.
+    assert all(re.findall(r'src="([^"]*)"', p.html) in ([], ["image:0"]) for p in parts)
 
 
 def test_keyboard_and_context_menu_reach_every_action(qtbot: QtBot, view: ConversationView) -> None:
