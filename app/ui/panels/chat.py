@@ -12,9 +12,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import log
 from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
@@ -25,7 +33,9 @@ from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
+from app.ui.params import ParamsDrawer, ParamsPresets
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.model_picker import ModelPicker
 
 _log = log.get("ui.chat")
 
@@ -85,21 +95,53 @@ class ChatPanel(QWidget):
         self._editing: int | None = None  # the user message being edited, if any
 
         self.target_label = named(QLabel(), "targetLabel", "Current model")
-        self.model_button = named(QPushButton("Choose model…"), "modelPickerButton", "Model picker")
+        self.model_button = named(
+            QPushButton("Choose model…"),
+            "modelPickerButton",
+            "Choose model",
+            "Choose the model (any provider)",
+        )
+        self.params_button = named(
+            QPushButton("Parameters"),
+            "paramsButton",
+            "Conversation parameters",
+            "System prompt and sampling parameters",
+        )
+        self.params_button.setCheckable(True)
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
+        self.drawer = ParamsDrawer(ParamsPresets(ctx.paths.config / "parameter-presets.json"))
+        self.drawer.hide()
+        self.picker_popup = QFrame(self, Qt.WindowType.Popup)
+        self.picker_popup.setObjectName("modelPickerPopup")
+        self.picker = ModelPicker(ctx.registry, ctx.models, self.picker_popup)
+        popup_layout = QVBoxLayout(self.picker_popup)
+        popup_layout.setContentsMargins(4, 4, 4, 4)
+        popup_layout.addWidget(self.picker)
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 0)
         bar.addWidget(self.target_label, 1)
         bar.addWidget(self.model_button)
+        bar.addWidget(self.params_button)
+        main = QWidget()
+        column = QVBoxLayout(main)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addLayout(bar)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.composer)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(main)
+        splitter.addWidget(self.drawer)
+        splitter.setStretchFactor(0, 1)
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(bar)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.composer)
+        layout.addWidget(splitter)
+        # Parameter edits are saved to the conversation once typing settles.
+        self._save_params_timer = QTimer(self, singleShot=True, interval=400)
         self._connect_signals()
         self._show_target()
 
@@ -117,6 +159,11 @@ class ChatPanel(QWidget):
         self.view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
         self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         self.ctx.settings.subscribe(self._on_settings_changed)
+        self.model_button.clicked.connect(self.on_model_button_clicked)
+        self.picker.model_chosen.connect(self.on_picker_model_chosen)
+        self.params_button.toggled.connect(self.drawer.setVisible)
+        self.drawer.changed.connect(self.on_drawer_changed)
+        self._save_params_timer.timeout.connect(self.on_save_params_timer_fired)
 
     # --- target ------------------------------------------------------------------------------
     def target(self) -> Target | None:
@@ -149,6 +196,41 @@ class ChatPanel(QWidget):
         name = profile.name if profile else target.provider_id
         self.target_label.setText(f"{name} / <b>{target.model}</b>")
 
+    def on_model_button_clicked(self) -> None:
+        self.picker.refresh()
+        target = self.target()
+        if target is not None:
+            self.picker.set_current(target.provider_id, target.model)
+        self.picker_popup.resize(max(420, self.model_button.width()), 420)
+        corner = self.model_button.mapToGlobal(self.model_button.rect().bottomRight())
+        self.picker_popup.move(corner.x() - self.picker_popup.width(), corner.y())
+        self.picker_popup.show()
+        self.picker.search.setFocus()
+
+    def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
+        self.picker_popup.hide()
+        self.set_target(Target(provider_id, model))
+
+    def on_drawer_changed(self) -> None:
+        try:
+            self.session.params = self.drawer.params()
+        except ValueError:
+            return  # the drawer shows the problem; the last valid parameters stay in use
+        self.session.system_prompt = self.drawer.system_prompt.toPlainText()
+        self._save_params_timer.start()
+
+    def on_save_params_timer_fired(self) -> None:
+        if self.session.conversation_id is None:
+            return
+        self.tasks.start(
+            "params",
+            self.ctx.store.update_conversation(
+                self.session.conversation_id,
+                params=self.session.params,
+                system_prompt=self.session.system_prompt,
+            ),
+        )
+
     def _conversation(self) -> Any:
         if self.session.conversation_id is None:
             return None
@@ -165,7 +247,12 @@ class ChatPanel(QWidget):
     def new_chat(self) -> None:
         self.stop()
         self._editing = None
-        self.session = ChatSession(self.ctx.store, self.ctx.clients)
+        self.session = ChatSession(
+            self.ctx.store,
+            self.ctx.clients,
+            params=self.session.params,
+            system_prompt=self.session.system_prompt,
+        )
         self.view.set_messages([])
         self._older_cursor = None
         self._show_target()
@@ -184,6 +271,7 @@ class ChatPanel(QWidget):
             params=conversation.params,
             system_prompt=conversation.system_prompt,
         )
+        self.drawer.set_values(conversation.params, conversation.system_prompt)
         page = self.ctx.store.page(conversation_id, PAGE)
         self._older_cursor = page.older_cursor
         self.view.set_messages(self._display(page.messages))

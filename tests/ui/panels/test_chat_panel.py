@@ -116,3 +116,31 @@ async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None: 
     latest = panel.view.message(ids[-1])
     assert latest is not None and latest.status is Status.COMPLETE
     assert (latest.branch_index, latest.branch_count) == (1, 2)
+
+
+async def test_parameters_and_model_choice_reach_the_request(
+    qtbot, ctx: AppContext, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test")
+    qtbot.mouseClick(panel.model_button, Qt.MouseButton.LeftButton)
+    assert panel.picker_popup.isVisible()
+    panel.picker.model_chosen.emit("local", "other-model")
+    assert not panel.picker_popup.isVisible()
+    assert "other-model" in panel.target_label.text()
+    panel.params_button.click()
+    assert panel.drawer.isVisible()
+    panel.drawer.enabled["temperature"].setChecked(True)
+    panel.drawer.floats["temperature"].setValue(0.5)
+    panel.drawer.system_prompt.setPlainText("Answer in French.")
+    panel.composer.set_text("bonjour")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    body = openai_server.requests[-1].json
+    assert body["model"] == "other-model" and body["temperature"] == 0.5
+    assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
+    await until(
+        lambda: (
+            ctx.store.get_conversation(panel.session.conversation_id or 0).params.get("temperature")
+            == 0.5
+        )
+    )
