@@ -57,6 +57,7 @@ class _Playback:
         self.samples: Any = None
         self.samplerate = 1
         self.cursor = 0
+        self.floor = 0  # frame of the last seek (or the start)
         self.paused = False
         self.stop_requested = False
         self.start_seconds = 0.0
@@ -79,23 +80,26 @@ class _Playback:
 
     def callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         try:
-            self._fill(outdata, frames)
+            self._fill(outdata, frames, _buffered_seconds(time))
         except (self.stop_signal, self.abort_signal):
             raise
         except Exception as exc:  # never let an error kill PortAudio's thread silently
             self.error = str(exc)
             raise self.abort_signal from exc
 
-    def _fill(self, outdata: Any, frames: int) -> None:
+    def _fill(self, outdata: Any, frames: int, buffered: float) -> None:
         if self.stop_requested:
             outdata.fill(0)
             raise self.abort_signal
         while self.seeks:
-            self.cursor = self.seeks.popleft()
+            self.cursor = self.floor = self.seeks.popleft()
             self._unreported = self.report_every  # report the new place at once
         if self.paused:
             outdata.fill(0)
             return
+        # What is heard now left the callback ``buffered`` seconds ago; never report a
+        # point before the last seek (the audio still buffered from before it is not "there").
+        heard = max(self.floor / self.samplerate, self.cursor / self.samplerate - buffered)
         chunk = self.samples[self.cursor : self.cursor + frames]
         count = len(chunk)
         outdata[:count] = chunk
@@ -106,7 +110,7 @@ class _Playback:
         at_end = self.cursor >= len(self.samples)
         if self._unreported >= self.report_every or at_end:
             self._unreported = 0
-            post(self.loop, self.player._on_progress, self, self.cursor)
+            post(self.loop, self.player._on_progress, self, heard)
         if at_end:
             self.reached_end = True
             raise self.stop_signal  # lets the buffered tail play out, then ``finished``
@@ -146,7 +150,7 @@ class Player:
 
     @property
     def position(self) -> float:
-        """Seconds into the clip handed to the device (the last reported point)."""
+        """Seconds into the clip being heard now (corrected for the device's buffering)."""
         return self._position
 
     @property
@@ -254,7 +258,9 @@ class Player:
         run.samples = clip.samples
         run.samplerate = clip.samplerate
         run.report_every = max(1, clip.samplerate // 30)
-        run.cursor = min(max(0, round(run.start_seconds * clip.samplerate)), clip.frames)
+        run.cursor = run.floor = min(
+            max(0, round(run.start_seconds * clip.samplerate)), clip.frames
+        )
         run.stop_signal = sd.CallbackStop
         run.abort_signal = sd.CallbackAbort
         try:
@@ -300,11 +306,13 @@ class Player:
             return PlaybackEnd.STOPPED
         return PlaybackEnd.FINISHED if run.reached_end else PlaybackEnd.INTERRUPTED
 
-    def _on_progress(self, run: _Playback, cursor: int) -> None:
+    def _on_progress(self, run: _Playback, seconds: float) -> None:
         if run is self._run and not run.seeks:
-            self._set_position(cursor / run.samplerate)
+            self._set_position(seconds)
 
     def _on_stream_finished(self, run: _Playback) -> None:
+        if run.reached_end and run is self._run:
+            self._set_position(self._duration)
         if not run.done.done():
             run.done.set_result(None)
 
@@ -318,6 +326,16 @@ class Player:
             self._state = state
             if self.on_state is not None:
                 self.on_state(state)
+
+
+def _buffered_seconds(time: Any) -> float:
+    """How long until the block being filled is heard (0 if PortAudio cannot tell)."""
+    try:
+        delay = float(time.outputBufferDacTime - time.currentTime)
+    except (AttributeError, TypeError, ValueError):
+        return 0.0
+    # Some host APIs report 0 for both or nonsense after a clock jump.
+    return delay if 0.0 < delay < 5.0 else 0.0
 
 
 def _close(stream: Any) -> None:

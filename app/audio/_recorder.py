@@ -72,6 +72,7 @@ class _Capture:
         sink: FileSink,
         max_frames: int | None,
         format: RecordFormat,
+        done: asyncio.Future[Recording | None],
         on_finished: Callable[[_Capture], None],
     ) -> None:
         self.loop = loop
@@ -84,7 +85,7 @@ class _Capture:
         self.ended: RecordingEnd = "interrupted"
         self.stream: Any = None
         self.stop_signal: type[BaseException] = Exception
-        self.done: asyncio.Future[Recording | None] = loop.create_future()
+        self.done = done
         self.finalizing = False
         self._on_finished = on_finished
 
@@ -171,7 +172,8 @@ class Recorder:
             raise RuntimeError("already recording; stop() first")
         loop = asyncio.get_running_loop()
         self._elapsed = 0.0
-        capture = await open_in_thread(lambda: self._open(loop, Path(path)), _discard)
+        done: asyncio.Future[Recording | None] = loop.create_future()
+        capture = await open_in_thread(lambda: self._open(loop, Path(path), done), _discard)
         self._capture = self._last_capture = capture
         self._last = capture.done
         # Mark the outcome as seen: a caller who never awaits stop() must not get warnings.
@@ -214,7 +216,9 @@ class Recorder:
         with contextlib.suppress(AudioError):
             await asyncio.shield(capture.done)
 
-    def _open(self, loop: asyncio.AbstractEventLoop, path: Path) -> _Capture:
+    def _open(
+        self, loop: asyncio.AbstractEventLoop, path: Path, done: asyncio.Future[Recording | None]
+    ) -> _Capture:
         # Worker thread: device lookup, file and stream creation may each take a while.
         sd = _backend.sounddevice()
         device = find_device("input", self.device)
@@ -232,7 +236,7 @@ class Recorder:
         max_frames = (
             None if self.max_seconds is None else max(1, round(self.max_seconds * samplerate))
         )
-        capture = _Capture(loop, sink, max_frames, self.format, self._on_stream_finished)
+        capture = _Capture(loop, sink, max_frames, self.format, done, self._on_stream_finished)
         capture.stop_signal = sd.CallbackStop
         try:
             stream = sd.InputStream(

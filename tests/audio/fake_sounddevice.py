@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,7 @@ class FakeSoundDevice:
         block: int = 4800,
         pace: float = 0.0,
         silent: bool = False,
+        output_delay: float = 0.0,
     ) -> None:
         self._devices: list[dict[str, Any]] = []
         for i in range(inputs):
@@ -81,6 +83,7 @@ class FakeSoundDevice:
         self.block = block
         self.pace = pace
         self.silent = silent  # streams that start but never call back (a stuck device)
+        self.output_delay = output_delay  # what outputBufferDacTime - currentTime reports
         self.streams: list[FakeStream] = []
 
     def query_devices(self, device: int | None = None) -> Any:
@@ -147,7 +150,13 @@ class FakeStream:
                     data = np.zeros((frames, self.channels), dtype=np.float32)
                 position += frames
                 try:
-                    self._callback(data, frames, None, _Status())
+                    now = time.monotonic()
+                    timing = SimpleNamespace(
+                        currentTime=now,
+                        inputBufferAdcTime=now,
+                        outputBufferDacTime=now + self._sd.output_delay,
+                    )
+                    self._callback(data, frames, timing, _Status())
                 except (CallbackStop, CallbackAbort):
                     if self.kind == "output":
                         self.written.append(data.copy())

@@ -51,6 +51,18 @@ async def test_plays_the_whole_clip_and_reports_position(fake_sd: FakeFactory) -
     assert player.duration == pytest.approx(0.5)
 
 
+async def test_position_follows_what_is_heard_not_what_is_buffered(fake_sd: FakeFactory) -> None:
+    # The device reports 0.1 s between handing a block over and hearing it.
+    fake_sd(block=480, output_delay=0.1)
+    positions: list[float] = []
+    clip = ramp(0.5)
+    await asyncio.wait_for(Player(on_position=positions.append).play(clip), 10)
+    assert positions[-1] == pytest.approx(0.5)  # set when the device has played it all
+    before_end = positions[1:-1]
+    assert before_end and max(before_end) <= 0.4 + 480 / RATE
+    assert min(before_end) >= 0.0
+
+
 async def test_start_offset(fake_sd: FakeFactory) -> None:
     fake = fake_sd(block=480)
     clip = ramp(0.5)
