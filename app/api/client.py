@@ -233,6 +233,14 @@ class ApiClient:
                 self.last_rate_limit = parse_rate_limit(
                     response.headers, self.profile.rate_limit_headers
                 )
+                _log.debug(
+                    "%s %s -> %d in %.3f s (attempt %d)",
+                    method,
+                    endpoint,
+                    response.status_code,
+                    time.perf_counter() - started,
+                    attempt,
+                )
                 return _Sent(response, started, attempt, idem)
             try:
                 raw = await response.aread() if stream else response.content
@@ -724,6 +732,44 @@ class ApiClient:
         return TranscriptionResult(
             text=plain, segments=segments, format=response_format, raw=text, meta=meta
         )
+
+    # downloads ---------------------------------------------------------------------------------
+
+    async def download(self, url: str, *, max_bytes: int = 50_000_000) -> tuple[bytes, str]:
+        """Fetch a file the provider linked to (an image ``url``, a chat image model's markdown
+        image): ``(bytes, content type)``. Only http(s); the key goes along only when the URL is
+        on the provider's own origin; one attempt, no retries."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RequestValidationError(
+                f"Only http(s) links can be downloaded (got {url[:60]!r}).", field="url"
+            )
+        request = self._http.build_request("GET", url, headers={"Accept": "*/*"})
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, request.url, self.timeout) from exc
+        try:
+            if response.status_code >= 400:
+                raw = await response.aread()
+                raise error_from_response(
+                    response.status_code, raw, response.headers, provider=self.profile.name
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MalformedResponseError(
+                        f"the file is larger than {max_bytes // 1_000_000} MB",
+                        provider=self.profile.name,
+                    )
+                chunks.append(chunk)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, request.url, self.timeout) from exc
+        finally:
+            await response.aclose()
+        return b"".join(chunks), response.headers.get("content-type", "").split(";")[0].strip()
 
     # moderation ----------------------------------------------------------------------------------
 

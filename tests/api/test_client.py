@@ -772,3 +772,15 @@ async def test_client_lifecycle() -> None:
     assert not client.is_closed and "key=set" in repr(client) and KEY not in repr(client)
     await client.aclose()
     assert client.is_closed
+
+
+async def test_download_sends_the_key_only_to_the_provider() -> None:
+    rec = Recorder(
+        httpx.Response(200, content=b"\x89PNG", headers={"content-type": "image/png; x=1"})
+    )
+    async with make(rec) as client:
+        own = await client.download("https://api.unit.test/files/a.png")
+        other = await client.download("https://storage.example/a.png")
+    assert own == other == (b"\x89PNG", "image/png")
+    assert rec.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert "authorization" not in rec.requests[1].headers

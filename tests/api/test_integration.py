@@ -28,6 +28,7 @@ from app.api import (
     NotFoundError,
     ProviderProfile,
     RateLimitError,
+    RequestValidationError,
     RetryPolicy,
     StreamInterruptedError,
 )
@@ -149,15 +150,14 @@ async def test_spafe_flavour(openai_server: OpenAIServer) -> None:
         image = await client.chat(
             {"model": "flux", "messages": [{"role": "user", "content": "a red fox"}]}
         )
-        png = await client._http.get(image.image_urls[0])
+        png, png_type = await client.download(image.image_urls[0])
     assert (
         len(deltas) == 2 and deltas[0].content == result.text and deltas[1].finish_reason == "stop"
     )
     assert result.usage.estimated and whole.usage.estimated and whole.usage.completion_tokens > 0
     assert "stream_options" not in openai_server.requests[0].json
-    assert image.image_urls[0].startswith(openai_server.origin) and png.content.startswith(
-        b"\x89PNG"
-    )
+    assert image.image_urls[0].startswith(openai_server.origin)
+    assert png.startswith(b"\x89PNG") and png_type == "image/png"
 
 
 async def test_seed004_flavour_paths_and_usage_chunk(openai_server: OpenAIServer) -> None:
@@ -371,7 +371,11 @@ async def test_images_b64_url_and_size_spelling(openai_server: OpenAIServer) -> 
         linked = await client.generate_images(
             "dall-e-test", "a lighthouse", size="48x48", response_format="url"
         )
-        fetched = await client._http.get(linked.data[0].url)  # type: ignore[arg-type]
+        fetched, fetched_type = await client.download(linked.data[0].url)  # type: ignore[arg-type]
+        with pytest.raises(NotFoundError):
+            await client.download(openai_server.origin + "/files/nope.png")
+        with pytest.raises(RequestValidationError):
+            await client.download("file:///etc/passwd")
         with pytest.raises(BadRequestError, match="size must be spelled W\\*H"):
             await client.generate_images("sdxl?flavor=seed002", "x", size=(64, 64))
     png = inline.data[0].image_bytes
@@ -380,7 +384,7 @@ async def test_images_b64_url_and_size_spelling(openai_server: OpenAIServer) -> 
         and png.startswith(b"\x89PNG")
         and png[16:24] == (64).to_bytes(4, "big") + (32).to_bytes(4, "big")
     )
-    assert len(inline.data) == 2 and fetched.headers["content-type"] == "image/png"
+    assert len(inline.data) == 2 and fetched_type == "image/png" and fetched.startswith(b"\x89PNG")
     async with client_for(openai_server, image_size_separator="*") as client:
         seed002 = await client.generate_images("sdxl?flavor=seed002", "x", size=(64, 64))
     assert openai_server.requests[-1].json["size"] == "64*64" and seed002.data[0].b64_json
@@ -441,3 +445,8 @@ async def test_moderation(openai_server: OpenAIServer) -> None:
         result = await client.moderate(["I will attack the castle", "tea time"])
     assert [r.flagged for r in result.results] == [True, False]
     assert result.results[0].flagged_categories == ["violence"]
+
+
+async def test_openai_profile_fixture(openai_profile: ProviderProfile) -> None:
+    async with ApiClient(openai_profile) as client:
+        assert (await client.chat({"model": "gpt-test", "messages": HELLO})).text

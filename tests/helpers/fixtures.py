@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.api.profiles import ProviderProfile
 from tests.helpers.openai_server import OpenAIServer
 
 TEST_API_KEY = "sk-test-palaver-0123456789"
@@ -30,3 +31,25 @@ def openai_server_module() -> Iterator[OpenAIServer]:
     """One server for a whole test module (call ``.reset()`` where recorded state matters)."""
     with OpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def openai_profile(openai_server: OpenAIServer) -> ProviderProfile:
+    """A provider profile pointing at ``openai_server`` (no key needed)."""
+    return ProviderProfile(
+        id="local-test",
+        name="Local test server",
+        base_url=openai_server.base_url,
+        kind="local",
+        key_required=False,
+        capabilities={
+            "completions": True,
+            "embeddings": True,
+            "images": True,
+            "speech": True,
+            "transcription": True,
+            "moderation": True,
+            "vision": True,
+            "tools": True,
+        },
+    )

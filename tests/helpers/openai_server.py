@@ -468,7 +468,7 @@ class OpenAIServer:
         self._fault_counts: dict[str, int] = {}
         self._idempotency: dict[str, tuple[bytes, int, dict[str, str], bytes, str]] = {}
         self._files: dict[str, tuple[bytes, str]] = {}
-        self._stream_cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._stream_cache: OrderedDict[tuple, list[bytes]] = OrderedDict()
         self._window = (0, 0)  # (minute, count)
         self._day_count = 0
         self._request_seq = 0
@@ -616,7 +616,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.owner._record(rec)
         self._rl = self.owner._rate_headers()
-        shape = Behaviour.parse(rec.model).error_shape
+        model = rec.model
+        shape = Behaviour.parse(model if isinstance(model, str) else None).error_shape
         try:
             self._route(rec)
         except HttpError as exc:
@@ -854,16 +855,18 @@ class _Handler(BaseHTTPRequestHandler):
         if b.flavor == "spafe":
             include_usage = False
         key = (model, n, include_usage, tool_count, fault, prompt_tokens, texts[0])
-        payload = self.owner._stream_cache.get(key)
-        if payload is None:
+        cache = self.owner._stream_cache
+        with self.owner._lock:
+            events = cache.get(key)
+        if events is None:
             events = build_chat_events(
                 model, texts, count, b.flavor, include_usage, tools, prompt_tokens, fault
             )
-            self.owner._stream_cache[key] = events  # type: ignore[assignment]
-            while len(self.owner._stream_cache) > 8:
-                self.owner._stream_cache.popitem(last=False)
-            payload = events  # type: ignore[assignment]
-        self._stream_events(payload, b, fault)  # type: ignore[arg-type]
+            with self.owner._lock:
+                cache[key] = events
+                while len(cache) > 8:
+                    cache.popitem(last=False)
+        self._stream_events(events, b, fault)
 
     def _stream_events(self, events: list[bytes], b: Behaviour, fault: str | None) -> None:
         if fault == "comments":
