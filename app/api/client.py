@@ -229,6 +229,10 @@ class ApiClient:
                     await _sleep(wait or 0)
                     continue
                 raise error from exc
+            except httpx.HTTPError as exc:  # too many redirects, undecodable body, ...
+                raise ApiConnectionError(
+                    f"{request.url.host}: {exc or type(exc).__name__}", provider=self.profile.name
+                ) from exc
             if response.status_code < 400:
                 self.last_rate_limit = parse_rate_limit(
                     response.headers, self.profile.rate_limit_headers
@@ -244,7 +248,7 @@ class ApiClient:
                 return _Sent(response, started, attempt, idem)
             try:
                 raw = await response.aread() if stream else response.content
-            except httpx.TransportError:
+            except httpx.HTTPError:
                 raw = b""
             finally:
                 if stream:
@@ -749,6 +753,8 @@ class ApiClient:
             response = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise _transport_error(exc, request.url, self.timeout) from exc
+        except httpx.HTTPError as exc:
+            raise ApiConnectionError(f"{request.url.host}: {exc}") from exc
         try:
             if response.status_code >= 400:
                 raw = await response.aread()
@@ -765,8 +771,10 @@ class ApiClient:
                         provider=self.profile.name,
                     )
                 chunks.append(chunk)
-        except httpx.TransportError as exc:
-            raise _transport_error(exc, request.url, self.timeout) from exc
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TransportError):
+                raise _transport_error(exc, request.url, self.timeout) from exc
+            raise ApiConnectionError(f"{request.url.host}: {exc}") from exc
         finally:
             await response.aclose()
         return b"".join(chunks), response.headers.get("content-type", "").split(";")[0].strip()

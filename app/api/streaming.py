@@ -200,7 +200,7 @@ class _SSEStream:
                     partial=self.result,
                     provider=self._client.profile.name,
                 ) from exc
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 self._t_end = time.perf_counter()
                 raise StreamInterruptedError(
                     f"the connection broke mid-stream: {exc or type(exc).__name__}",
@@ -474,7 +474,7 @@ class SpeechStream:
                     self._t_first = time.perf_counter()
                 self.received += len(chunk)
                 yield chunk
-        except httpx.TransportError as exc:
+        except httpx.HTTPError as exc:
             raise StreamInterruptedError(
                 f"the audio stream broke: {exc or type(exc).__name__}"
             ) from exc

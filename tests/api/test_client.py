@@ -784,3 +784,12 @@ async def test_download_sends_the_key_only_to_the_provider() -> None:
     assert own == other == (b"\x89PNG", "image/png")
     assert rec.requests[0].headers["authorization"] == f"Bearer {KEY}"
     assert "authorization" not in rec.requests[1].headers
+
+
+async def test_redirect_loops_become_connection_errors() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": str(request.url)})
+
+    async with make(handler) as client:
+        with pytest.raises(ApiConnectionError, match="redirects"):
+            await client.list_models()
