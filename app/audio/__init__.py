@@ -4,12 +4,29 @@ Importing this package is cheap: numpy, soundfile and sounddevice load on first 
 name that needs them (PortAudio only when a device is listed or opened), so a machine
 without PortAudio still runs the app and gets :class:`AudioUnavailable` with a reason.
 
-Devices: :func:`list_devices` / :func:`list_devices_async` return :class:`Devices`, whose
-defaults are a :class:`Device` or a :class:`NoDevice` ("No input device found.").
-Clips: :func:`decode` (files or bytes; ``format="pcm"`` for raw 24 kHz speech) gives a
-:class:`Clip`; :func:`save` / :func:`encode` write one; :func:`prepare_upload` makes a
-file a transcription endpoint accepts. :class:`Player` plays a clip, :class:`Recorder`
-records to a WAV or FLAC file with live :class:`Level` readings. Errors: see ``_errors``.
+- Devices: :func:`list_devices_async` returns :class:`Devices`; its defaults are a
+  :class:`Device` or a :class:`NoDevice` whose ``reason`` is the message to show
+  ("No input device found."). Name devices by ``Device.name`` in settings.
+- Clips: :func:`decode` / :func:`decode_async` (paths or bytes; ``format="pcm"`` for raw
+  24 kHz speech) give a :class:`Clip`; :func:`save` / :func:`encode` write one;
+  :func:`prepare_upload` returns a file a transcription endpoint accepts.
+- :class:`Player` plays a clip; :class:`Recorder` records to WAV or FLAC with live
+  :class:`Level` readings. Their callbacks run on the asyncio loop.
+- Errors: one tree under :class:`AudioError` (see ``_errors``); ``str(error)`` is plain.
+
+A speech panel, roughly::
+
+    player = Player(device=settings.output_device, on_position=bar.set_seconds,
+                    on_state=buttons.show_state)
+    clip = await decode_async(audio_bytes, format=response_format)   # DecodeError
+    await player.play(clip)            # returns FINISHED / STOPPED; pause(), seek(), stop()
+
+and a transcription panel::
+
+    recorder = Recorder(format="flac", max_seconds=600, on_level=meter.show)
+    await recorder.start(path)          # NoDeviceError, AudioUnavailable, DeviceError
+    recording = await recorder.stop()   # or await recorder.wait(); cancel() deletes
+    upload = await prepare_upload_async(recording.path)
 """
 
 from __future__ import annotations

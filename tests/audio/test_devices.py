@@ -48,7 +48,7 @@ def run_probe(env: dict[str, str], extra_path: Path | None = None) -> dict[str, 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def test_lists_and_defaults(fake_sd: FakeFactory) -> None:
@@ -150,3 +150,11 @@ def test_the_virtual_device_is_listed() -> None:
     assert devices.default_output in devices.outputs
     names = [d.name for d in devices.outputs]
     assert "pulse" in names or "default" in names
+
+
+@pytest.mark.audio
+async def test_rescan_finds_the_devices_again() -> None:
+    before = list_devices()
+    after = await list_devices_async(rescan=True)
+    assert [d.name for d in after.outputs] == [d.name for d in before.outputs]
+    assert isinstance(after.default_output, Device)

@@ -16,6 +16,7 @@ from app.audio import (
     PlayerState,
     _player,
 )
+from tests.audio.events import PositionEvent
 from tests.audio.fake_sounddevice import FakeSoundDevice
 
 FakeFactory = Callable[..., FakeSoundDevice]
@@ -100,8 +101,7 @@ async def test_stop_ends_play_with_stopped(fake_sd: FakeFactory) -> None:
     fake_sd(block=480, pace=0.004)
     player = Player()
     task = asyncio.create_task(player.play(ramp(5.0)))
-    started = asyncio.Event()
-    player.on_position = lambda s: s > 0 and started.set()
+    player.on_position = started = PositionEvent()
     await asyncio.wait_for(started.wait(), 10)
     player.stop()
     assert await asyncio.wait_for(task, 10) == PlaybackEnd.STOPPED
@@ -112,8 +112,7 @@ async def test_cancelling_play_stops_and_closes_the_stream(fake_sd: FakeFactory)
     fake = fake_sd(block=480, pace=0.004)
     player = Player()
     task = asyncio.create_task(player.play(ramp(5.0)))
-    started = asyncio.Event()
-    player.on_position = lambda s: s > 0 and started.set()
+    player.on_position = started = PositionEvent()
     await asyncio.wait_for(started.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -126,8 +125,7 @@ async def test_a_new_play_replaces_the_old_one(fake_sd: FakeFactory) -> None:
     fake_sd(block=480, pace=0.004)
     player = Player()
     first = asyncio.create_task(player.play(ramp(5.0)))
-    started = asyncio.Event()
-    player.on_position = lambda s: s > 0 and started.set()
+    player.on_position = started = PositionEvent()
     await asyncio.wait_for(started.wait(), 10)
     second = await asyncio.wait_for(player.play(ramp(0.1)), 10)
     assert second == PlaybackEnd.FINISHED

@@ -20,22 +20,11 @@ from app.audio import (
     _backend,
     _recorder,
 )
+from tests.audio.events import ElapsedEvent
 from tests.audio.fake_sounddevice import FakeSoundDevice
 from tests.helpers.audio_env import dominant_frequency
 
 FakeFactory = Callable[..., FakeSoundDevice]
-
-
-class ElapsedEvent(asyncio.Event):
-    """An ``on_level`` callback that is set once ``seconds`` have been recorded."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-
-    def __call__(self, level: Level) -> None:
-        if level.elapsed >= self.seconds:
-            self.set()
 
 
 async def test_ten_minute_recording_streams_to_disk_in_flat_memory(

@@ -26,6 +26,7 @@ from app.audio import (
     decode_pcm,
     encode,
 )
+from tests.audio.events import ElapsedEvent, PositionEvent
 from tests.helpers.audio_env import (
     band_profile,
     dominant_frequency,
@@ -54,34 +55,28 @@ def _sink_kept_awake() -> Iterator[None]:
         yield
 
 
-class ElapsedEvent(asyncio.Event):
-    """An ``on_level`` callback that is set once ``seconds`` have been recorded."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.levels: list[Level] = []
-
-    def __call__(self, level: Level) -> None:
-        self.levels.append(level)
-        if level.elapsed >= self.seconds:
-            self.set()
-
-
 class TailWatcher:
-    """An ``on_level`` callback that is set after sound was heard and then ``quiet`` seconds
-    of silence followed: the sink's buffers (up to its 2 s latency) have played out."""
+    """An ``on_level`` callback whose ``done`` is set once, after :meth:`arm`, sound was heard
+    and ``quiet`` seconds of silence followed it: the sink's buffers have played out."""
 
-    def __init__(self, quiet: float = 0.4, threshold_dbfs: float = -50.0) -> None:
+    def __init__(self, quiet: float = 0.5, threshold_dbfs: float = -50.0) -> None:
         self.done = asyncio.Event()
         self.quiet = quiet
         self.threshold = threshold_dbfs
         self.last_loud: float | None = None
+        self.armed = False  # pauses inside speech must not count as its end
+
+    def arm(self) -> None:
+        self.armed = True
 
     def __call__(self, level: Level) -> None:
         if level.rms_dbfs > self.threshold:
             self.last_loud = level.elapsed
-        elif self.last_loud is not None and level.elapsed - self.last_loud >= self.quiet:
+        elif (
+            self.armed
+            and self.last_loud is not None
+            and level.elapsed - self.last_loud >= self.quiet
+        ):
             self.done.set()
 
 
@@ -93,6 +88,7 @@ async def play_and_record(
     await recorder.start(path)
     try:
         end = await asyncio.wait_for(Player().play(clip), 30)
+        tail.arm()
         # Playback "finishes" when PortAudio has taken the last block; PulseAudio may still
         # be rendering it, so keep recording until the sound has died away.
         await asyncio.wait_for(tail.done.wait(), 10)
@@ -166,8 +162,7 @@ async def test_cancel_deletes_the_recording(tmp_path: Path) -> None:
 
 async def test_pause_holds_the_position_and_stop_ends_playback() -> None:
     player = Player()
-    started = asyncio.Event()
-    player.on_position = lambda seconds: seconds > 0.2 and started.set()
+    player.on_position = started = PositionEvent(0.2)
     task = asyncio.create_task(player.play(Clip.from_array(tone(330.0, 5.0), 44_100)))
     await asyncio.wait_for(started.wait(), 10)
     player.pause()
