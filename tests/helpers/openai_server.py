@@ -51,6 +51,8 @@ or across processes. Grammar::
                   (so a retry then succeeds); reset() forgets the counts.
     retry_after=S Retry-After seconds for 429 (default 1).
     delay=S       wait S seconds before answering.
+    dims=N        embedding size when the request sets no ``dimensions`` (default 16).
+    image=1       answer in chat with a markdown image (as ``flux`` does).
 
 ``n`` > 1 in a chat request gives n choices (``[i] `` prefixes each answer but the first).
 Stream usage follows OpenAI: a final chunk with empty choices when
