@@ -15,6 +15,7 @@ from app import APP_NAME, __version__, log
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.store import StoreOpenError
+from app.ui.appearance import apply_appearance
 from app.ui.loop import QtLoop
 from app.ui.main_window import MainWindow
 
@@ -51,6 +52,7 @@ async def _main(paths: AppPaths, *, smoke_test: bool, started: float) -> int:
         QMessageBox.critical(None, APP_NAME, f"Palaver cannot open its history folder.\n\n{exc}")
         return 1
     try:
+        apply_appearance(ctx.settings.get())
         window = MainWindow(ctx)
         closed = asyncio.Event()
         window.closed.connect(closed.set)

@@ -10,7 +10,7 @@ import mimetypes
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtGui import QIcon, QImage, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.core.chat import Attachment
 from app.ui.dialogs.common import named
 
+MIN_LINES, MAX_LINES = 2, 10
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_TEXT_BYTES = 512 * 1024
 TEXT_SUFFIXES = {
@@ -90,6 +92,22 @@ class _Input(QPlainTextEdit):
         self.setAccessibleName("Message")
         self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.send_on_enter = True
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.textChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow with the text from 2 to 10 lines, then scroll."""
+        lines = max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins()
+        height = lines * self.fontMetrics().lineSpacing() + 2 * int(
+            self.document().documentMargin()
+        )
+        self.setFixedHeight(height + margins.top() + margins.bottom() + 2 * self.frameWidth())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()  # wrapping changes the line count
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -130,13 +148,16 @@ class Composer(QWidget):
         self._busy = False
 
         self.input = _Input()
-        self.input.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.input.setMinimumHeight(64)
-        self.input.setMaximumHeight(220)
         self.attach_button = named(
             QToolButton(), "attachButton", "Attach files", "Attach images or text files"
         )
-        self.attach_button.setText("📎")
+        self.attach_button.setIcon(
+            QIcon.fromTheme(
+                "mail-attachment", self.style().standardIcon(QStyle.StandardPixmap.SP_FileLinkIcon)
+            )
+        )
+        self.attach_button.setText("Attach")
+        self.attach_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.send_button = named(QPushButton("Send"), "sendButton", "Send message")
         self.send_button.setDefault(True)
         self.stop_button = named(QPushButton("Stop"), "stopButton", "Stop answer")

@@ -10,7 +10,11 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStatusBar, QTabWi
 
 from app import APP_NAME, log
 from app.core.context import AppContext
+from app.settings import Settings
+from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
+from app.ui.dialogs.providers import ProvidersDialog
+from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.placeholder import ComingPanel
 from app.ui.sidebar import HistorySidebar
@@ -61,6 +65,9 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.provider_label)
         self.setStatusBar(status)
 
+        self.providers_dialog: ProvidersDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self._build_menus()
         self._build_shortcuts()
         self._connect_signals()
         self._restore_state()
@@ -87,6 +94,24 @@ class MainWindow(QMainWindow):
             ComingPanel("usage", "Usage", "Cost, tokens, credits and rate limits."), "Usage"
         )
 
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        bar.setObjectName("menuBar")
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction("New chat", QKeySequence.StandardKey.New, self.on_new_chat_requested)
+        file_menu.addSeparator()
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(
+            "Copy last answer", QKeySequence("Ctrl+Shift+C"), self.chat.copy_last_answer
+        )
+        edit_menu.addAction("Search history", QKeySequence("Ctrl+K"), self.sidebar.focus_search)
+        edit_menu.addSeparator()
+        edit_menu.addAction(
+            "Providers and keys…", QKeySequence("Ctrl+Shift+P"), self.open_providers
+        )
+        edit_menu.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
+
     def _build_shortcuts(self) -> None:
         def shortcut(
             keys: QKeySequence | QKeySequence.StandardKey | str,
@@ -98,10 +123,8 @@ class MainWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(slot)
 
-        shortcut(QKeySequence.StandardKey.New, self.on_new_chat_requested, "newChatShortcut")
-        shortcut("Ctrl+K", self.sidebar.focus_search, "searchShortcut")
+        # New chat, search, copy, providers and settings are menu actions with shortcuts.
         shortcut("Esc", self.chat.stop, "stopShortcut")
-        shortcut("Ctrl+Shift+C", self.chat.copy_last_answer, "copyLastAnswerShortcut")
         shortcut("Ctrl+L", lambda: self.chat.composer.input.setFocus(), "focusComposerShortcut")
 
     def _connect_signals(self) -> None:
@@ -117,7 +140,10 @@ class MainWindow(QMainWindow):
         self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
         self.chat.status_changed.connect(self.show_message)
         self.ctx.registry.subscribe(lambda *_: self._update_provider_label())
-        self.ctx.settings.subscribe(lambda *_: self._update_provider_label())
+        self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
+        self.settings_notifier.changed.connect(self.on_settings_changed)
+        self.chat.providers_requested.connect(self.open_providers)
+        self.chat.settings_requested.connect(self.open_settings)
 
     # --- state -------------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -161,6 +187,40 @@ class MainWindow(QMainWindow):
             self.provider_label.setText(
                 f"{profile.name if profile else target.provider_id} · {target.model}"
             )
+
+    # --- dialogs (non-modal: they work beside the window, no nested event loop) ------------
+    def open_providers(self) -> None:
+        if self.providers_dialog is None:
+            self.providers_dialog = ProvidersDialog(
+                self.ctx.registry,
+                self.ctx.keys,
+                self,
+                models_cache=self.ctx.models,
+                settings=self.ctx.settings.get(),
+            )
+            self.providers_dialog.provider_saved.connect(lambda _id: self.chat.refresh_providers())
+            self.providers_dialog.provider_removed.connect(
+                lambda _id: self.chat.refresh_providers()
+            )
+        self.providers_dialog.show()
+        self.providers_dialog.raise_()
+        self.providers_dialog.activateWindow()
+
+    def open_settings(self) -> None:
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(
+                self.ctx.settings, self.ctx.registry, self.ctx.models, self
+            )
+            self.settings_dialog.providers_requested.connect(self.open_providers)
+            self.settings_dialog.setting_failed.connect(self.show_message)
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+        self.settings_dialog.activateWindow()
+
+    def on_settings_changed(self, settings: Settings, changed: frozenset[str]) -> None:
+        if changed & {"theme", "font_size"}:
+            apply_appearance(settings)
+        self._update_provider_label()
 
     # --- slots -------------------------------------------------------------------------------
     def refresh_conversations(self) -> None:

@@ -226,7 +226,6 @@ class HistorySidebar(QWidget):
             header = QStandardItem(label)
             header.setFlags(Qt.ItemFlag.ItemIsEnabled)
             header.setFont(bold)
-            header.setForeground(self.palette().color(QPalette.ColorRole.PlaceholderText))
             self.model.appendRow(header)
             for conversation in items:
                 item = QStandardItem(conversation.title or "Untitled")

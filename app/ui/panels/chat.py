@@ -20,12 +20,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import log
+from app.api import ApiError
 from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
+from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.store import Message, MessageStatus, StoreWriteError
 from app.store.branches import branch_positions
@@ -33,6 +36,8 @@ from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
+from app.ui.dialogs.settings import SettingsNotifier
+from app.ui.dialogs.welcome import WelcomePanel
 from app.ui.params import ParamsDrawer, ParamsPresets
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.model_picker import ModelPicker
@@ -82,6 +87,8 @@ class ChatPanel(QWidget):
 
     conversation_changed = Signal(int)
     status_changed = Signal(str)
+    providers_requested = Signal()
+    settings_requested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,7 +137,11 @@ class ChatPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addLayout(bar)
-        column.addWidget(self.view, 1)
+        self.welcome = WelcomePanel(ctx.registry)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.view)
+        self.pages.addWidget(self.welcome)
+        column.addWidget(self.pages, 1)
         column.addWidget(self.composer)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
@@ -143,7 +154,7 @@ class ChatPanel(QWidget):
         # Parameter edits are saved to the conversation once typing settles.
         self._save_params_timer = QTimer(self, singleShot=True, interval=400)
         self._connect_signals()
-        self._show_target()
+        self.refresh_providers()
 
     def _connect_signals(self) -> None:
         self.composer.send_requested.connect(self.on_composer_send_requested)
@@ -158,7 +169,11 @@ class ChatPanel(QWidget):
         self.view.older_requested.connect(self.on_view_older_requested)
         self.view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
         self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
-        self.ctx.settings.subscribe(self._on_settings_changed)
+        self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
+        self.settings_notifier.changed.connect(self._on_settings_changed)
+        self.welcome.providers_requested.connect(self.providers_requested)
+        self.welcome.settings_requested.connect(self.settings_requested)
+        self.welcome.provider_added.connect(self.on_welcome_provider_added)
         self.model_button.clicked.connect(self.on_model_button_clicked)
         self.picker.model_chosen.connect(self.on_picker_model_chosen)
         self.params_button.toggled.connect(self.drawer.setVisible)
@@ -196,6 +211,23 @@ class ChatPanel(QWidget):
         name = profile.name if profile else target.provider_id
         self.target_label.setText(f"{name} / <b>{target.model}</b>")
 
+    def refresh_providers(self) -> None:
+        """After providers change: the welcome page only while none exists; the target label."""
+        has_providers = bool(self.ctx.registry.all())
+        self.pages.setCurrentWidget(
+            self.view if has_providers or self.view.message_ids() else self.welcome
+        )
+        self.picker.refresh()
+        self._show_target()
+
+    def on_welcome_provider_added(self, provider_id: str) -> None:
+        profile = self.ctx.registry.get(provider_id)
+        if profile is not None and profile.models and self.target() is None:
+            self.set_target(Target(provider_id, profile.models[0]))
+        self.refresh_providers()
+        if self.target() is None:
+            self.on_model_button_clicked()
+
     def on_model_button_clicked(self) -> None:
         self.picker.refresh()
         target = self.target()
@@ -206,6 +238,21 @@ class ChatPanel(QWidget):
         self.picker_popup.move(corner.x() - self.picker_popup.width(), corner.y())
         self.picker_popup.show()
         self.picker.search.setFocus()
+        self.tasks.start("models", self._fetch_missing_models())
+
+    async def _fetch_missing_models(self) -> None:
+        """Fill the picker with the lists of providers never fetched (offline: cache only)."""
+        fetched = False
+        for profile in self.ctx.registry.all():
+            if not profile.capabilities.model_list or self.ctx.models.get(profile.id) is not None:
+                continue
+            try:
+                await self.ctx.models.refresh(profile.id, await self.ctx.clients.get(profile.id))
+                fetched = True
+            except (ApiError, ProviderUnavailable) as exc:
+                _log.info("model list of %s not fetched: %s", profile.id, exc)
+        if fetched:
+            self.picker.refresh()
 
     def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
         self.picker_popup.hide()
@@ -273,6 +320,7 @@ class ChatPanel(QWidget):
         )
         self.drawer.set_values(conversation.params, conversation.system_prompt)
         page = self.ctx.store.page(conversation_id, PAGE)
+        self.pages.setCurrentWidget(self.view)
         self._older_cursor = page.older_cursor
         self.view.set_messages(self._display(page.messages))
         self._show_target()

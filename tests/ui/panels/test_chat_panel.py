@@ -144,3 +144,31 @@ async def test_parameters_and_model_choice_reach_the_request(
             == 0.5
         )
     )
+
+
+async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
+    qtbot, tmp_path: Path, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    context = await open_context(AppPaths.from_root(tmp_path / "fresh"))
+    try:
+        panel = ChatPanel(context)
+        qtbot.addWidget(panel)
+        panel.show()
+        assert panel.pages.currentWidget() is panel.welcome
+        context.registry.add(
+            ProviderProfile(
+                id="local",
+                name="Local",
+                base_url=openai_server.base_url,
+                kind="local",
+                key_required=False,
+            )
+        )
+        panel.refresh_providers()
+        assert panel.pages.currentWidget() is panel.view
+        panel.on_model_button_clicked()
+        await until(lambda: len(panel.picker.choices()) > 0)
+        assert any(choice.provider_id == "local" for choice in panel.picker.choices())
+        await panel.shutdown()
+    finally:
+        await context.close()
