@@ -17,15 +17,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from app.store import database, history, ledger, media, search
+from app.store import database, exporting, history, importing, ledger, media, search
 from app.store.blobs import BlobFiles
-from app.store.errors import StoreError
+from app.store.errors import ImportFormatError, StoreError
 from app.store.history import CURRENT_LEAF
 from app.store.models import (
     BlobRef,
     ComparisonRun,
     Conversation,
     ImageGeneration,
+    ImportReport,
     LedgerEntry,
     Message,
     MessagePage,
@@ -476,6 +477,48 @@ class Store:
     ) -> list[SearchHit]:
         """Full-text search with snippets, best first (see `SearchFilters`)."""
         return await self._readers.run(search.search, query, filters, limit=limit, offset=offset)
+
+    # -- export and import ----------------------------------------------------------------
+
+    async def export_json(self, dest: Path, conversation_ids: Sequence[int] | None = None) -> Path:
+        """Write a lossless export (zip: ``palaver.json`` + files) of some or all
+        conversations; exporting all includes comparisons, images, speech and transcriptions."""
+        doc = await self._readers.run(exporting.collect, conversation_ids)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._maintenance, exporting.write_zip, doc, self._blobs, dest
+        )
+
+    def export_markdown(self, conversation_id: int) -> str:
+        """The visible branch of one conversation as Markdown."""
+        conv = self.get_conversation(conversation_id)
+        return exporting.markdown(conv, self.active_branch(conversation_id))
+
+    async def export_markdown_folder(
+        self, dest: Path, conversation_ids: Sequence[int] | None = None
+    ) -> list[Path]:
+        """One ``.md`` file per conversation in ``dest`` (files beside them under ``files/``)."""
+        return await self._readers.run(
+            exporting.write_markdown_folder, self._blobs, dest, conversation_ids
+        )
+
+    async def import_file(self, path: Path) -> ImportReport:
+        """Import a Palaver export (zip or json) or a ChatGPT ``conversations.json`` (or its
+        export zip) in ONE transaction. Raises `ImportFormatError` for a malformed file and
+        `StoreWriteError` when saving fails; in both cases nothing is imported. Conversations
+        already present (same uid) are skipped and counted as duplicates."""
+        loop = asyncio.get_running_loop()
+        parsed, report = await loop.run_in_executor(
+            self._maintenance, importing.parse_file, path, self._blobs
+        )
+        try:
+            return await self._writer.run(importing.insert, parsed, report)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise ImportFormatError(
+                f"{path.name} has a malformed entry ({type(exc).__name__}: {exc})."
+            ) from exc
 
     # -- maintenance -----------------------------------------------------------------------
 

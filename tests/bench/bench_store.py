@@ -17,14 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from app.store import SearchFilters, Store  # noqa: E402
-from app.store import history, ledger, search  # noqa: E402
+from app.store import SearchFilters, Store, history, ledger, search
 
 CONVERSATIONS = 2_000
 MESSAGES = 200_000
@@ -43,7 +43,14 @@ def log(text: str) -> None:
 
 
 def make_vocabulary(rng: random.Random, size: int = 30_000) -> list[str]:
-    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"] + ["th", "st", "ng", "er", "ion", "al"]
+    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"] + [
+        "th",
+        "st",
+        "ng",
+        "er",
+        "ion",
+        "al",
+    ]
     words: set[str] = set()
     while len(words) < size:
         words.add("".join(rng.choices(syllables, k=rng.choice((1, 2, 2, 3, 3, 4)))))
@@ -80,12 +87,14 @@ def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
     )
     lengths = lengths_np.tolist()
     p = np.asarray(weights) / sum(weights)
-    words = np.asarray(vocab, dtype=object)[nprng.choice(len(vocab), size=int(lengths_np.sum()), p=p)].tolist()
+    words = np.asarray(vocab, dtype=object)[
+        nprng.choice(len(vocab), size=int(lengths_np.sum()), p=p)
+    ].tolist()
     pos = 0
     msg_id = 0
     long_id = 0
     t = NOW - 365 * 86400
-    message_rows = []
+    message_rows: list[tuple[object, ...]] = []
     leaves: list[tuple[int, int]] = []
     for conv_index, size in enumerate(sizes):
         provider, model = MODELS[conv_index % len(MODELS)]
@@ -95,7 +104,7 @@ def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
             "INSERT INTO conversations (id, uid, title, created_at, updated_at, provider, model) VALUES (?,?,?,?,?,?,?)",
             (conv_id, f"bench-{conv_id}", title, t, t + size * 30, provider, model),
         )
-        parent = None
+        parent: int | None = None
         for i in range(size):
             n = lengths[msg_id]
             text = " ".join(words[pos : pos + n])
@@ -103,7 +112,16 @@ def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
             msg_id += 1
             role = "user" if i % 2 == 0 else "assistant"
             message_rows.append(
-                (msg_id, conv_id, parent, role, text, model if role == "assistant" else None, provider, t + i * 30)
+                (
+                    msg_id,
+                    conv_id,
+                    parent,
+                    role,
+                    text,
+                    model if role == "assistant" else None,
+                    provider,
+                    t + i * 30,
+                )
             )
             parent = msg_id
         leaves.append((msg_id, conv_id))
@@ -150,7 +168,7 @@ def build_ledger(db: Path, rng: random.Random) -> None:
     conn.close()
 
 
-def _ledger_rows(rng: random.Random):  # type: ignore[no-untyped-def]
+def _ledger_rows(rng: random.Random) -> Iterator[tuple[object, ...]]:
     start = NOW - 365 * 86400
     step = 365 * 86400 / LEDGER_ROWS
     for i in range(LEDGER_ROWS):
@@ -184,9 +202,14 @@ def queries(rng: random.Random, vocab: list[str]) -> list[tuple[str, SearchFilte
         out.append((f'"{vocab[rng.randint(20, 400)]} {vocab[rng.randint(20, 400)]}"', None))
     for _ in range(20):  # filtered
         provider, model = MODELS[rng.randrange(len(MODELS))]
-        out.append((vocab[rng.randint(200, 3000)] + " ", SearchFilters(model=model, role="assistant")))
         out.append(
-            (vocab[rng.randint(200, 3000)] + " ", SearchFilters(provider=provider, since=NOW - 90 * 86400, until=NOW))
+            (vocab[rng.randint(200, 3000)] + " ", SearchFilters(model=model, role="assistant"))
+        )
+        out.append(
+            (
+                vocab[rng.randint(200, 3000)] + " ",
+                SearchFilters(provider=provider, since=NOW - 90 * 86400, until=NOW),
+            )
         )
     rng.shuffle(out)
     return out
@@ -242,7 +265,9 @@ async def main() -> None:
         vocab = make_vocabulary(rng)
         started = time.perf_counter()
         long_id = build_history(db, rng, vocab)
-        log(f"built {CONVERSATIONS} conversations / {MESSAGES} messages in {time.perf_counter() - started:.1f} s")
+        log(
+            f"built {CONVERSATIONS} conversations / {MESSAGES} messages in {time.perf_counter() - started:.1f} s"
+        )
         started = time.perf_counter()
         build_ledger(db, rng)
         log(f"built {LEDGER_ROWS} ledger rows in {time.perf_counter() - started:.1f} s")
@@ -300,7 +325,9 @@ async def main() -> None:
             usage_agg = statistics.median(agg_times)
             calls = sum(r.calls for r in rows)
             assert calls == LEDGER_ROWS, calls
-            log(f"usage by day and model over {calls} ledger rows: {len(rows)} groups, median {usage_agg:.1f} ms")
+            log(
+                f"usage by day and model over {calls} ledger rows: {len(rows)} groups, median {usage_agg:.1f} ms"
+            )
 
             capacity, idle, headroom = await writer_headroom(store)
             log(
