@@ -65,14 +65,15 @@ def decode(source: bytes | str | Path, format: str | None = None) -> Clip:
     anything that is not readable audio (corrupt, empty, text or JSON instead of audio).
     """
     hint = (format or "").lower().lstrip(".") or None
+    target: bytes | Path
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
+        data = target = bytes(source)
         what = "The data"
         if hint == "pcm":
             return decode_pcm(data)
         head = data[:_SNIFF_BYTES]
     else:
-        path = Path(source)
+        path = target = Path(source)
         what = f"“{path.name}”"
         hint = hint or path.suffix.lower().lstrip(".") or None
         try:
@@ -92,10 +93,11 @@ def decode(source: bytes | str | Path, format: str | None = None) -> Clip:
     if kind in _UNDECODABLE or (kind is None and hint in _UNDECODABLE):
         name = _UNDECODABLE[kind or hint or ""]
         raise UnsupportedFormat(
-            f"{name} audio cannot be played here. It can still be sent for transcription.",
+            f"{name} audio cannot be played here; wav, flac, ogg, opus, mp3 and pcm can. "
+            "(Such files can still be sent for transcription as they are.)",
             kind or hint or "",
         )
-    return _read(data if data else Path(source), what)  # type: ignore[arg-type]
+    return _read(target, what)
 
 
 async def decode_async(source: bytes | str | Path, format: str | None = None) -> Clip:

@@ -18,7 +18,13 @@ from typing import Any, Literal
 from app import log
 from app.audio import _backend
 from app.audio._devices import DeviceChoice, NoDevice, find_device
-from app.audio._errors import AudioError, DeviceError, EmptyRecording, NoDeviceError
+from app.audio._errors import (
+    AudioError,
+    DeviceError,
+    EmptyRecording,
+    EncodeError,
+    NoDeviceError,
+)
 from app.audio._level import Level
 from app.audio._sink import RECORD_FORMATS, FileSink
 from app.audio._threads import open_in_thread, post
@@ -305,12 +311,14 @@ class Recorder:
                     channels=capture.sink.channels,
                     format=capture.format,
                     frames=frames,
-                    ended="stopped" if capture.stop_requested else capture.ended,
+                    ended=_ending(capture),
                     dropped_frames=capture.sink.dropped_frames,
                 )
                 self._elapsed = result.duration
         except AudioError as exc:
             error = exc
+        except OSError as exc:  # deleting a cancelled or empty file failed
+            error = EncodeError(f"The recording could not be finished: {exc}")
         finally:
             if self._capture is capture:
                 self._capture = None
@@ -320,6 +328,12 @@ class Recorder:
                 capture.done.set_result(result)
         if self.on_finished is not None and error is None:
             self.on_finished(result)
+
+
+def _ending(capture: _Capture) -> RecordingEnd:
+    if capture.ended == "max-length":  # even if stop() came while the file was closing
+        return "max-length"
+    return "stopped" if capture.stop_requested else capture.ended
 
 
 def _close_stream(capture: _Capture) -> None:
@@ -333,6 +347,7 @@ def _close_stream(capture: _Capture) -> None:
 
 def _discard(capture: _Capture) -> None:
     """Undo a half-made start: close the stream and delete the file."""
+    capture.finalizing = True  # a finished callback from closing must not finalize it again
     with contextlib.suppress(Exception):
         _close_stream(capture)
     with contextlib.suppress(Exception):

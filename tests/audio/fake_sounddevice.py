@@ -70,6 +70,7 @@ class FakeSoundDevice:
         pace: float = 0.0,
         silent: bool = False,
         output_delay: float = 0.0,
+        lost_after: int | None = None,
     ) -> None:
         self._devices: list[dict[str, Any]] = []
         for i in range(inputs):
@@ -84,6 +85,7 @@ class FakeSoundDevice:
         self.pace = pace
         self.silent = silent  # streams that start but never call back (a stuck device)
         self.output_delay = output_delay  # what outputBufferDacTime - currentTime reports
+        self.lost_after = lost_after  # blocks before the device "is unplugged"
         self.streams: list[FakeStream] = []
 
     def query_devices(self, device: int | None = None) -> Any:
@@ -139,7 +141,11 @@ class FakeStream:
     def _run(self) -> None:
         position = 0
         try:
+            blocks = 0
             while not self._halt.is_set():
+                if self._sd.lost_after is not None and blocks >= self._sd.lost_after:
+                    break
+                blocks += 1
                 if self._sd.silent:
                     self._halt.wait(0.01)
                     continue

@@ -176,3 +176,12 @@ async def test_pause_resume_seek_without_playback_do_nothing() -> None:
     player.stop()
     await player.close()
     assert player.state == PlayerState.STOPPED and player.position == 0.0
+
+
+async def test_a_device_lost_mid_playback_is_interrupted(fake_sd: FakeFactory) -> None:
+    fake_sd(block=480, lost_after=10)
+    ends: list[PlaybackEnd] = []
+    player = Player(on_finished=ends.append)
+    assert await asyncio.wait_for(player.play(ramp(1.0)), 10) == PlaybackEnd.INTERRUPTED
+    assert ends == [PlaybackEnd.INTERRUPTED]
+    assert player.state == PlayerState.STOPPED

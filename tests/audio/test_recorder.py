@@ -179,3 +179,31 @@ async def test_cancelling_the_awaiting_task_keeps_the_recording(
     recording = await asyncio.wait_for(recorder.wait(), 10)
     assert recording.path.exists() and recording.frames > 0
     assert np.isfinite(recording.duration)
+
+
+async def test_a_device_lost_mid_recording_keeps_what_was_recorded(
+    fake_sd: FakeFactory, tmp_path: Path
+) -> None:
+    fake_sd(block=480, lost_after=50)
+    finished: list[object] = []
+    recorder = Recorder(format="wav", on_finished=finished.append)
+    await recorder.start(tmp_path / "unplugged.wav")
+    recording = await asyncio.wait_for(recorder.wait(), 10)
+    assert recording.ended == "interrupted"
+    assert recording.frames == 50 * 480 == sf.info(str(recording.path)).frames
+    assert finished == [recording]
+
+
+async def test_stop_after_the_limit_still_says_max_length(
+    fake_sd: FakeFactory, tmp_path: Path
+) -> None:
+    fake = fake_sd(block=480)
+    recorder = Recorder(format="wav", max_seconds=0.1)
+    await recorder.start(tmp_path / "limit.wav")
+    # Let the device reach the limit before the loop hears of it, then press stop.
+    thread = fake.streams[-1]._thread
+    assert thread is not None
+    thread.join(10)
+    recording = await asyncio.wait_for(recorder.stop(), 10)
+    assert recording.ended == "max-length"
+    assert recording.frames == 4800
