@@ -280,7 +280,12 @@ class ChatSession:
             completion_tokens=usage.completion_tokens if usage else 0,
             cost=cost,
             estimated=bool(usage and usage.estimated),
-            status=status.value if error is None else f"{status.value}:{error.kind}",
+            # "ok" is what the ledger's roll-ups count as a call without error.
+            status="ok"
+            if status is MessageStatus.COMPLETE and error is None
+            else status.value
+            if error is None
+            else f"{status.value}:{error.kind}",
             latency_s=latency,
             ttft_s=meta.ttft_s if meta is not None else None,
             request_id=meta.request_id if meta is not None else None,
@@ -294,6 +299,10 @@ class ChatSession:
             await self.store.record_usage(entry)
         except StoreWriteError as exc:
             _log.warning("usage not recorded: %s", exc)
+        limits = meta.rate_limit if meta is not None else self.clients.last_rate_limit(entry.provider)
+        self.clients.usage.observe_call(
+            entry, rate_limit=limits, retry_after_s=error.retry_after_s if error else None
+        )
 
     def _request(
         self, branch: Sequence[Message], target: Target, profile: ProviderProfile

@@ -12,9 +12,10 @@ from collections.abc import Callable
 import httpx
 
 from app import log
-from app.api import ApiClient, ProviderProfile
+from app.api import ApiClient, ProviderProfile, RateLimitStatus
 from app.core.keys import KeyStore
 from app.core.providers import ProviderRegistry
+from app.core.usage import UsageMonitor
 from app.settings import SettingsStore
 
 _log = log.get("core.clients")
@@ -44,6 +45,8 @@ class ClientPool:
         self._transport_factory = transport_factory
         self._clients: dict[str, tuple[ApiClient, tuple[object, ...]]] = {}
         self._retired: list[ApiClient] = []
+        self.usage = UsageMonitor()
+        """Live rate limits and usage events; flows report every call to it."""
 
     def profile(self, provider_id: str) -> ProviderProfile:
         profile = self._registry.get(provider_id)
@@ -79,6 +82,11 @@ class ClientPool:
         )
         self._clients[provider_id] = (client, identity)
         return client
+
+    def last_rate_limit(self, provider_id: str) -> RateLimitStatus | None:
+        """The rate-limit headers of the provider's latest response (errors included)."""
+        current = self._clients.get(provider_id)
+        return current[0].last_rate_limit if current is not None else None
 
     async def aclose(self) -> None:
         """Close every client (at shutdown)."""
