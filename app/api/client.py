@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import orjson
+from pydantic import ValidationError
 
 from app import __version__, log
 from app.api.errors import (
@@ -401,7 +402,11 @@ class ApiClient:
             elif isinstance(item, dict):
                 model_id = item.get("id") or item.get("name") or item.get("model")
                 if model_id:
-                    models.append(ModelInfo.model_validate({**item, "id": str(model_id)}))
+                    try:
+                        models.append(ModelInfo.model_validate({**item, "id": str(model_id)}))
+                    except ValidationError:  # odd field types: keep the id at least
+                        _log.info("model %s: unusual fields kept out", model_id)
+                        models.append(ModelInfo(id=str(model_id)))
         return ModelList(models=models, meta=self._meta(sent, Endpoint.MODELS, None))
 
     async def get_model(self, model_id: str) -> ModelInfo:

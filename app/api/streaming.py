@@ -102,6 +102,15 @@ class _Choice:
         )
 
 
+def _text_of(content: Any) -> str:
+    """Text of a content value that is not a string (a list of parts, as some providers send)."""
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text") or "") if isinstance(part, dict) else str(part) for part in content
+        )
+    return str(content)
+
+
 def _recover(data: bytes) -> list[Any]:
     """Objects from a payload that is not one JSON value (e.g. lines joined by a sloppy server)."""
     found = []
@@ -291,9 +300,11 @@ class ChatStream(_SSEStream):
                         delta = ch.get("delta") or ch.get("message") or _NO_DELTA
                         index = ch.get("index") or 0
                         content = delta.get("content")
-                        if content is not None and len(delta) == 1:  # the common case
+                        if type(content) is str and len(delta) == 1:  # the common case
                             tools = role = reasoning = None
                         else:
+                            if content is not None and type(content) is not str:
+                                content = _text_of(content)
                             tools = delta.get("tool_calls")
                             role = delta.get("role")
                             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -351,9 +362,9 @@ class ChatStream(_SSEStream):
             self._sent, Endpoint.CHAT, self._model, usage, self._t_first, self._t_end
         )
         result = ChatResult(
-            id=self._id,
-            model=self._model_seen or self._model,
-            created=self._created,
+            id=self._id if isinstance(self._id, str) else None,
+            model=self._model_seen if isinstance(self._model_seen, str) else self._model,
+            created=self._created if isinstance(self._created, int) else None,
             choices=choices,
             usage=usage,
             meta=meta,
@@ -423,8 +434,8 @@ class CompletionStream(_SSEStream):
             self._sent, Endpoint.COMPLETIONS, self._model, usage, self._t_first, self._t_end
         )
         result = CompletionResult(
-            id=self._id,
-            model=self._model_seen or self._model,
+            id=self._id if isinstance(self._id, str) else None,
+            model=self._model_seen if isinstance(self._model_seen, str) else self._model,
             choices=choices,
             usage=usage,
             meta=meta,

@@ -84,7 +84,15 @@ class Usage(_Model):
     def from_wire(cls, raw: Any) -> Usage | None:
         if not isinstance(raw, dict):
             return None
-        usage = cls.model_validate(raw)
+        counts = {}
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            value = raw.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                counts[key] = int(value)
+        if not counts:
+            return None
+        extra = {k: v for k, v in raw.items() if k not in counts and k not in cls.model_fields}
+        usage = cls.model_validate({**extra, **counts})
         if not usage.total_tokens:
             usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
         return usage

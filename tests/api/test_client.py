@@ -793,3 +793,12 @@ async def test_redirect_loops_become_connection_errors() -> None:
     async with make(handler) as client:
         with pytest.raises(ApiConnectionError, match="redirects"):
             await client.list_models()
+
+
+async def test_odd_model_entries_keep_their_ids() -> None:
+    models = {
+        "data": [{"id": "a", "created": "2024-01-01", "pricing": "free"}, {"id": "b", "created": 5}]
+    }
+    async with make(Recorder(httpx.Response(200, json=models))) as client:
+        listing = await client.list_models()
+    assert listing.ids == ["a", "b"] and listing.models[1].created == 5

@@ -365,3 +365,20 @@ async def test_legacy_completion_stream() -> None:
         pieces = [d.text async for d in stream]
     assert pieces == ["Once", " upon", ""] and stream.result.text == "Once upon"
     assert stream.result.usage.estimated
+
+
+async def test_odd_field_types_do_not_break_a_stream() -> None:
+    parts = [
+        chunk(
+            {"content": [{"type": "text", "text": "list "}, {"type": "text", "text": "parts"}]},
+            created="soon",
+        ),
+        chunk({"content": "!"}),
+        chunk({}, "stop"),
+        b'data: {"choices": [], "usage": {"prompt_tokens": null, "completion_tokens": 2}}\n\n',
+        DONE,
+    ]
+    async with make(Server(Body([b"".join(parts)]))) as client:
+        _, result = await collect(client)
+    assert result.text == "list parts!" and result.created is None
+    assert result.usage.completion_tokens == 2 and result.usage.prompt_tokens == 0
