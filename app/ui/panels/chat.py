@@ -100,6 +100,8 @@ class ChatPanel(QWidget):
         self._streaming_id: str | None = None
         self._older_cursor: int | None = None
         self._editing: int | None = None  # the user message being edited, if any
+        # (provider, model) of the open conversation; None for a new chat (uses the default).
+        self._conversation_target: tuple[str | None, str | None] | None = None
 
         self.target_label = named(QLabel(), "targetLabel", "Current model")
         self.model_button = named(
@@ -182,16 +184,19 @@ class ChatPanel(QWidget):
 
     # --- target ------------------------------------------------------------------------------
     def target(self) -> Target | None:
+        """The open conversation's model, else the default one; None when its provider is gone."""
         settings = self.ctx.settings.get()
-        conversation = self._conversation()
-        provider = (conversation.provider if conversation else None) or settings.default_provider
-        model = (conversation.model if conversation else None) or settings.default_model
+        provider, model = self._conversation_target or (
+            settings.default_provider,
+            settings.default_model,
+        )
         if provider and model and self.ctx.registry.get(provider) is not None:
             return Target(provider, model)
         return None
 
     def set_target(self, target: Target) -> None:
         """Model for this conversation (and the default for new ones)."""
+        self._conversation_target = (target.provider_id, target.model)
         self.ctx.settings.update(default_provider=target.provider_id, default_model=target.model)
         if self.session.conversation_id is not None:
             self.tasks.start(
@@ -278,14 +283,6 @@ class ChatPanel(QWidget):
             ),
         )
 
-    def _conversation(self) -> Any:
-        if self.session.conversation_id is None:
-            return None
-        try:
-            return self.ctx.store.get_conversation(self.session.conversation_id)
-        except Exception:  # a deleted conversation simply has no target of its own
-            return None
-
     def _on_settings_changed(self, settings: Any, changed: frozenset[str]) -> None:
         if "send_key" in changed:
             self.composer.set_send_on_enter(settings.send_key == "enter")
@@ -294,6 +291,7 @@ class ChatPanel(QWidget):
     def new_chat(self) -> None:
         self.stop()
         self._editing = None
+        self._conversation_target = None
         self.session = ChatSession(
             self.ctx.store,
             self.ctx.clients,
@@ -319,6 +317,9 @@ class ChatPanel(QWidget):
             system_prompt=conversation.system_prompt,
         )
         self.drawer.set_values(conversation.params, conversation.system_prompt)
+        self._conversation_target = (
+            (conversation.provider, conversation.model) if conversation.model else None
+        )
         page = self.ctx.store.page(conversation_id, PAGE)
         self.pages.setCurrentWidget(self.view)
         self._older_cursor = page.older_cursor
