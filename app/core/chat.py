@@ -186,6 +186,11 @@ class ChatSession:
         async for event in self._answer(parent, target):
             yield event
 
+    async def answer(self, prompt: Message, target: Target) -> AsyncIterator[ChatEvent]:
+        """A new answer to an existing message (a comparison column asks this of each model)."""
+        async for event in self._answer(prompt, target):
+            yield event
+
     # --- internals ---------------------------------------------------------------------------
     async def _answer(self, prompt: Message, target: Target) -> AsyncIterator[ChatEvent]:
         assert self.conversation_id is not None or prompt.conversation_id
@@ -203,7 +208,7 @@ class ChatSession:
         try:
             client = await self.clients.get(target.provider_id)
             profile = self.clients.profile(target.provider_id)
-            request = self._request(self.store.active_branch(conversation_id), target, profile)
+            request = self._request(self._history(prompt), target, profile)
             async with client.stream_chat(request) as stream:
                 async for delta in stream:
                     if delta.index != 0 or not delta.content:
@@ -304,6 +309,18 @@ class ChatSession:
             entry, rate_limit=limits, retry_after_s=error.retry_after_s if error else None
         )
 
+    def _history(self, prompt: Message) -> list[Message]:
+        """The prompt and the messages above it. Not simply the active branch: sibling answers
+        (regenerations, comparison columns) may have moved the current leaf meanwhile."""
+        branch = self.store.active_branch(prompt.conversation_id)
+        for i, message in enumerate(branch):
+            if message.id == prompt.id:
+                return branch[: i + 1]
+        history = [prompt]
+        while history[-1].parent_id is not None:
+            history.append(self.store.get_message(history[-1].parent_id))
+        return history[::-1]
+
     def _request(
         self, branch: Sequence[Message], target: Target, profile: ProviderProfile
     ) -> ChatRequest:
@@ -349,12 +366,17 @@ class ChatSession:
         return image_part(data, blob.get("mime", "image/png"))
 
     async def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
-        parts: list[dict[str, Any]] = []
-        for attachment in attachments:
-            if attachment.is_image:
-                ref = await self.store.put_blob(attachment.data, attachment.mime)
-                parts.append({"type": "image", "name": attachment.name, "blob": ref.to_json()})
-            else:
-                text = attachment.data.decode("utf-8", errors="replace")
-                parts.append({"type": "text_file", "name": attachment.name, "text": text})
-        return parts
+        return await attachment_parts(self.store, attachments)
+
+
+async def attachment_parts(store: Store, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:
+    """A message's ``parts`` for attachments: images kept as blobs, text files inlined."""
+    parts: list[dict[str, Any]] = []
+    for attachment in attachments:
+        if attachment.is_image:
+            ref = await store.put_blob(attachment.data, attachment.mime)
+            parts.append({"type": "image", "name": attachment.name, "blob": ref.to_json()})
+        else:
+            text = attachment.data.decode("utf-8", errors="replace")
+            parts.append({"type": "text_file", "name": attachment.name, "text": text})
+    return parts
