@@ -149,10 +149,10 @@ class ApiClient:
     async def _on_request(self, request: httpx.Request) -> None:
         """Runs for every request and every redirect hop: the key goes to our origins only."""
         name = self.profile.auth_header
-        if self._auth_value is not None and self._same_origin(request.url):
-            request.headers[name] = self._auth_value
-        else:
+        if not self._same_origin(request.url):
             request.headers.pop(name, None)
+        elif self._auth_value is not None:
+            request.headers[name] = self._auth_value
 
     def _same_origin(self, url: httpx.URL) -> bool:
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -292,6 +292,13 @@ class ApiClient:
             "POST", endpoint, self.url(endpoint), body=orjson.dumps(payload), stream=True
         )
         ctype = sent.response.headers.get("content-type", "")
+        if "html" in ctype:  # a captive portal or proxy page with status 200
+            raw = await sent.response.aread()
+            await sent.response.aclose()
+            message, *_ = parse_error_body(raw, ctype)
+            raise MalformedResponseError(
+                f"expected a stream, got a web page: {message}", provider=self.profile.name
+            )
         if (
             endpoint in (Endpoint.CHAT, Endpoint.COMPLETIONS)
             and "json" in ctype

@@ -802,3 +802,12 @@ async def test_odd_model_entries_keep_their_ids() -> None:
     async with make(Recorder(httpx.Response(200, json=models))) as client:
         listing = await client.list_models()
     assert listing.ids == ["a", "b"] and listing.models[1].created == 5
+
+
+async def test_a_header_set_in_the_profile_survives_without_a_key() -> None:
+    rec = Recorder(httpx.Response(200, json={"data": []}))
+    async with make(
+        rec, key=None, prof=profile(headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    ) as client:
+        await client.list_models()
+    assert rec.requests[0].headers["authorization"] == "Basic dXNlcjpwYXNz"

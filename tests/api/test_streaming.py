@@ -15,6 +15,7 @@ import pytest
 from app.api import (
     ApiClient,
     ChatDelta,
+    MalformedResponseError,
     ProviderProfile,
     StreamInterruptedError,
 )
@@ -382,3 +383,11 @@ async def test_odd_field_types_do_not_break_a_stream() -> None:
         _, result = await collect(client)
     assert result.text == "list parts!" and result.created is None
     assert result.usage.completion_tokens == 2 and result.usage.prompt_tokens == 0
+
+
+async def test_an_html_page_instead_of_a_stream() -> None:
+    page = b"<html><head><title>Hotel Wi-Fi login</title></head><body>...</body></html>"
+    async with make(Server(Body([page]), content_type="text/html; charset=utf-8")) as client:
+        with pytest.raises(MalformedResponseError, match="Hotel Wi-Fi login") as info:
+            await collect(client)
+    assert "<" not in info.value.user_message
