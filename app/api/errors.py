@@ -11,11 +11,11 @@
     │   ├── NotFoundError               404  unknown model or path
     │   ├── ConflictError               409  idempotency key reused with another body
     │   ├── RateLimitError              429  .retry_after (seconds, or None)
-    │   ├── InternalServerError         500
+    │   ├── InternalServerError         500, and any other 5xx without its own class
     │   ├── BadGatewayError             502  upstream failed (often an HTML proxy page)
     │   ├── ServiceUnavailableError     503
     │   └── GatewayTimeoutError         504
-    │   (any other status: ApiStatusError itself)
+    │   (any other 4xx: ApiStatusError itself)
     ├── ApiConnectionError          no answer at all: offline, DNS, refused, reset
     │   └── TLSError                    certificate or handshake failure
     ├── ApiTimeoutError             no answer in time
