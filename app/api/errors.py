@@ -422,11 +422,7 @@ def error_from_response(
         message = _REASONS.get(status, f"HTTP {status}.")
     cls = _BY_STATUS.get(status)
     if cls is None:
-        cls = (
-            InternalServerError
-            if 500 <= status < 600 and status not in (501, 505)
-            else ApiStatusError
-        )
+        cls = InternalServerError if 500 <= status < 600 else ApiStatusError
     kwargs: dict[str, Any] = {
         "status": status,
         "body": parsed if parsed is not None else None,
