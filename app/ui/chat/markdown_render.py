@@ -83,8 +83,23 @@ class Theme:
 
 
 @dataclass(frozen=True, slots=True)
+class FenceState:
+    """Where a split stopped inside a long fence: how to read the next segment."""
+
+    fence: str
+    language: str
+    indent: int
+    segment: int
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
-    """A top-level markdown block: ``kind`` is ``"md"`` or ``"fence"``."""
+    """A top-level markdown block: ``kind`` is ``"md"`` or ``"fence"``.
+
+    Long fences come in segments of :data:`SEGMENT_LINES` lines (``segment`` counts
+    them, ``more`` says another follows) so that streaming a 2,000-line file re-renders
+    at most one segment per frame.
+    """
 
     kind: str
     text: str
@@ -92,6 +107,11 @@ class Block:
     language: str = ""  # fences only
     partial_line: bool = False  # the tail ends in a line without its newline yet
     end: int = 0  # closed blocks: offset just after the block in the split text
+    segment: int = 0
+    more: bool = False
+    has_close: bool = False  # the text ends with the closing fence line
+    indent: int = 0  # of the opening fence (continuation lines are dedented by it)
+    continues: FenceState | None = None  # for ``more``: the state after this block
 
 
 @dataclass(slots=True)
@@ -103,6 +123,13 @@ class _Open:
     list_like: bool = False
     quote_like: bool = False
     blank_seen: bool = False
+    segment: int = 0
+    indent: int = 0
+    code_lines: int = 0
+
+
+SEGMENT_LINES = 40
+SEGMENT_MARK = "<!--palaver:segment-->"  # ends the HTML of a fence segment that continues
 
 
 def _fence_closes(line: str, fence: str) -> bool:
@@ -114,29 +141,64 @@ def _fence_closes(line: str, fence: str) -> bool:
     )
 
 
-def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, int]:
+def split_blocks(
+    text: str, *, final: bool, resume: FenceState | None = None
+) -> tuple[list[Block], Block | None, int]:
     """Split ``text`` into closed blocks and the open tail.
 
     Returns ``(closed, tail, consumed)``: ``consumed`` is the offset where the tail (or
     whatever follows the last closed block) starts. With ``final`` the last, unterminated
-    line counts as complete and every block is closed.
+    line counts as complete and every block is closed. ``resume`` continues a long fence
+    whose earlier segments were split off before (``Block.continues``).
     """
     closed: list[Block] = []
     cur: _Open | None = None
+    if resume is not None:
+        cur = _Open(
+            "fence", 0, resume.fence, resume.language, segment=resume.segment, indent=resume.indent
+        )
     pos = 0
     consumed = 0
     n = len(text)
 
-    def close(end: int) -> None:
+    def close(end: int, *, has_close: bool = False, more: bool = False) -> None:
         nonlocal cur, consumed
         assert cur is not None
         body = text[cur.start : end]
         if cur.kind == "fence":
-            closed.append(Block("fence", body, True, cur.language, end=end))
+            state = (
+                FenceState(cur.fence, cur.language, cur.indent, cur.segment + 1) if more else None
+            )
+            closed.append(
+                Block(
+                    "fence",
+                    body,
+                    True,
+                    cur.language,
+                    end=end,
+                    segment=cur.segment,
+                    more=more,
+                    has_close=has_close,
+                    indent=cur.indent,
+                    continues=state,
+                )
+            )
+            cur = (
+                None
+                if state is None
+                else _Open(
+                    "fence",
+                    end,
+                    state.fence,
+                    state.language,
+                    segment=state.segment,
+                    indent=state.indent,
+                )
+            )
         else:
             closed.append(Block("md", body.rstrip("\n"), end=end))
+            cur = None
         consumed = end
-        cur = None
 
     def start(line: str, at: int) -> None:
         nonlocal cur
@@ -158,7 +220,12 @@ def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, 
         line = text[pos:line_end].rstrip("\n")
         if cur is not None and cur.kind == "fence":
             if _fence_closes(line, cur.fence):
-                close(line_end)
+                close(line_end, has_close=True)
+            else:
+                if cur.code_lines >= SEGMENT_LINES:
+                    close(pos, more=True)  # this line starts the next segment
+                    assert cur is not None
+                cur.code_lines += 1
             pos = line_end
             continue
         fence = _FENCE_OPEN.match(line)
@@ -166,7 +233,13 @@ def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, 
             if cur is not None:
                 close(pos)
             consumed = pos
-            cur = _Open("fence", pos, fence=fence["fence"], language=fence["info"].split(" ")[0])
+            cur = _Open(
+                "fence",
+                pos,
+                fence=fence["fence"],
+                language=fence["info"].split(" ")[0],
+                indent=len(line) - len(line.lstrip(" ")),
+            )
             pos = line_end
             continue
         if not line.strip():
@@ -208,11 +281,21 @@ def split_blocks(text: str, *, final: bool) -> tuple[list[Block], Block | None, 
         fence = _FENCE_OPEN.match(line)
         if fence:
             language = fence["info"].split(" ")[0]
-            return closed, Block("fence", text[pos:], False, language, True), pos
+            indent = len(line) - len(line.lstrip(" "))
+            return closed, Block("fence", text[pos:], False, language, True, indent=indent), pos
         return closed, Block("md", text[pos:], False, partial_line=True), pos
     body = text[cur.start :]
     if cur.kind == "fence":
-        return closed, Block("fence", body, False, cur.language, partial), cur.start
+        tail = Block(
+            "fence",
+            body,
+            False,
+            cur.language,
+            partial,
+            segment=cur.segment,
+            indent=cur.indent,
+        )
+        return closed, tail, cur.start
     return closed, Block("md", body, False, partial_line=partial), cur.start
 
 
@@ -232,7 +315,15 @@ class RenderContext:
     loaded: set[str] = field(default_factory=set)  # image URLs whose bytes the view holds
     tail_codes: list[str] = field(default_factory=list)
     tail_images: list[str] = field(default_factory=list)
+    open_fence: int | None = None  # code index of a long fence whose segments still come
     _marks: tuple[int, int] | None = None
+
+    def clear(self) -> None:
+        """Forget every registration (before the message is rendered again)."""
+        self.codes.clear()
+        self.images.clear()
+        self.tail_codes, self.tail_images = [], []
+        self.open_fence = None
 
     def add_code(self, code: str) -> int:
         self.codes.append(code)
@@ -430,53 +521,72 @@ class MarkdownRenderer:
     # -- boxes
 
     def _fence(self, block: Block, ctx: RenderContext) -> str:
-        indent = len(block.text) - len(block.text.lstrip(" "))
-        code = self._fence_code(block)
-        if indent:
-            code = "\n".join(
-                line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in code.split("\n")
-            )
-        return self.code_box(code, block.language, ctx)
-
-    def _fence_code(self, block: Block) -> str:
-        first_nl = block.text.find("\n")
-        if first_nl < 0:
-            code = ""
+        code = _fence_code(block)
+        if block.segment == 0:
+            n = ctx.add_code(code)
+            if block.closed and block.more:
+                ctx.open_fence = n
         else:
-            body = block.text[first_nl + 1 :]
-            if block.closed:
-                # Drop the closing fence line (absent when the text ended inside the fence).
-                lines = body.split("\n")
-                if body.endswith("\n"):
-                    lines.pop()
-                if (
-                    lines
-                    and _FENCE_OPEN.match(lines[-1])
-                    and lines[-1].strip()[:3] in ("```", "~~~")
-                ):
-                    lines.pop()
-                code = "\n".join(lines)
-            else:
-                code = body[: body.rfind("\n")] if block.partial_line else body.rstrip("\n")
-        return code
+            n = ctx.open_fence if ctx.open_fence is not None else -1
+            if block.closed and n >= 0:
+                ctx.codes[n] += "\n" + code
+            if block.closed and not block.more:
+                ctx.open_fence = None
+        out = self.code_box(
+            code,
+            block.language,
+            copy_index=n,
+            header=block.segment == 0,
+            bottom=not (block.closed and block.more),
+        )
+        return out + SEGMENT_MARK if block.closed and block.more else out
 
-    def code_box(self, code: str, language: str, ctx: RenderContext) -> str:
+    def code_box(
+        self,
+        code: str,
+        language: str,
+        ctx: RenderContext | None = None,
+        *,
+        copy_index: int | None = None,
+        header: bool = True,
+        bottom: bool = True,
+    ) -> str:
+        """A code box: a language label and a ``copy:N`` link over highlighted code.
+
+        Segments of one long fence stack without gaps: only the first has the header,
+        only the last the bottom border (borders are drawn per side for that).
+        """
         t = self.theme
-        n = ctx.add_code(code)
-        label = html.escape(language or "code")
+        n = copy_index if copy_index is not None else (ctx.add_code(code) if ctx else -1)
         body = highlight.highlight_html(code, language, t.pygments_style) or " "
         bg = highlight.style_background(t.pygments_style)
+        side = f"border-left:1px solid {t.border}; border-right:1px solid {t.border}"
+        rows = ""
+        if header:
+            label = html.escape(language or "code")
+            copy = (
+                f'<a href="copy:{n}" title="Copy code" '
+                f'style="color:{t.link}; font-size:small; text-decoration:none">Copy</a>'
+                if n >= 0
+                else ""
+            )
+            rows += (
+                f'<tr><td style="background-color:{t.code_header_bg}; padding:3px 8px; {side}; '
+                f'border-top:1px solid {t.border}">'
+                f'<table width="100%" cellspacing="0" cellpadding="0"><tr>'
+                f'<td><span style="color:{t.muted}; font-size:small">{label}</span></td>'
+                f'<td align="right">{copy}</td></tr></table></td></tr>'
+            )
+        edge = f"; border-bottom:1px solid {t.border}" if bottom else ""
+        pad = f"{8 if header else 0}px 8px {8 if bottom else 0}px 8px"
+        rows += (
+            f'<tr><td style="background-color:{bg}; padding:{pad}; {side}{edge}">'
+            f'<pre style="white-space:pre-wrap; margin:0">{body}</pre></td></tr>'
+        )
+        margin = f"{6 if header else 0}px 0 {6 if bottom else 0}px 0"
         return (
-            f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
-            f'style="border-collapse:collapse; border-color:{t.border}; margin:6px 0">'
-            f'<tr><td style="background-color:{t.code_header_bg}; padding:3px 8px">'
-            f'<table width="100%" cellspacing="0" cellpadding="0"><tr>'
-            f'<td><span style="color:{t.muted}; font-size:small">{label}</span></td>'
-            f'<td align="right"><a href="copy:{n}" title="Copy code" '
-            f'style="color:{t.link}; font-size:small; text-decoration:none">Copy</a></td>'
-            f"</tr></table></td></tr>"
-            f'<tr><td style="background-color:{bg}; padding:8px">'
-            f'<pre style="white-space:pre-wrap; margin:0">{body}</pre></td></tr></table>'
+            f'<table width="100%" cellspacing="0" cellpadding="0" '
+            f'style="border-collapse:collapse; margin:{margin}">{rows}</table>'
         )
 
     def error_box(self, message: str, *, retry: bool, warning: bool = False) -> str:
@@ -513,6 +623,24 @@ class MarkdownRenderer:
             f'<tr><td style="background-color:{t.code_header_bg}; padding:4px 8px">{head}</td></tr>'
             f"{body}</table>"
         )
+
+
+def _fence_code(block: Block) -> str:
+    """The code lines of a fence block (or segment), dedented by the fence's indent."""
+    text = block.text
+    if block.segment == 0:  # drop the opening fence line
+        nl = text.find("\n")
+        text = "" if nl < 0 else text[nl + 1 :]
+    lines = text.split("\n")
+    if not block.closed and block.partial_line:
+        lines.pop()  # the unfinished line waits for its newline
+    elif lines and lines[-1] == "":
+        lines.pop()
+    if block.has_close and lines:
+        lines.pop()
+    if block.indent:
+        lines = [line[min(block.indent, len(line) - len(line.lstrip(" "))) :] for line in lines]
+    return "\n".join(lines)
 
 
 def pretty_json(text: str) -> str:
@@ -586,6 +714,7 @@ class StreamRender:
         self.blocks: list[str] = []
         self.tail: str | None = None
         self._consumed = 0
+        self._resume: FenceState | None = None  # inside a long fence at ``_consumed``
 
     def feed(self, delta: str, budget: float | None = None) -> StreamUpdate:
         """Append ``delta`` and render; ``budget`` (seconds) bounds the finished-block work.
@@ -602,19 +731,18 @@ class StreamRender:
 
     def _advance(self, *, final: bool, budget: float | None = None) -> StreamUpdate:
         start = self._consumed
-        closed, tail, consumed = split_blocks(self.text[start:], final=final)
+        closed, tail, consumed = split_blocks(self.text[start:], final=final, resume=self._resume)
         deadline = None if budget is None else time.perf_counter() + budget
         finished: list[str] = []
-        finished_end = 0
         for block in closed:
             if deadline is not None and finished and time.perf_counter() > deadline:
                 self.blocks.extend(finished)
-                self._consumed = start + finished_end
                 self.tail = None
                 self.ctx.tail_codes, self.ctx.tail_images = [], []
                 return StreamUpdate(finished, None, behind=True)
             finished.append(self.renderer.render_block(block, self.ctx))
-            finished_end = block.end
+            self._consumed = start + block.end
+            self._resume = block.continues
         self.blocks.extend(finished)
         self._consumed = start + consumed
         if tail is None:

@@ -69,6 +69,7 @@ from PySide6.QtWidgets import (
 from app.ui.chat import highlight
 from app.ui.chat.footer import countdown_running, error_text, footer_text
 from app.ui.chat.markdown_render import (
+    SEGMENT_MARK,
     MarkdownRenderer,
     RenderContext,
     StreamRender,
@@ -104,6 +105,11 @@ class _Part:
     doc: QTextDocument | None = None
     height: int = -1
     width: int = -1
+    gap: int = PART_GAP  # space below it (none between segments of one code box)
+
+
+def _body_part(html: str) -> _Part:
+    return _Part(html, gap=0 if html.endswith(SEGMENT_MARK) else PART_GAP)
 
 
 # Shared, never mutated: a row never shown holds no containers of its own (2,000 rows
@@ -136,17 +142,19 @@ class _Row:
 
     def set_body(self, parts: list[_Part]) -> None:
         self.body = parts
-        self.body_h = RowHeights(max(0, p.height) + PART_GAP for p in parts)
+        self.body_h = RowHeights(max(0, p.height) + p.gap for p in parts)
 
     def append_body(self, part: _Part) -> None:
         assert self.body is not None
         self.body.append(part)
-        self.body_h.append(max(0, part.height) + PART_GAP)
+        self.body_h.append(max(0, part.height) + part.gap)
 
     def content_height(self) -> int:
         trailing = self.trailing()
         total = self.body_h.total() + sum(max(0, p.height) + PART_GAP for p in trailing)
-        return total - PART_GAP if (self.body or trailing) else 0
+        if trailing:
+            return total - PART_GAP
+        return total - self.body[-1].gap if self.body else 0
 
     def visible(self, y0: int, y1: int) -> Iterator[tuple[_Part, int, int]]:
         """Parts meeting ``y0..y1`` (body coordinates): (part, top, body index or -1)."""
@@ -402,7 +410,7 @@ class ConversationView(QAbstractScrollArea):
             fed = stream.feed(pending)
             update = stream.finish()
             for html in fed.finished + update.finished:
-                row.append_body(_Part(html))
+                row.append_body(_body_part(html))
             if row.tail is not None:
                 self._forget_doc(row.tail)
             row.tail = None
@@ -437,7 +445,7 @@ class ConversationView(QAbstractScrollArea):
             assert row.body is not None
             width = self._body_width()
             for html in update.finished:
-                part = _Part(html)
+                part = _body_part(html)
                 self._measure(row, part, width)
                 row.append_body(part)
             if update.tail is None:
@@ -583,7 +591,7 @@ class ConversationView(QAbstractScrollArea):
             html = self._renderer.render_text(row.msg.text, row.ctx)
         else:
             html = []
-        row.set_body([_Part(h) for h in html])
+        row.set_body([_body_part(h) for h in html])
         self._render_extras(row)
 
     def _render_extras(self, row: _Row) -> None:
@@ -665,8 +673,8 @@ class ConversationView(QAbstractScrollArea):
             doc.setTextWidth(width)
             part.width = width
         part.height = math.ceil(doc.size().height())
-        if k >= 0 and row.body_h[k] != part.height + PART_GAP:
-            row.body_h.set(k, part.height + PART_GAP)
+        if k >= 0 and row.body_h[k] != part.height + part.gap:
+            row.body_h.set(k, part.height + part.gap)
 
     def _reset_part(self, row: _Row, part: _Part, html: str, width: int) -> None:
         part.html = html

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from app.ui.chat.markdown_render import (
+    SEGMENT_MARK,
     MarkdownRenderer,
     RenderContext,
     StreamRender,
@@ -32,6 +33,10 @@ SAMPLES = [
     "Ünïcödé 日本語 — emoji 🎉\n\n* star list\n+ plus list\n\n10) paren list",
     "",
     "\n\n\nleading blanks\n\n\n\ntrailing blanks\n\n\n",
+    "Long file:\n\n```python\n" + "".join(f"x{i} = {i}\n" for i in range(95)) + "```\nafter",
+    "  ```js\n" + "".join(f"  let v{i} = {i};\n" for i in range(81)) + "  ```\n",
+    "```\n" + "line\n" * 40 + "```\n\n```\n" + "line\n" * 41 + "```",
+    "Unclosed long fence\n```c\n" + "int a;\n" * 100,
 ]
 
 
@@ -182,6 +187,21 @@ def test_incremental_equals_full_render_under_random_chunking(
         assert stream.ctx.codes == expected_ctx.codes
         assert stream.ctx.images == expected_ctx.images
         assert stream.tail is None
+
+
+def test_long_fence_comes_in_segments_that_copy_as_one(renderer: MarkdownRenderer) -> None:
+    code = "".join(f"print({i})\n" for i in range(100))
+    blocks, ctx = full(renderer, f"```python\n{code}```\n")
+    assert len(blocks) == 3  # 40 + 40 + 20 lines
+    assert blocks[0].endswith(SEGMENT_MARK) and blocks[1].endswith(SEGMENT_MARK)
+    assert not blocks[2].endswith(SEGMENT_MARK)
+    assert 'href="copy:0"' in blocks[0] and "copy:" not in blocks[1] + blocks[2]
+    assert ctx.codes == [code.rstrip("\n")]
+    # Streaming re-renders one segment at a time, not the whole fence.
+    stream = StreamRender(renderer)
+    stream.feed(f"```python\n{code}")
+    assert stream.tail is not None and len(stream.blocks) == 2
+    assert stream.tail.count(">print<") == 20  # only the last segment, lines 80-99
 
 
 def test_time_budget_spreads_a_backlog_and_still_equals_full_render(
