@@ -3,6 +3,25 @@
 Writes are awaited (they return once committed on the writer thread; the event loop never
 blocks on them). Fast reads are plain methods that run on the calling thread with its own
 read connection; slower ones (search, usage, export) are awaited and run on reader threads.
+
+A streamed answer, as `app.core` drives it::
+
+    store = await Store.open(paths)              # paths: AppPaths or the data directory
+    if store.report.message: show(store.report.message)
+    user = await store.add_message(conv.id, "user", prompt)
+    answer = await store.start_message(conv.id, model=m, provider=p)   # status "streaming"
+    async for delta in stream:
+        text += delta
+        store.update_streaming(answer.id, text)  # never blocks; saved at most every 0.5 s
+    await store.finish_message(answer.id, text, "complete", finish_reason=..., usage=Usage(...),
+                               cost=..., latency_s=..., ttft_s=...)
+    await store.record_usage(LedgerEntry(provider=p, endpoint="chat", model=m, ...))
+
+A regeneration is ``start_message(conv.id, parent_id=user.id)`` (a sibling of the old
+answer); an edit is ``add_message(conv.id, "user", new_text, parent_id=user.parent_id)``.
+`page` walks the visible branch from the current leaf; `siblings` lists alternatives and
+`select_branch` switches to one. Writes raise `StoreWriteError` (disk full, read-only) and
+leave nothing half-written: keep the data and retry.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from app.paths import AppPaths
 from app.store import MessageStatus, NotFoundError, Store, Usage
 
 
@@ -169,3 +170,15 @@ async def test_foreign_keys_and_wal_are_on(store: Store) -> None:
     finally:
         conn.close()
     assert store.read_now(lambda c: c.execute("PRAGMA foreign_keys").fetchone()[0]) == 1
+
+
+async def test_open_with_app_paths(tmp_path: Path) -> None:
+    paths = AppPaths.from_root(tmp_path / "profile").ensure()
+    store = await Store.open(paths, daily_backup=False)
+    try:
+        assert store.paths.database == paths.database and paths.database.exists()
+        ref = await store.put_blob(b"x", "text/plain")
+        assert store.blob_path(ref).is_relative_to(paths.blobs)
+    finally:
+        await store.close()
+    await store.close()  # closing twice is harmless

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from app.store import SearchFilters, Store
+import pytest
+
+from app.store import SearchFilters, Store, search
 from app.store.search import build_match
 
 
@@ -115,3 +117,20 @@ async def test_transcripts_and_image_prompts_are_searchable(store: Store) -> Non
     image_hits = await store.search("lighthouse")
     assert [h.kind for h in image_hits] == ["image"] and image_hits[0].title.startswith("Image: ")
     assert await store.search("lighthouse", SearchFilters(model="whisper-1")) == []
+
+
+async def test_common_words_rank_the_newest_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "RANKED_CANDIDATES", 5)
+    conv = await store.create_conversation("Many")
+    ids = [
+        (await store.add_message(conv.id, "user", f"common word number {i}")).id for i in range(12)
+    ]
+    hits = await store.search("common", SearchFilters(kinds=("message",)), limit=50)
+    assert sorted(h.id for h in hits) == ids[-5:]
+    # With a filter, the newest five that pass the filter are ranked.
+    for i in range(3):
+        await store.add_message(conv.id, "assistant", f"common answer {i}")
+    users = await store.search("common", SearchFilters(role="user"), limit=50)
+    assert sorted(h.id for h in users) == ids[-5:]
