@@ -63,11 +63,14 @@ def prepare_upload(
 ) -> Path:
     """A file a transcription endpoint will take: ``path`` itself when it already fits.
 
-    Otherwise a FLAC copy is written to ``dest_dir`` (default: the temp directory) and
-    returned; the caller deletes it after the upload. Converted: raw ``.pcm`` (24 kHz
-    speech), formats not in ``accepted`` that soundfile reads (aiff, au, ...), and WAV
-    files over ``max_bytes`` (FLAC is about half the size). The copy is written block by
-    block, so a long recording is never held in memory.
+    Otherwise a converted copy is written to ``dest_dir`` (default: the temp directory)
+    and returned; the caller deletes it after the upload. Raw ``.pcm`` (24 kHz speech) and
+    readable formats not in ``accepted`` (aiff, au, ...) become FLAC. A file over
+    ``max_bytes`` becomes FLAC when that is a lossless shrink of WAV/AIFF/PCM and fits,
+    else MP3 (speech takes ~0.4-0.8 MB a minute). Copies are written block by block, so a
+    long recording is never held in memory. Raises :class:`EncodeError` when even MP3 is
+    over the limit, :class:`UnsupportedFormat` for an oversized m4a/webm/aac, and
+    :class:`DecodeError` for unreadable files; no partial copy is left behind.
     """
     source = Path(path)
     suffix = source.suffix.lower().lstrip(".")
@@ -80,18 +83,37 @@ def prepare_upload(
     if size == 0:
         raise DecodeError(f"“{source.name}” is empty: there is no audio in it.")
     too_big = max_bytes is not None and size > max_bytes
-    if suffix in accepted and suffix != "pcm" and not (too_big and kind == "wav"):
+    if suffix in accepted and suffix != "pcm" and not too_big:
         return source
+    if too_big:
+        lossless_first = kind in ("wav", "aiff") or suffix == "pcm"
+        wanted = ["flac", "mp3"] if lossless_first else ["mp3"]
+    else:
+        wanted = ["flac"]
+    formats = [f for f in wanted if f in accepted] or wanted
     target_dir = Path(dest_dir) if dest_dir is not None else Path(tempfile.gettempdir())
+    for format in formats:
+        target = _convert(source, suffix, kind, format, target_dir)
+        if max_bytes is None or target.stat().st_size <= max_bytes:
+            return target
+        target.unlink(missing_ok=True)
+    limit = (max_bytes or 0) / 1_000_000
+    raise EncodeError(
+        f"“{source.name}” is too long to upload in one piece: over {limit:.0f} MB even "
+        "compressed. Record or split it into shorter parts."
+    )
+
+
+def _convert(source: Path, suffix: str, kind: str | None, format: str, folder: Path) -> Path:
     with tempfile.NamedTemporaryFile(
-        dir=target_dir, prefix=source.stem + "-", suffix=".flac", delete=False
+        dir=folder, prefix=source.stem + "-", suffix=f".{format}", delete=False
     ) as handle:
         target = Path(handle.name)
     try:
         if suffix == "pcm":
-            save(decode_pcm(source.read_bytes(), PCM_SAMPLERATE), target, "flac")
+            save(decode_pcm(source.read_bytes(), PCM_SAMPLERATE), target, format)
         else:
-            _transcode_blocks(source, target, kind)
+            _transcode_blocks(source, target, kind, format)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -103,23 +125,25 @@ async def prepare_upload_async(path: str | Path, **options: object) -> Path:
     return await asyncio.to_thread(prepare_upload, path, **options)  # type: ignore[arg-type]
 
 
-def _transcode_blocks(source: Path, target: Path, kind: str | None) -> None:
+def _transcode_blocks(source: Path, target: Path, kind: str | None, format: str) -> None:
     import soundfile as sf
 
     if kind in ("m4a", "webm", "aac"):
         raise UnsupportedFormat(
             f"“{source.name}” ({kind}) cannot be converted here; send it as it is.", kind
         )
+    container, subtype = ENCODINGS[format]
     try:
         with sf.SoundFile(str(source)) as reader:
-            deep = reader.subtype in ("PCM_24", "PCM_32", "FLOAT", "DOUBLE")
+            if format == "flac" and reader.subtype in ("PCM_24", "PCM_32", "FLOAT", "DOUBLE"):
+                subtype = "PCM_24"
             with sf.SoundFile(
                 str(target),
                 "w",
                 samplerate=reader.samplerate,
                 channels=reader.channels,
-                format="FLAC",
-                subtype="PCM_24" if deep else "PCM_16",
+                format=container,
+                subtype=subtype,
             ) as writer:
                 for block in reader.blocks(blocksize=65536, dtype="float32", always_2d=True):
                     writer.write(block)

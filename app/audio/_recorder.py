@@ -121,6 +121,11 @@ class Recorder:
     ``on_level`` and ``on_finished`` run on the asyncio loop. A recording ends by
     :meth:`stop`, :meth:`cancel` (deletes the file), reaching ``max_seconds``, or the
     device going away; :meth:`wait` returns when it has ended by itself.
+
+    ``samplerate=None`` records at the device's own rate. For transcription ask for
+    16000: speech models work at 16 kHz, and a 10-minute FLAC then stays around 10 MB
+    (at 48 kHz it can pass the 25 MB upload limit). A device that refuses the rate is
+    recorded at its own rate instead; :class:`Recording` says which was used.
     """
 
     def __init__(
@@ -230,8 +235,16 @@ class Recorder:
         device = find_device("input", self.device)
         if isinstance(device, NoDevice):
             raise NoDeviceError(device)
-        samplerate = int(self.samplerate or device.default_samplerate or 48000)
         channels = max(1, min(self.channels, device.max_input_channels))
+        native = int(device.default_samplerate or 48000)
+        samplerate = int(self.samplerate or native)
+        if samplerate != native:
+            try:
+                sd.check_input_settings(
+                    device=device.index, channels=channels, dtype="float32", samplerate=samplerate
+                )
+            except sd.PortAudioError:  # a hardware device fixed at its own rate
+                samplerate = native
         sink = FileSink(
             path,
             samplerate,

@@ -71,6 +71,7 @@ class FakeSoundDevice:
         silent: bool = False,
         output_delay: float = 0.0,
         lost_after: int | None = None,
+        rates: tuple[int, ...] | None = None,
     ) -> None:
         self._devices: list[dict[str, Any]] = []
         for i in range(inputs):
@@ -86,6 +87,7 @@ class FakeSoundDevice:
         self.silent = silent  # streams that start but never call back (a stuck device)
         self.output_delay = output_delay  # what outputBufferDacTime - currentTime reports
         self.lost_after = lost_after  # blocks before the device "is unplugged"
+        self.rates = rates  # sample rates the device accepts (None: any)
         self.streams: list[FakeStream] = []
 
     def query_devices(self, device: int | None = None) -> Any:
@@ -96,8 +98,11 @@ class FakeSoundDevice:
     def query_hostapis(self) -> list[dict[str, Any]]:
         return [{"name": "Fake", "devices": list(range(len(self._devices)))}]
 
-    def check_output_settings(self, **kwargs: Any) -> None:
-        return None
+    def check_output_settings(self, *, samplerate: float, **kwargs: Any) -> None:
+        if self.rates is not None and int(samplerate) not in self.rates:
+            raise PortAudioError("Invalid sample rate")
+
+    check_input_settings = check_output_settings
 
     def InputStream(self, **kwargs: Any) -> FakeStream:
         stream = FakeStream(self, "input", **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -79,6 +80,24 @@ def test_a_wav_over_the_limit_is_shrunk_to_flac(tmp_path: Path) -> None:
     assert upload.suffix == ".flac"
     assert upload.stat().st_size < wav.stat().st_size
     assert sf.info(str(upload)).frames == TONE.frames
+
+
+def test_an_incompressible_file_over_the_limit_becomes_mp3(tmp_path: Path) -> None:
+    # Noise barely shrinks as FLAC, so only MP3 gets it under the limit.
+    noise = np.random.default_rng(7).uniform(-0.5, 0.5, 48_000).astype(np.float32)
+    wav = save(Clip.from_array(noise, 24_000), tmp_path / "noise.wav")
+    limit = wav.stat().st_size // 2
+    upload = prepare_upload(wav, max_bytes=limit, dest_dir=tmp_path)
+    assert upload.suffix == ".mp3" and upload.stat().st_size <= limit
+    assert decode(upload).duration == pytest.approx(2.0, abs=0.1)
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".mp3", ".wav"]  # no FLAC left
+
+
+def test_too_long_even_as_mp3_is_a_clear_error(tmp_path: Path) -> None:
+    wav = save(TONE, tmp_path / "speech.wav")
+    with pytest.raises(EncodeError, match="too long to upload"):
+        prepare_upload(wav, max_bytes=100, dest_dir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["speech.wav"]
 
 
 def test_unreadable_files_are_typed_errors(tmp_path: Path) -> None:

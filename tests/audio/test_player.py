@@ -185,3 +185,12 @@ async def test_a_device_lost_mid_playback_is_interrupted(fake_sd: FakeFactory) -
     assert await asyncio.wait_for(player.play(ramp(1.0)), 10) == PlaybackEnd.INTERRUPTED
     assert ends == [PlaybackEnd.INTERRUPTED]
     assert player.state == PlayerState.STOPPED
+
+
+async def test_a_rate_the_device_refuses_is_resampled(fake_sd: FakeFactory) -> None:
+    fake = fake_sd(block=480, rates=(48_000,))
+    clip = Clip.from_array(np.full(2_205, 0.5, dtype=np.float32), 22_050)  # 0.1 s
+    assert await asyncio.wait_for(Player().play(clip), 10) == PlaybackEnd.FINISHED
+    stream = fake.streams[-1]
+    assert stream.samplerate == 48_000
+    assert np.allclose(stream.output()[:4800, 0], 0.5)

@@ -207,3 +207,15 @@ async def test_stop_after_the_limit_still_says_max_length(
     recording = await asyncio.wait_for(recorder.stop(), 10)
     assert recording.ended == "max-length"
     assert recording.frames == 4800
+
+
+@pytest.mark.parametrize(("rates", "expected"), [(None, 16_000), ((48_000,), 48_000)])
+async def test_a_requested_rate_falls_back_to_the_device_rate(
+    fake_sd: FakeFactory, tmp_path: Path, rates: tuple[int, ...] | None, expected: int
+) -> None:
+    fake_sd(block=480, rates=rates)
+    recorder = Recorder(format="flac", samplerate=16_000, max_seconds=0.1)
+    await recorder.start(tmp_path / "voice.flac")
+    recording = await asyncio.wait_for(recorder.wait(), 10)
+    assert recording.samplerate == expected == sf.info(str(recording.path)).samplerate
+    assert recording.duration == pytest.approx(0.1)
