@@ -13,11 +13,13 @@ API keys never live here: they belong to the OS keyring (``app.core.keys``).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -92,6 +94,54 @@ class Settings(BaseModel):
 SettingsListener = Callable[[Settings, frozenset[str]], None]
 
 
+class Subscribers:
+    """Plain callbacks told about changes, for stores with no Qt in them.
+
+    Bound methods are held weakly: a widget that listens is never kept alive (or tied into
+    a reference cycle with the store) by listening. Such cycles matter with Qt: Python's
+    cycle collector may run on any thread, and a Qt object it frees on a worker thread
+    crashes the GUI thread. Plain functions and lambdas are held strongly.
+    """
+
+    def __init__(self, area: str) -> None:
+        self._area = area
+        self._refs: list[Callable[[], Callable[..., None] | None]] = []
+
+    def add(self, callback: Callable[..., None]) -> Callable[[], None]:
+        """Start calling ``callback``; returns a function that stops it."""
+        ref: Callable[[], Callable[..., None] | None]
+        if inspect.ismethod(callback):
+            ref = weakref.WeakMethod(callback)
+        else:
+
+            def ref() -> Callable[..., None]:
+                return callback
+
+        self._refs.append(ref)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._refs.remove(ref)
+
+        return remove
+
+    def notify(self, *args: Any) -> None:
+        for ref in list(self._refs):
+            callback = ref()
+            if callback is None:  # its object is gone
+                with contextlib.suppress(ValueError):
+                    self._refs.remove(ref)
+                continue
+            # One broken listener must not keep the others from hearing the change.
+            try:
+                callback(*args)
+            except Exception:
+                _log.exception("%s listener %r failed", self._area, callback)
+
+    def __len__(self) -> int:
+        return sum(1 for ref in self._refs if ref() is not None)
+
+
 class SettingsStore:
     """Owns ``settings.json``: load once, validate every change, save atomically, notify."""
 
@@ -100,7 +150,7 @@ class SettingsStore:
     ) -> None:
         self.path = path
         self._settings = settings or Settings()
-        self._listeners: list[SettingsListener] = []
+        self._listeners = Subscribers("settings")
         self.problem = problem
         """A plain-words message when the file could not be used at load time, else None."""
 
@@ -150,12 +200,7 @@ class SettingsStore:
             return self._settings
         self._settings = new
         self.save()
-        for listener in list(self._listeners):
-            # One broken listener must not keep the others from hearing the change.
-            try:
-                listener(new, changed)
-            except Exception:
-                _log.exception("settings listener %r failed", listener)
+        self._listeners.notify(new, changed)
         return new
 
     def reset(self) -> Settings:
@@ -164,14 +209,11 @@ class SettingsStore:
         return self.update(**{k: v for k, v in defaults.items() if k != "version"})
 
     def subscribe(self, listener: SettingsListener) -> Callable[[], None]:
-        """Call ``listener(settings, changed_fields)`` after each change; returns an unsubscribe."""
-        self._listeners.append(listener)
+        """Call ``listener(settings, changed_fields)`` after each change; returns an unsubscribe.
 
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        A bound method is held weakly (see :class:`Subscribers`).
+        """
+        return self._listeners.add(listener)
 
     def save(self) -> None:
         text = json.dumps(self._settings.model_dump(mode="json"), indent=2, ensure_ascii=False)

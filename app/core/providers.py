@@ -11,7 +11,6 @@ a key are never written. The key field of the dialog goes to ``app.core.keys`` i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +22,7 @@ from pydantic import ValidationError
 
 from app import log
 from app.api.profiles import ProviderProfile
-from app.settings import keep_aside, write_atomic
+from app.settings import Subscribers, keep_aside, write_atomic
 
 _log = log.get("core.providers")
 
@@ -88,7 +87,7 @@ class ProviderRegistry:
     ) -> None:
         self.path = path
         self._profiles: dict[str, ProviderProfile] = {p.id: p for p in profiles}
-        self._listeners: list[RegistryListener] = []
+        self._listeners = Subscribers("providers")
         self.problem = problem
         """A plain-words message when the file could not be used at load time, else None."""
 
@@ -208,14 +207,11 @@ class ProviderRegistry:
         return removed
 
     def subscribe(self, listener: RegistryListener) -> Callable[[], None]:
-        """Call ``listener(registry)`` after each change; returns an unsubscribe."""
-        self._listeners.append(listener)
+        """Call ``listener(registry)`` after each change; returns an unsubscribe.
 
-        def unsubscribe() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        A bound method is held weakly (see :class:`app.settings.Subscribers`).
+        """
+        return self._listeners.add(listener)
 
     def save(self) -> None:
         write_atomic(self.path, self.to_json())
@@ -230,11 +226,7 @@ class ProviderRegistry:
 
     def _changed(self) -> None:
         self.save()
-        for listener in list(self._listeners):
-            try:
-                listener(self)
-            except Exception:
-                _log.exception("provider listener %r failed", listener)
+        self._listeners.notify(self)
 
 
 def _dump(profile: ProviderProfile) -> dict[str, Any]:

@@ -145,3 +145,20 @@ def test_reset_restores_defaults(settings_file: Path) -> None:
     store = SettingsStore.load(settings_file)
     store.update(theme="dark", request_timeout=120)
     assert store.reset() == Settings()
+
+
+def test_bound_methods_are_held_weakly_plain_functions_strongly(settings_file: Path) -> None:
+    store = SettingsStore.load(settings_file)
+    heard: list[str] = []
+
+    class Listener:
+        def on_changed(self, settings: Settings, changed: frozenset[str]) -> None:
+            heard.append(f"method:{settings.theme}")
+
+    listener = Listener()
+    store.subscribe(listener.on_changed)
+    store.subscribe(lambda settings, changed: heard.append(f"lambda:{settings.theme}"))
+    store.update(theme="dark")
+    del listener  # nothing else holds it: the store does not keep it alive
+    store.update(theme="light")
+    assert heard == ["method:dark", "lambda:dark", "lambda:light"]

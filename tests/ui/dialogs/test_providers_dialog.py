@@ -51,17 +51,6 @@ async def until(condition: Callable[[], object], seconds: float = 10.0) -> None:
 
 
 @pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    old = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(old)
-
-
-@pytest.fixture
 def paths(data_dir: Path) -> AppPaths:
     return AppPaths.from_root(data_dir).ensure()
 
@@ -497,20 +486,66 @@ def _interactive(widget: QWidget) -> bool:
     )
 
 
+def unnamed_widgets(root: QWidget) -> tuple[int, list[str]]:
+    """(how many interactive widgets, those missing an objectName or accessible name)."""
+    widgets = [w for w in root.findChildren(QWidget) if _interactive(w)]
+    missing = [
+        f"{type(w).__name__}({w.objectName()!r}, {w.accessibleName()!r})"
+        for w in widgets
+        if not w.objectName() or not w.accessibleName()
+    ]
+    return len(widgets), missing
+
+
 async def test_every_interactive_widget_is_named(
     make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
 ) -> None:
     dialog = make_dialog(openai_server)
     dialog.add_preset("testsrv")
     dialog.editor.add_header_button.click()
-    widgets = [w for w in dialog.findChildren(QWidget) if _interactive(w)]
-    assert len(widgets) > 30
-    missing = [
-        f"{type(w).__name__}({w.objectName()!r}, {w.accessibleName()!r})"
-        for w in widgets
-        if not w.objectName() or not w.accessibleName()
-    ]
-    assert not missing
+    count, missing = unnamed_widgets(dialog)
+    assert count > 30
+    assert missing == []
+
+
+@pytest.mark.keyring
+async def test_keys_reach_the_real_secret_service(
+    make_dialog: Callable[..., ProvidersDialog],
+    openai_server_with_key: OpenAIServer,
+    data_dir: Path,
+) -> None:
+    """Run under packaging/with-test-services.sh (dbus + unlocked gnome-keyring)."""
+    import uuid
+
+    from app.core.keys import is_real_backend
+
+    try:
+        backend = keyring.core.load_keyring("keyring.backends.SecretService.Keyring")
+        backend.get_password("Palaver-probe", "probe")
+    except Exception as error:
+        pytest.skip(
+            f"no Secret Service available ({type(error).__name__}); run under packaging/with-test-services.sh"
+        )
+    keyring.set_keyring(backend)  # the memory_keyring fixture restores the old one
+    assert is_real_backend(backend)
+    service = f"Palaver-test-{uuid.uuid4().hex[:8]}"
+    store = KeyStore(service)
+    try:
+        dialog = make_dialog(openai_server_with_key, store)
+        await until(lambda: dialog.keyring_banner.property("tone") == "plain")
+        provider_id = await add_with_key(dialog, TEST_API_KEY)
+        assert backend.get_password(service, provider_id) == TEST_API_KEY
+        dialog.editor.key_edit.clear()
+        ok, _ = await run_test_connection(dialog)
+        assert ok
+        assert files_containing(all_files(data_dir), TEST_API_KEY) == []
+        dialog.remove_button.click()
+        dialog.confirm_remove_button.click()
+        # Wait for the worker thread; reading the item while it is deleted races in D-Bus.
+        await until(lambda: not dialog.key_tasks.running(f"delete-key:{provider_id}"))
+        assert backend.get_password(service, provider_id) is None
+    finally:
+        store.close()
 
 
 async def test_add_menu_lists_presets_by_kind_and_a_custom_entry(

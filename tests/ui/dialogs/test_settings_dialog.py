@@ -155,7 +155,7 @@ def test_notifier_survives_its_qt_side_being_deleted(qtbot: QtBot, store: Settin
     parent.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(parent))
     store.update(theme="dark")  # must not raise...
-    assert store._listeners == []  # ...and the dead listener is gone
+    assert len(store._listeners) == 0  # ...and the dead listener is gone
 
 
 def test_providers_button_asks_for_the_providers_dialog(
