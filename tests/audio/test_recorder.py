@@ -14,6 +14,7 @@ import soundfile as sf
 from app.audio import (
     AudioUnavailable,
     EmptyRecording,
+    EncodeError,
     Level,
     NoDeviceError,
     Recorder,
@@ -219,3 +220,10 @@ async def test_a_requested_rate_falls_back_to_the_device_rate(
     recording = await asyncio.wait_for(recorder.wait(), 10)
     assert recording.samplerate == expected == sf.info(str(recording.path)).samplerate
     assert recording.duration == pytest.approx(0.1)
+
+
+async def test_an_unwritable_place_is_a_typed_error(fake_sd: FakeFactory, tmp_path: Path) -> None:
+    fake = fake_sd()
+    with pytest.raises(EncodeError, match="Could not create the recording"):
+        await Recorder().start(tmp_path / "no-such-folder" / "take.flac")
+    assert fake.streams == []  # the device was never opened
