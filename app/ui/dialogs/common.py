@@ -62,7 +62,12 @@ def note(text: str, object_name: str, *, rich: bool = False) -> QLabel:
 
 def set_tone(label: QLabel, tone: str) -> None:
     """Colour a status label: ``ok``, ``error``, ``warning`` or ``plain`` (palette-neutral)."""
-    colours = {"ok": "#1b7f3b", "error": "#b3261e", "warning": "#8a5a00", "plain": ""}
+    dark = label.palette().window().color().lightness() < 128
+    colours = (
+        {"ok": "#81c995", "error": "#f28b82", "warning": "#fdd663"}
+        if dark
+        else {"ok": "#1b7f3b", "error": "#b3261e", "warning": "#8a5a00"}
+    )
     colour = colours.get(tone, "")
     label.setStyleSheet(f"color: {colour};" if colour else "")
     label.setProperty("tone", tone)
