@@ -97,8 +97,9 @@ class Block:
     """A top-level markdown block: ``kind`` is ``"md"`` or ``"fence"``.
 
     Long fences come in segments of :data:`SEGMENT_LINES` lines (``segment`` counts
-    them, ``more`` says another follows) so that streaming a 2,000-line file re-renders
-    at most one segment per frame.
+    them, ``more`` says another follows) and long lists in segments of
+    :data:`SEGMENT_ITEMS` items, so that streaming a 2,000-line file or a 500-item list
+    re-renders at most one segment per frame. Segments are stacked without gaps.
     """
 
     kind: str
@@ -126,10 +127,13 @@ class _Open:
     segment: int = 0
     indent: int = 0
     code_lines: int = 0
+    items: int = 0  # top-level list items so far
+    list_indent: int = 0
 
 
-SEGMENT_LINES = 40
-SEGMENT_MARK = "<!--palaver:segment-->"  # ends the HTML of a fence segment that continues
+SEGMENT_LINES = 40  # code lines per segment of a long fence
+SEGMENT_ITEMS = 20  # top-level items per segment of a long list
+SEGMENT_MARK = "<!--palaver:segment-->"  # ends the HTML of a segment that continues
 
 
 def _fence_closes(line: str, fence: str) -> bool:
@@ -196,17 +200,20 @@ def split_blocks(
                 )
             )
         else:
-            closed.append(Block("md", body.rstrip("\n"), end=end))
+            closed.append(Block("md", body.rstrip("\n"), end=end, more=more))
             cur = None
         consumed = end
 
     def start(line: str, at: int) -> None:
         nonlocal cur
+        is_item = bool(_LIST_ITEM.match(line))
         cur = _Open(
             "md",
             at,
-            list_like=bool(_LIST_ITEM.match(line)),
+            list_like=is_item,
             quote_like=bool(_QUOTE.match(line)),
+            items=int(is_item),
+            list_indent=len(line) - len(line.lstrip(" ")),
         )
 
     while pos < n:
@@ -258,6 +265,17 @@ def split_blocks(
             continue
         if cur is None:
             start(line, pos)
+        elif (
+            cur.list_like
+            and _LIST_ITEM.match(line)
+            and len(line) - len(line.lstrip(" ")) <= cur.list_indent + 1
+        ):
+            if cur.items >= SEGMENT_ITEMS:
+                close(pos, more=True)  # a long list goes on in a new segment
+                start(line, pos)
+            else:
+                cur.items += 1
+                cur.blank_seen = False
         elif cur.blank_seen:
             indented = len(line) - len(line.lstrip(" \t")) >= 2
             continues_list = cur.list_like and (bool(_LIST_ITEM.match(line)) or indented)
@@ -494,7 +512,8 @@ class MarkdownRenderer:
             text = text[: text.rfind("\n") + 1]  # hide a half-written table row
         if _LIST_ITEM.match(text):
             text = _normalise_list_indent(text)
-        return self.markdown_html(text, ctx)
+        out = self.markdown_html(text, ctx)
+        return out + SEGMENT_MARK if block.more else out
 
     def markdown_html(self, text: str, ctx: RenderContext) -> str:
         self._sanitiser.ctx = ctx

@@ -580,8 +580,8 @@ class ConversationView(QAbstractScrollArea):
         """Render a row's HTML (not yet its documents)."""
         if row.body is not None:
             return
-        row.ctx.codes.clear()
-        row.ctx.images.clear()
+        if row.stream is None:
+            row.ctx.clear()  # a live stream's registrations are its own
         if row.stream is not None:
             html = row.stream.blocks
             row.tail = None if row.stream.tail is None else _Part(row.stream.tail)

@@ -37,6 +37,8 @@ SAMPLES = [
     "  ```js\n" + "".join(f"  let v{i} = {i};\n" for i in range(81)) + "  ```\n",
     "```\n" + "line\n" * 40 + "```\n\n```\n" + "line\n" * 41 + "```",
     "Unclosed long fence\n```c\n" + "int a;\n" * 100,
+    "".join(f"{i}. item {i}\n   - sub {i}\n" for i in range(1, 46)) + "\nafter the list",
+    "".join(f"- loose {i}\n\n" for i in range(30)) + "end",
 ]
 
 
@@ -169,7 +171,7 @@ def test_splitter_decides_only_on_complete_lines() -> None:
     assert [b.text for b in closed] == ["para", "# Head\n".rstrip("\n")]
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(4))
 def test_incremental_equals_full_render_under_random_chunking(
     renderer: MarkdownRenderer, seed: int
 ) -> None:
@@ -202,6 +204,14 @@ def test_long_fence_comes_in_segments_that_copy_as_one(renderer: MarkdownRendere
     stream.feed(f"```python\n{code}")
     assert stream.tail is not None and len(stream.blocks) == 2
     assert stream.tail.count(">print<") == 20  # only the last segment, lines 80-99
+
+
+def test_long_list_comes_in_numbered_segments(renderer: MarkdownRenderer) -> None:
+    text = "".join(f"{i}. item {i}\n" for i in range(1, 51))
+    blocks, _ = full(renderer, text)
+    assert len(blocks) == 3 and blocks[0].endswith(SEGMENT_MARK)
+    assert '<ol start="21">' in blocks[1] and '<ol start="41">' in blocks[2]
+    assert sum(b.count("<li>") for b in blocks) == 50
 
 
 def test_time_budget_spreads_a_backlog_and_still_equals_full_render(
