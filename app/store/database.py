@@ -15,7 +15,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from app.store import schema
+from app.store import history, schema
 from app.store.errors import StoreOpenError
 from app.store.models import StoreOpenReport
 
@@ -69,6 +69,14 @@ def check(conn: sqlite3.Connection, *, full: bool = False) -> str:
 def check_marker(path: Path) -> Path:
     """A file whose presence makes the next open check the database before using it."""
     return path.with_name(path.name + ".check-failed")
+
+
+def flag_for_check(path: Path) -> None:
+    """Damage was met while running: make the next open check (and repair) first."""
+    try:
+        check_marker(path).write_text("damage met while writing", encoding="utf-8")
+    except OSError:
+        log.exception("could not flag %s for a check", path)
 
 
 def _open_checked(path: Path, run_check: bool = True) -> tuple[sqlite3.Connection, str, float]:
@@ -177,25 +185,52 @@ def open_database(
     try:
         run_check = report.created or marker.exists() or _size(path) <= check_limit_bytes
         try:
-            conn, report.check, report.check_ms = _open_checked(path, run_check)
+            conn = _prepare(path, backups, report, run_check)
         except CorruptDatabase as exc:
             log.error("database %s is damaged: %s", path, exc)
             report.check = str(exc)
             report.corrupt_moved_to = move_aside(path)
             _restore_latest(path, backups, report)
-            conn, _, report.check_ms = _open_checked(path)
+            conn = _prepare(path, backups, report, True)
         if marker.exists() and (report.check == "ok" or report.recovered):
             marker.unlink()
-        migrate(conn, backups, report)
     except CorruptDatabase as exc:
         raise StoreOpenError(f"The history database could not be repaired: {exc}.") from exc
-    except sqlite3.OperationalError as exc:
+    except sqlite3.DatabaseError as exc:
         raise StoreOpenError(f"Palaver cannot open its history database {path}: {exc}.") from exc
     except OSError as exc:
         raise StoreOpenError(
             f"Palaver cannot use its data folder {path.parent}: {exc.strerror or exc}."
         ) from exc
     return conn, report
+
+
+def _prepare(
+    path: Path, backups: Path, report: StoreOpenReport, run_check: bool
+) -> sqlite3.Connection:
+    """Open, check, migrate, and mark rows a crash left ``streaming`` as ``interrupted``.
+
+    Damage met at any step (also by an unchecked open) raises `CorruptDatabase`.
+    """
+    conn, check_result, report.check_ms = _open_checked(path, run_check)
+    if not report.recovered:
+        report.check = check_result
+    try:
+        migrate(conn, backups, report)
+        conn.execute("BEGIN IMMEDIATE")
+        report.interrupted_messages = history.mark_interrupted(conn)
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+        if is_corruption(exc):
+            raise CorruptDatabase(str(exc)) from exc
+        raise
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def migrate(conn: sqlite3.Connection, backups: Path, report: StoreOpenReport) -> None:

@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import zipfile
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,7 +333,12 @@ def _chatgpt_conversation(
     if not isinstance(item, dict) or not isinstance(item.get("mapping"), dict):
         raise ValueError("not a conversation with a mapping")
     mapping: dict[str, Any] = item["mapping"]
+    # The export's id makes a re-import a no-op; without one, the content itself does.
     conv_id = item.get("conversation_id") or item.get("id")
+    if not isinstance(conv_id, str) or not conv_id:
+        conv_id = hashlib.sha256(
+            json.dumps(item, sort_keys=True, default=str).encode()
+        ).hexdigest()[:32]
     created = _number(item.get("create_time")) or 0.0
     updated = _number(item.get("update_time")) or created
     # Children lists drive the walk; a node whose parent is missing becomes a root.
@@ -342,11 +348,11 @@ def _chatgpt_conversation(
         children.setdefault(parent if parent in mapping else None, []).append(node_id)
     messages: list[ParsedMessage] = []
     kept_parent: dict[str, str | None] = {}  # node -> nearest kept ancestor (or None)
-    order: list[tuple[str, str | None]] = [(root, None) for root in children.get(None, [])]
+    order = deque[tuple[str, str | None]]((root, None) for root in children.get(None, []))
     visited: set[str] = set()
     latest = created
     while order:
-        node_id, inherited = order.pop(0)
+        node_id, inherited = order.popleft()
         if node_id in visited:  # a malformed file with a cycle
             continue
         visited.add(node_id)

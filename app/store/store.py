@@ -100,9 +100,11 @@ class Store:
         self._readers = Readers(paths.database)
         self._blobs = BlobFiles(paths.blobs)
         self._streams = StreamThrottle(writer, history.write_streaming_text, stream_interval)
+        # Checks and backups can take seconds on a big history; files get their own thread.
         self._maintenance = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="store-backup"
         )
+        self._files = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store-files")
         self._closed = False
         self._checked: concurrent.futures.Future[str] | None = None
         self.problem: str | None = None
@@ -127,14 +129,13 @@ class Store:
         Raises `StoreOpenError` when the folder cannot be used at all.
         """
         paths = StorePaths.of(where)
-        writer = Writer()
+        writer = Writer(on_corruption=lambda: database.flag_for_check(paths.database))
 
         def opener() -> tuple[sqlite3.Connection, StoreOpenReport]:
             return database.open_database(paths.database, paths.backups, check_limit_bytes)
 
         try:
             _, report = await asyncio.wrap_future(writer.start(opener, lambda result: result[0]))
-            report.interrupted_messages = await writer.run(history.mark_interrupted)
         except BaseException:
             writer.close()
             raise
@@ -180,6 +181,7 @@ class Store:
         await loop.run_in_executor(None, self._close_sync)
 
     def _close_sync(self) -> None:
+        self._files.shutdown(wait=True)
         self._maintenance.shutdown(wait=True)
         self._readers.close()
         self._writer.close()
@@ -373,7 +375,7 @@ class Store:
     async def put_blob(self, data: bytes | Path, mime: str) -> BlobRef:
         """Store a file's bytes content-addressed (atomic); returns its reference."""
         loop = asyncio.get_running_loop()
-        ref = await loop.run_in_executor(self._maintenance, self._blobs.put, data, mime)
+        ref = await loop.run_in_executor(self._files, self._blobs.put, data, mime)
         await self._writer.run(media.register_blob, ref)
         return ref
 
@@ -504,9 +506,7 @@ class Store:
         conversations; exporting all includes comparisons, images, speech and transcriptions."""
         doc = await self._readers.run(exporting.collect, conversation_ids)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._maintenance, exporting.write_zip, doc, self._blobs, dest
-        )
+        return await loop.run_in_executor(self._files, exporting.write_zip, doc, self._blobs, dest)
 
     def export_markdown(self, conversation_id: int) -> str:
         """The visible branch of one conversation as Markdown."""
@@ -528,7 +528,7 @@ class Store:
         already present (same uid) are skipped and counted as duplicates."""
         loop = asyncio.get_running_loop()
         parsed, report = await loop.run_in_executor(
-            self._maintenance, importing.parse_file, path, self._blobs
+            self._files, importing.parse_file, path, self._blobs
         )
         try:
             return await self._writer.run(importing.insert, parsed, report)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from app.store.database import connect
+from app.store.database import connect, is_corruption
 from app.store.errors import NotFoundError, StoreWriteError, write_error_from
 
 log = logging.getLogger("palaver.store")
@@ -30,7 +30,8 @@ T = TypeVar("T")
 class Writer:
     """Runs write transactions one at a time on its own thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_corruption: Callable[[], None] | None = None) -> None:
+        self._on_corruption = on_corruption
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._conn: sqlite3.Connection | None = None
         self.busy_seconds = 0.0  # time spent inside transactions, for headroom figures
@@ -88,6 +89,12 @@ class Writer:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:  # the I/O error that failed the commit may fail this too
                     log.exception("rollback failed")
+            if (
+                self._on_corruption is not None
+                and isinstance(exc, sqlite3.DatabaseError)
+                and is_corruption(exc)
+            ):
+                self._on_corruption()
             if isinstance(exc, sqlite3.IntegrityError) and "FOREIGN KEY" in str(exc):
                 raise NotFoundError(
                     "The change refers to a conversation or message that no longer exists."
