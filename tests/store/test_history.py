@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.paths import AppPaths
-from app.store import MessageStatus, NotFoundError, Store, Usage
+from app.store import MessageStatus, NotFoundError, Store, StoreWriteError, Usage, database
 
 
 async def test_conversation_crud(store: Store) -> None:
@@ -182,3 +182,42 @@ async def test_open_with_app_paths(tmp_path: Path) -> None:
     finally:
         await store.close()
     await store.close()  # closing twice is harmless
+
+
+async def test_streaming_writes_at_most_once_per_interval(tmp_path: Path) -> None:
+    interval = 0.1
+    store = await Store.open(tmp_path, stream_interval=interval, daily_backup=False)
+    try:
+        conv = await store.create_conversation("Throttle")
+        msg = await store.start_message(conv.id)
+        writes: list[str] = []
+        real_write = store._streams._write
+
+        def counting_write(conn: sqlite3.Connection, message_id: int, text: str) -> object:
+            writes.append(text)
+            return real_write(conn, message_id, text)
+
+        store._streams._write = counting_write
+        started = asyncio.get_running_loop().time()
+        text = ""
+        for i in range(60):
+            text += f"{i} "
+            store.update_streaming(msg.id, text)
+            await asyncio.sleep(0.005)
+        await store.flush_streaming(msg.id)
+        elapsed = asyncio.get_running_loop().time() - started
+        # The first delta is written at once, then at most one write per interval, plus the flush.
+        assert writes[0] == "0 "
+        assert 2 <= len(writes) <= elapsed / interval + 2
+        assert writes[-1] == text and store.get_message(msg.id).text == text
+    finally:
+        await store.close()
+
+
+async def test_damage_met_while_writing_flags_a_check(store: Store) -> None:
+    def damaged(conn: sqlite3.Connection) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    with pytest.raises(StoreWriteError):
+        await store.write(damaged)
+    assert database.check_marker(store.paths.database).exists()
