@@ -70,6 +70,7 @@ import io
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -454,6 +455,11 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
     owner: OpenAIServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return  # a client that went away (closed a kept-alive connection, cancelled)
+        super().handle_error(request, client_address)
 
 
 class OpenAIServer:
