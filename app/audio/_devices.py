@@ -62,6 +62,18 @@ class Devices:
     """Set when the audio library itself cannot load; then both lists are empty."""
 
 
+# ALSA plugins PortAudio lists beside the real devices: routing plumbing, not something a
+# user picks. "default", "pulse", "pipewire" and the "(hw:N,M)" devices stay.
+_ALSA_PLUMBING = frozenset(
+    {
+        "sysdefault", "front", "rear", "center_lfe", "side", "surround21", "surround40",
+        "surround41", "surround50", "surround51", "surround71", "iec958", "spdif", "hdmi",
+        "dmix", "dsnoop", "lavrate", "samplerate", "speexrate", "upmix", "vdownmix",
+        "modem", "phoneline", "null", "jack", "oss",
+    }
+)  # fmt: skip
+
+
 def _no_device(kind: Kind, unavailable: str | None = None) -> NoDevice:
     return NoDevice(kind, unavailable or f"No {kind} device found.")
 
@@ -88,6 +100,7 @@ def list_devices(*, rescan: bool = False) -> Devices:
     # keep the default host API's so a picker does not show every name four times.
     if default_api is not None and any(d["hostapi"] == default_api for d in raw):
         devices = [dev for dev, d in zip(devices, raw, strict=True) if d["hostapi"] == default_api]
+    devices = [d for d in devices if not (d.hostapi == "ALSA" and d.name in _ALSA_PLUMBING)]
     inputs = tuple(d for d in devices if d.max_input_channels > 0)
     outputs = tuple(d for d in devices if d.max_output_channels > 0)
     return Devices(

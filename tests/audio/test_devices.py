@@ -87,6 +87,21 @@ def test_no_devices_are_results_not_errors(fake_sd: FakeFactory) -> None:
     assert str(find_device("output", "Speakers")) == "No output device found."
 
 
+def test_alsa_plumbing_is_not_offered(fake_sd: FakeFactory) -> None:
+    fake = fake_sd(inputs=0, outputs=0)
+    names = ["HDA Intel PCH: ALC892 Analog (hw:0,0)", "sysdefault", "front", "dmix", "pulse"]
+    for index, name in enumerate(names):
+        fake._devices.append(
+            {"index": index, "name": name, "hostapi": 0, "max_input_channels": 2,
+             "max_output_channels": 2, "default_samplerate": 48_000.0}
+        )  # fmt: skip
+    fake.query_hostapis = lambda: [{"name": "ALSA"}]  # type: ignore[method-assign]
+    fake.default.device = [4, 4]
+    devices = list_devices()
+    assert [d.name for d in devices.outputs] == [names[0], "pulse"]
+    assert isinstance(devices.default_output, Device) and devices.default_output.name == "pulse"
+
+
 def test_missing_default_falls_back_to_the_first_device(fake_sd: FakeFactory) -> None:
     fake = fake_sd()
     fake.default.device = [-1, -1]
