@@ -191,9 +191,10 @@ class _SSEStream:
         decoder = SSEDecoder()
         feed = decoder.feed
         process = self._process
+        chunks = response.aiter_bytes()
         try:
             try:
-                async for raw in response.aiter_bytes():
+                async for raw in chunks:
                     out = process(feed(raw))
                     for item in out:
                         yield item
@@ -226,7 +227,11 @@ class _SSEStream:
         finally:
             if self._t_end is None:
                 self._t_end = time.perf_counter()
-            await response.aclose()
+            try:
+                # Close httpx's iterator here, on this loop: never leave it to a finaliser.
+                await chunks.aclose()  # type: ignore[attr-defined]
+            finally:
+                await response.aclose()
 
     def _provider_error(self, obj: dict[str, Any]) -> ApiError:
         err = obj.get("error")
@@ -479,8 +484,9 @@ class SpeechStream:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         await self.__aenter__()
         assert self._response is not None
+        chunks = self._response.aiter_bytes()
         try:
-            async for chunk in self._response.aiter_bytes():
+            async for chunk in chunks:
                 if self._t_first is None:
                     self._t_first = time.perf_counter()
                 self.received += len(chunk)
@@ -491,7 +497,10 @@ class SpeechStream:
             ) from exc
         finally:
             self._t_end = time.perf_counter()
-            await self._response.aclose()
+            try:
+                await chunks.aclose()  # type: ignore[attr-defined]
+            finally:
+                await self._response.aclose()
 
     @property
     def meta(self) -> Any:
