@@ -361,7 +361,16 @@ class CreditsExhausted:
     detail: str
 
 
-UsageEvent = LimitsChanged | CallRecorded | CreditsExhausted
+@dataclass(frozen=True)
+class BudgetCrossed:
+    """A provider's spend this month reached 80 % (``warning``) or 100 % (``over``)."""
+
+    provider_id: str
+    level: BudgetLevel
+    message: str
+
+
+UsageEvent = LimitsChanged | CallRecorded | CreditsExhausted | BudgetCrossed
 Listener = Callable[[UsageEvent], None]
 
 
@@ -423,6 +432,10 @@ class UsageMonitor:
             self.last_provider = provider_id
             self._emit(CreditsExhausted(provider_id, limits.credits_detail))
             self._emit(LimitsChanged(provider_id, limits))
+
+    def budget_crossed(self, provider_id: str, level: BudgetLevel, message: str) -> None:
+        """Announce a budget warning (whoever checked the month's spend calls this)."""
+        self._emit(BudgetCrossed(provider_id, level, message))
 
     def observe_call(
         self,

@@ -17,8 +17,10 @@ from app.ui.dialogs.providers import ProvidersDialog
 from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.placeholder import ComingPanel
+from app.ui.panels.usage import UsagePanel
 from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.rate_limit import RateLimitIndicator
 
 _log = log.get("ui.window")
 
@@ -62,6 +64,7 @@ class MainWindow(QMainWindow):
         status = QStatusBar()
         status.setObjectName("statusBar")
         self.provider_label = named(QLabel(), "providerLabel", "Provider status")
+        status.addPermanentWidget(RateLimitIndicator(ctx))
         status.addPermanentWidget(self.provider_label)
         self.setStatusBar(status)
 
@@ -90,9 +93,7 @@ class MainWindow(QMainWindow):
             ComingPanel("transcribe", "Transcribe", "Microphone recording and file transcription."),
             "Transcribe",
         )
-        self.tabs.addTab(
-            ComingPanel("usage", "Usage", "Cost, tokens, credits and rate limits."), "Usage"
-        )
+        self.tabs.addTab(UsagePanel(self.ctx), "Usage")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()

@@ -1,0 +1,205 @@
+"""Stacked bar charts of cost and tokens by day (QtCharts), grouped by model, provider or
+endpoint, plus the plain-data side: turning daily roll-up rows into chart series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCharts import (
+    QBarSet,
+    QCategoryAxis,
+    QChart,
+    QChartView,
+    QStackedBarSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMargins, Qt
+from PySide6.QtGui import QColor, QCursor, QPainter, QPalette
+from PySide6.QtWidgets import QToolTip, QWidget
+
+from app.core.usage import ESTIMATED_MARK, format_tokens, format_usd
+from app.store import UsageAggregate
+
+MAX_SERIES = 7  # more stacked colours than this cannot be told apart; the rest is "Other"
+OTHER = "Other"
+# Tableau-10: distinguishable on light and dark backgrounds.
+COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: list[float]
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class ChartData:
+    days: list[dt.date]
+    cost: list[Series]
+    tokens: list[Series]
+
+
+def group_key(row: UsageAggregate, group_by: str) -> str:
+    value = getattr(row, group_by) or ""
+    return value or "(none)"
+
+
+def _top_series(
+    values: dict[str, dict[int, float]], estimated: set[str], n_days: int
+) -> list[Series]:
+    totals = {name: sum(by_day.values()) for name, by_day in values.items()}
+    ranked = sorted((n for n in totals if totals[n] > 0), key=lambda n: -totals[n])
+    kept, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
+    out = []
+    for name in kept:
+        row = [0.0] * n_days
+        for i, v in values[name].items():
+            row[i] = v
+        out.append(Series(name, row, name in estimated))
+    if rest:
+        row = [0.0] * n_days
+        for name in rest:
+            for i, v in values[name].items():
+                row[i] += v
+        out.append(Series(OTHER, row, any(n in estimated for n in rest)))
+    return out
+
+
+def chart_data(
+    rows: Sequence[UsageAggregate], first: dt.date, last: dt.date, group_by: str
+) -> ChartData:
+    """Per-day stacks of cost and tokens, the biggest groups first, the rest as "Other"."""
+    n_days = (last - first).days + 1
+    days = [first + dt.timedelta(days=i) for i in range(n_days)]
+    index = {d.isoformat(): i for i, d in enumerate(days)}
+    cost: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    tokens: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    estimated: set[str] = set()
+    for row in rows:
+        i = index.get(row.day or "")
+        if i is None:
+            continue
+        key = group_key(row, group_by)
+        cost[key][i] += row.cost
+        tokens[key][i] += row.prompt_tokens + row.completion_tokens
+        if row.estimated_calls:
+            estimated.add(key)
+    return ChartData(
+        days, _top_series(cost, estimated, n_days), _top_series(tokens, estimated, n_days)
+    )
+
+
+def day_ticks(days: Sequence[dt.date], max_labels: int = 8) -> list[tuple[int, str]]:
+    """About ``max_labels`` named days as ``(index, label)``: ``14``, or ``1 Mar`` for the
+    first one and at month starts."""
+    step = max(1, -(-len(days) // max_labels))
+    ticks = []
+    for i in range(0, len(days), step):
+        day = days[i]
+        ticks.append((i, f"{day.day} {day:%b}" if i == 0 or day.day <= step else str(day.day)))
+    return ticks
+
+
+def token_scale(peak: float) -> tuple[float, str]:
+    """Divide token counts by this and suffix the axis with that: ``(1e3, "k")``."""
+    if peak >= 2e6:
+        return 1e6, "M"
+    if peak >= 2e3:
+        return 1e3, "k"
+    return 1.0, ""
+
+
+class UsageChart(QChartView):
+    """One stacked bar chart; ``money`` formats the axis and tooltips as dollars."""
+
+    def __init__(self, title: str, money: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.money = money
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(200)
+        self._chart = QChart()
+        self._chart.setTitle(title)
+        self._chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        self._chart.setMargins(QMargins(4, 4, 4, 4))
+        self._chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        self._chart.setBackgroundRoundness(0)
+        self.setChart(self._chart)
+        self._days: list[dt.date] = []
+        self._scale = 1.0
+        self.series_names: list[str] = []
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        """Follow the window palette (light or dark)."""
+        palette = self.palette()
+        dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+        self._chart.setTheme(
+            QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight
+        )
+        self._chart.setBackgroundBrush(palette.color(QPalette.ColorRole.Base))
+        self._chart.setTitleBrush(palette.color(QPalette.ColorRole.WindowText))
+        self._chart.legend().setLabelColor(palette.color(QPalette.ColorRole.WindowText))
+
+    def set_data(self, days: Sequence[dt.date], series: Sequence[Series]) -> None:
+        chart = self._chart
+        chart.removeAllSeries()
+        for axis in chart.axes():
+            chart.removeAxis(axis)
+        self._days = list(days)
+        self.series_names = [s.name for s in series]
+        bars = QStackedBarSeries()
+        bars.setBarWidth(0.8)
+        totals = [sum(day) for day in zip(*(s.values for s in series), strict=True)]
+        scale, suffix = (1.0, "") if self.money else token_scale(max(totals, default=0.0))
+        self._scale = scale
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        for n, s in enumerate(series):
+            label = f"{ESTIMATED_MARK} {s.name}" if s.estimated else s.name
+            bar = QBarSet(label)
+            bar.append([v / scale for v in s.values] if scale != 1.0 else s.values)
+            colour = QColor(COLOURS[n % len(COLOURS)] if s.name != OTHER else "#8c8c8c")
+            bar.setColor(colour)
+            bar.setBorderColor(colour)
+            bar.hovered.connect(lambda on, i, name=label: self.on_bar_hovered(on, i, name))
+            bars.append(bar)
+        chart.addSeries(bars)
+        # A value axis with labels only where they fit (a category axis elides them all).
+        x = QCategoryAxis()
+        x.setRange(-0.5, len(days) - 0.5)
+        x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+        for i, label in day_ticks(days):
+            x.append(label, i)
+        x.setGridLineVisible(False)
+        x.setLabelsColor(text)
+        y = QValueAxis()
+        top = max(totals, default=0.0) / scale
+        y.setRange(0, top * 1.05 if top > 0 else 1)
+        y.setTickCount(5)
+        y.applyNiceNumbers()
+        y.setLabelFormat(
+            "$%.2f" if self.money and top >= 0.1 else "$%.3f" if self.money else f"%.0f{suffix}"
+        )
+        y.setLabelsColor(text)
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+        bars.attachAxis(x)
+        bars.attachAxis(y)
+        chart.legend().setVisible(bool(series))
+        chart.legend().setLabelColor(text)
+
+    def on_bar_hovered(self, on: bool, index: int, name: str) -> None:
+        if not on or index >= len(self._days):
+            QToolTip.hideText()
+            return
+        series = self._chart.series()
+        value = 0.0
+        if series:
+            for bar in series[0].barSets():  # type: ignore[attr-defined]
+                if bar.label() == name:
+                    value = bar.at(index) * self._scale
+        shown = format_usd(value) if self.money else format_tokens(int(value))
+        QToolTip.showText(QCursor.pos(), f"{name}\n{self._days[index]:%a %d %b %Y}: {shown}", self)
