@@ -146,12 +146,21 @@ class ProvidersDialog(QDialog):
         left_layout.addLayout(buttons)
 
         self.editor = ProviderEditor()
-        self.empty_page = note(
+        self.empty_label = note(
             "No provider yet. Use \u201cAdd provider\u201d to pick a known service, a local server, "
             "or any OpenAI-compatible URL.",
             "providersEmptyLabel",
         )
-        self.empty_page.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_add_button = named(
+            QPushButton("Choose a provider…"), "emptyAddProviderButton", "Choose a provider to add"
+        )
+        self.empty_page = object_named(QWidget(), "providersEmptyPage")
+        empty_layout = QVBoxLayout(self.empty_page)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(self.empty_add_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(1)
         self.pages = object_named(QStackedWidget(), "providerPages")
         self.pages.addWidget(self.empty_page)
         self.pages.addWidget(self.editor)
@@ -230,6 +239,7 @@ class ProvidersDialog(QDialog):
 
     def _connect_signals(self) -> None:
         self.add_menu.triggered.connect(self.on_add_menu_triggered)
+        self.empty_add_button.clicked.connect(self.on_empty_add_clicked)
         self.provider_list.currentItemChanged.connect(self.on_provider_list_current_changed)
         self.remove_button.clicked.connect(self.on_remove_clicked)
         self.confirm_remove_button.clicked.connect(self.on_confirm_remove_clicked)
@@ -302,6 +312,11 @@ class ProvidersDialog(QDialog):
             self.start_custom()
         elif isinstance(preset_id, str):
             self.add_preset(preset_id)
+
+    def on_empty_add_clicked(self) -> None:
+        self.add_menu.popup(
+            self.empty_add_button.mapToGlobal(self.empty_add_button.rect().bottomLeft())
+        )
 
     def on_provider_list_current_changed(
         self, current: QListWidgetItem | None, previous: QListWidgetItem | None

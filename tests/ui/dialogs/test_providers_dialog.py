@@ -561,6 +561,9 @@ async def test_add_menu_lists_presets_by_kind_and_a_custom_entry(
     ]
     sections = [a.text() for a in dialog.add_menu.actions() if a.isSeparator() and a.text()]
     assert sections == ["Hosted services", "Local servers"]
+    dialog.empty_add_button.click()  # the empty page offers the same menu
+    assert dialog.add_menu.isVisible()
+    dialog.add_menu.hide()
     custom = next(a for a in dialog.add_menu.actions() if a.objectName() == "addCustomProvider")
     custom.trigger()
     assert dialog.editor.base_url_edit.hasFocus() or dialog.editor.base_url_edit.text() == ""
