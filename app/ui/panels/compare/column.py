@@ -1,0 +1,148 @@
+"""One answer column: title, live figures, the streamed answer, and its own buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.compare import ColumnFigures, ColumnStatus
+from app.ui.chat.message_view import ConversationView
+from app.ui.dialogs.common import named
+
+_STATUS_WORDS = {
+    ColumnStatus.PENDING: "Starting…",
+    ColumnStatus.WAITING: "Waiting for the rate limit…",
+    ColumnStatus.STREAMING: "Streaming…",
+    ColumnStatus.COMPLETE: "Done",
+    ColumnStatus.STOPPED: "Stopped",
+    ColumnStatus.INTERRUPTED: "Interrupted",
+    ColumnStatus.ERROR: "Failed",
+}
+
+
+def figures_text(f: ColumnFigures) -> str:
+    """``TTFT 0.21 s · ≈312 tok · 498 tok/s · $0.0012 · 4.1 s``."""
+    approx = "≈" if f.estimated else ""
+    parts = [f"TTFT {f.ttft_s:.2f} s" if f.ttft_s is not None else "TTFT –"]
+    parts.append(f"{approx}{f.tokens:,} tok")
+    parts.append(f"{f.tokens_per_s:.0f} tok/s" if f.tokens_per_s is not None else "– tok/s")
+    if f.cost is not None:
+        parts.append(f"{approx}${f.cost:.4f}" if f.cost < 1 else f"${f.cost:.2f}")
+    else:
+        parts.append("$ –")
+    parts.append(f"{f.elapsed_s:.1f} s" if f.elapsed_s is not None else "– s")
+    return " · ".join(parts)
+
+
+class ColumnWidget(QFrame):
+    """Signals carry the column's index in the run (not its place on screen)."""
+
+    stop_clicked = Signal(int)
+    retry_clicked = Signal(int)
+    best_clicked = Signal(int)
+    continue_clicked = Signal(int)
+
+    def __init__(self, index: int, slot: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.index = index
+        self.message_id: str | None = None
+        letter = chr(ord("A") + slot)
+        named(self, f"compareColumn{letter}", f"Answer column {letter}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setMinimumWidth(260)
+
+        self.title = named(QLabel(), f"columnTitle{letter}", f"Model of column {letter}")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status = named(QLabel(), f"columnStatus{letter}", f"Status of column {letter}")
+        self.figures = named(QLabel(), f"columnFigures{letter}", f"Figures of column {letter}")
+        self.figures.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        small = self.figures.font()
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.9))
+        self.figures.setFont(small)
+        self.status.setFont(small)
+        self.view = ConversationView()
+        self.view.setObjectName(f"columnView{letter}")
+        self.view.setAccessibleName(f"Answer {letter}")
+        for name in ("deleteMessageButton", "readAloudButton"):  # no meaning in a column
+            hidden = self.view.findChild(QToolButton, name)
+            if hidden is not None:
+                hidden.hide()
+
+        def button(name: str, text: str, accessible: str) -> QToolButton:
+            b = named(QToolButton(), f"{name}{letter}", f"{accessible} (column {letter})")
+            b.setText(text)
+            b.setToolTip(accessible)
+            return b
+
+        self.stop_button = button("columnStopButton", "Stop", "Stop this answer")
+        self.retry_button = button("columnRetryButton", "Retry", "Ask this model again")
+        self.best_button = button("columnBestButton", "★ Best", "Vote this answer the best")
+        self.continue_button = button(
+            "columnContinueButton", "Continue…", "Continue as a conversation with this model"
+        )
+
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.title, 1)
+        head.addWidget(self.status)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        for b in (self.stop_button, self.retry_button, self.best_button, self.continue_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(head)
+        layout.addWidget(self.figures)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        self._connect_signals()
+        self.set_state(ColumnStatus.PENDING, voting=False)
+
+    def _connect_signals(self) -> None:
+        self.stop_button.clicked.connect(lambda: self.stop_clicked.emit(self.index))
+        self.retry_button.clicked.connect(lambda: self.retry_clicked.emit(self.index))
+        self.best_button.clicked.connect(lambda: self.best_clicked.emit(self.index))
+        self.continue_button.clicked.connect(lambda: self.continue_clicked.emit(self.index))
+        self.view.retry_requested.connect(lambda _id: self.retry_clicked.emit(self.index))
+        self.view.regenerate_requested.connect(lambda _id: self.retry_clicked.emit(self.index))
+
+    def set_title(self, text: str, *, winner: bool = False) -> None:
+        self.title.setText(f"★ {text}" if winner else text)
+        self.title.setToolTip(text)
+        self.setProperty("winner", winner)
+        self.setStyleSheet(
+            "ColumnWidget { border: 2px solid palette(highlight); }" if winner else ""
+        )
+
+    def set_state(self, status: ColumnStatus, *, voting: bool, wait_s: float = 0.0) -> None:
+        word = _STATUS_WORDS[status]
+        if status is ColumnStatus.WAITING and wait_s:
+            word = f"Waiting {wait_s:.0f} s (rate limit)"
+        self.status.setText(word)
+        active = status.active
+        self.stop_button.setEnabled(active)
+        self.retry_button.setEnabled(not active)
+        self.retry_button.setVisible(
+            status in (ColumnStatus.ERROR, ColumnStatus.INTERRUPTED, ColumnStatus.STOPPED)
+        )
+        self.best_button.setEnabled(voting and not active)
+        has_text = bool(self.message_id and self.view.message(self.message_id) is not None)
+        self.continue_button.setEnabled(not active and has_text)
+
+    def set_figures(self, figures: ColumnFigures) -> None:
+        self.figures.setText(figures_text(figures))

@@ -1,0 +1,802 @@
+"""The compare panel: choose 2 to 6 models, ask once, watch the answers stream side by side.
+
+It drives a :class:`~app.core.compare.Comparison` (the run task is owned by the panel's
+:class:`TaskOwner`; Stop All cancels the columns, each column's Stop only its own), maps
+the run's events onto one :class:`ColumnWidget` per model, and offers the vote, blind
+mode, the diff window, "continue with this answer", the run history and the leaderboard.
+
+Per delta the panel does one thing: hand the text to that column's view, which buffers
+it (the views' frame scheduler renders them staggered). Live figures are read from the
+run four times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import log
+from app.api import ModelPrice
+from app.core.chat import Target
+from app.core.compare import (
+    MAX_COLUMNS,
+    MIN_COLUMNS,
+    ColumnDelta,
+    ColumnFinished,
+    ColumnSpec,
+    ColumnStarted,
+    ColumnStatus,
+    ColumnWaiting,
+    CompareEvent,
+    Comparison,
+    Pacer,
+)
+from app.core.context import AppContext
+from app.core.diff import word_diff
+from app.core.leaderboard import leaderboard
+from app.core.models_cache import effective_price
+from app.store.compare_queries import model_speeds, run_summaries, voted_runs
+from app.ui.chat.messages import DisplayMessage, Role, Status
+from app.ui.dialogs.common import named
+from app.ui.panels.chat import display_message
+from app.ui.panels.compare.column import ColumnWidget
+from app.ui.panels.compare.pages import DiffDialog, HistoryPage, LeaderboardPage
+from app.ui.tasks import TaskOwner
+from app.ui.widgets.model_picker import ModelPicker
+
+_log = log.get("ui.compare")
+
+FIGURES_INTERVAL_MS = 250
+GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
+HISTORY_LIMIT = 300
+
+
+class ModelChip(QFrame):
+    """A chosen model with its own overrides (temperature, max tokens, system prompt)."""
+
+    remove_clicked = Signal(object)
+    changed = Signal()
+
+    def __init__(self, target: Target, label: str, number: int) -> None:
+        super().__init__()
+        self.target = target
+        named(self, f"modelChip{number}", f"Model {number}: {label}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel(label)
+        self.label.setObjectName(f"modelChipLabel{number}")
+        self.label.setToolTip(label)
+        self.options_button = named(
+            QToolButton(), f"modelChipOptions{number}", f"Overrides for {label}", "Overrides"
+        )
+        self.options_button.setText("⚙")
+        self.options_button.setCheckable(True)
+        self.remove_button = named(
+            QToolButton(), f"modelChipRemove{number}", f"Remove {label}", "Remove"
+        )
+        self.remove_button.setText("×")
+        self.popup = QFrame(self, Qt.WindowType.Popup)
+        self.popup.setObjectName(f"modelChipPopup{number}")
+        self.temperature = named(
+            QDoubleSpinBox(), f"chipTemperature{number}", f"Temperature for {label}"
+        )
+        self.temperature.setRange(-0.1, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setSpecialValueText("shared")
+        self.temperature.setValue(-0.1)
+        self.max_tokens = named(QSpinBox(), f"chipMaxTokens{number}", f"Max tokens for {label}")
+        self.max_tokens.setRange(0, 1_000_000)
+        self.max_tokens.setSpecialValueText("shared")
+        self.system_prompt = named(
+            QLineEdit(placeholderText="shared system prompt"),
+            f"chipSystemPrompt{number}",
+            f"System prompt for {label}",
+        )
+        form = QFormLayout(self.popup)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Max tokens", self.max_tokens)
+        form.addRow("System prompt", self.system_prompt)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.options_button)
+        layout.addWidget(self.remove_button)
+        self.remove_button.clicked.connect(lambda: self.remove_clicked.emit(self))
+        self.options_button.clicked.connect(self.on_options_clicked)
+
+    def on_options_clicked(self) -> None:
+        self.options_button.setChecked(False)
+        corner = self.mapToGlobal(self.rect().bottomLeft())
+        self.popup.move(corner)
+        self.popup.show()
+        self.temperature.setFocus()
+
+    def spec(self) -> ColumnSpec:
+        params: dict[str, Any] = {}
+        if self.temperature.value() >= 0:
+            params["temperature"] = round(self.temperature.value(), 2)
+        if self.max_tokens.value() > 0:
+            params["max_tokens"] = self.max_tokens.value()
+        system = self.system_prompt.text().strip() or None
+        return ColumnSpec(self.target, params, system)
+
+    def overridden(self) -> bool:
+        spec = self.spec()
+        return bool(spec.params) or spec.system_prompt is not None
+
+
+class ComparePanel(QWidget):
+    """``conversation_opened`` carries a new conversation made from a chosen answer."""
+
+    conversation_opened = Signal(int)
+    status_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        named(self, "comparePanel", "Compare panel")
+        self.ctx = ctx
+        self.tasks = TaskOwner(self.on_task_failed)
+        self.pacer = Pacer()
+        self.comparison: Comparison | None = None
+        self.chips: list[ModelChip] = []
+        self.columns: list[ColumnWidget] = []  # by index in the run
+        self._syncing = False
+        self._chip_numbers = 0
+
+        # --- setup ---
+        self.chips_row = QHBoxLayout()
+        self.chips_row.setSpacing(4)
+        self.add_model_button = named(
+            QPushButton("+ Add model"), "addModelButton", "Add a model", "Add a model (2 to 6)"
+        )
+        self.blind_check = named(
+            QCheckBox("Blind"),
+            "blindCheck",
+            "Blind mode",
+            "Hide the names and shuffle until you vote",
+        )
+        self.layout_combo = named(QComboBox(), "layoutCombo", "Layout")
+        for text in ("Auto", "Columns", "Grid"):
+            self.layout_combo.addItem(text)
+        self.sync_check = named(
+            QCheckBox("Sync scroll"), "syncScrollCheck", "Scroll columns together"
+        )
+        self.system_prompt = named(
+            QLineEdit(placeholderText="System prompt (optional)"),
+            "systemPromptEdit",
+            "System prompt",
+        )
+        self.temperature = named(QDoubleSpinBox(), "temperatureSpin", "Temperature for all models")
+        self.temperature.setRange(-0.1, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setSpecialValueText("default")
+        self.temperature.setValue(-0.1)
+        self.max_tokens = named(QSpinBox(), "maxTokensSpin", "Max tokens for all models")
+        self.max_tokens.setRange(0, 1_000_000)
+        self.max_tokens.setSpecialValueText("default")
+        self.prompt = named(QPlainTextEdit(), "comparePromptEdit", "Prompt for every model")
+        self.prompt.setPlaceholderText("Ask every chosen model the same thing… (Ctrl+Enter runs)")
+        self.prompt.setFixedHeight(64)
+        self.run_button = named(QPushButton("Run"), "runCompareButton", "Run the comparison")
+        self.run_button.setDefault(True)
+        self.stop_all_button = named(QPushButton("Stop all"), "stopAllButton", "Stop every answer")
+        self.stop_all_button.setEnabled(False)
+
+        # --- run bar ---
+        self.run_label = named(QLabel(), "runPromptLabel", "Prompt of the shown comparison")
+        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.tie_button = named(QPushButton("Tie"), "tieButton", "Vote a tie")
+        self.reveal_button = named(
+            QPushButton("Reveal"), "revealButton", "Reveal the models without voting"
+        )
+        self.diff_button = named(
+            QPushButton("Diff…"), "diffButton", "Word differences of two answers"
+        )
+        self.hint = named(QLabel(), "compareHint", "Comparison status")
+
+        # --- columns ---
+        self.columns_host = QWidget()
+        self.columns_host.setObjectName("columnsHost")
+        self.grid = QGridLayout(self.columns_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.columns_scroll = named(QScrollArea(), "columnsScroll", "Answers")
+        self.columns_scroll.setWidgetResizable(True)
+        self.columns_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.columns_scroll.setWidget(self.columns_host)
+        self.empty = QLabel(
+            "Choose 2 to 6 models (from any providers), type a prompt and press Run.\n"
+            "Every answer streams at once, with its speed and cost; then vote for the best."
+        )
+        self.empty.setObjectName("compareEmptyLabel")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.grid.addWidget(self.empty, 0, 0)
+
+        self.picker_popup = QFrame(self, Qt.WindowType.Popup)
+        self.picker_popup.setObjectName("compareModelPickerPopup")
+        self.picker = ModelPicker(ctx.registry, ctx.models, self.picker_popup)
+        popup_layout = QVBoxLayout(self.picker_popup)
+        popup_layout.setContentsMargins(4, 4, 4, 4)
+        popup_layout.addWidget(self.picker)
+        self.diff_dialog = DiffDialog(self)
+        self.history = HistoryPage()
+        self.board = LeaderboardPage()
+
+        self._build_layout()
+        self.figures_timer = QTimer(self, interval=FIGURES_INTERVAL_MS)
+        self.run_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.prompt)
+        self.run_shortcut.setObjectName("runCompareShortcut")
+        self._connect_signals()
+        self._update_buttons()
+
+    def _build_layout(self) -> None:
+        models = QHBoxLayout()
+        models.addWidget(QLabel("Models:"))
+        models.addLayout(self.chips_row)
+        models.addWidget(self.add_model_button)
+        models.addStretch(1)
+        models.addWidget(self.blind_check)
+        models.addWidget(QLabel("Layout:"))
+        models.addWidget(self.layout_combo)
+        models.addWidget(self.sync_check)
+        params = QHBoxLayout()
+        params.addWidget(self.system_prompt, 1)
+        params.addWidget(QLabel("Temperature"))
+        params.addWidget(self.temperature)
+        params.addWidget(QLabel("Max tokens"))
+        params.addWidget(self.max_tokens)
+        actions = QVBoxLayout()
+        actions.addWidget(self.run_button)
+        actions.addWidget(self.stop_all_button)
+        ask = QHBoxLayout()
+        ask.addWidget(self.prompt, 1)
+        ask.addLayout(actions)
+        bar = QHBoxLayout()
+        bar.addWidget(self.run_label, 1)
+        bar.addWidget(self.hint)
+        bar.addWidget(self.tie_button)
+        bar.addWidget(self.reveal_button)
+        bar.addWidget(self.diff_button)
+
+        page = QWidget()
+        page.setObjectName("compareRunPage")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(8, 6, 8, 6)
+        column.setSpacing(4)
+        column.addLayout(models)
+        column.addLayout(params)
+        column.addLayout(ask)
+        column.addLayout(bar)
+        column.addWidget(self.columns_scroll, 1)
+
+        self.tabs = named(QTabWidget(), "compareTabs", "Compare pages")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(page, "Compare")
+        self.tabs.addTab(self.history, "History")
+        self.tabs.addTab(self.board, "Leaderboard")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    def _connect_signals(self) -> None:
+        self.add_model_button.clicked.connect(self.on_add_model_clicked)
+        self.picker.model_chosen.connect(self.on_picker_model_chosen)
+        self.run_button.clicked.connect(self.on_run_clicked)
+        self.run_shortcut.activated.connect(self.on_run_clicked)
+        self.stop_all_button.clicked.connect(self.stop)
+        self.tie_button.clicked.connect(lambda: self.vote(None))
+        self.reveal_button.clicked.connect(self.on_reveal_clicked)
+        self.diff_button.clicked.connect(self.on_diff_clicked)
+        self.diff_dialog.pair_changed.connect(self.on_diff_pair_changed)
+        self.layout_combo.currentIndexChanged.connect(lambda _i: self._arrange())
+        self.sync_check.toggled.connect(self.on_sync_toggled)
+        self.figures_timer.timeout.connect(self.on_figures_timer_timeout)
+        self.tabs.currentChanged.connect(self.on_tabs_current_changed)
+        self.history.run_activated.connect(self.open_run)
+        self.board.period_changed.connect(lambda _p: self.refresh_leaderboard())
+
+    # --- choosing models ------------------------------------------------------------------------
+    def add_model(self, target: Target, spec: ColumnSpec | None = None) -> ModelChip | None:
+        if len(self.chips) >= MAX_COLUMNS:
+            self.status_changed.emit(f"At most {MAX_COLUMNS} models at once.")
+            return None
+        profile = self.ctx.registry.get(target.provider_id)
+        label = f"{profile.name if profile else target.provider_id} / {target.model}"
+        self._chip_numbers += 1
+        chip = ModelChip(target, label, self._chip_numbers)
+        if spec is not None:
+            if "temperature" in spec.params:
+                chip.temperature.setValue(float(spec.params["temperature"]))
+            if "max_tokens" in spec.params:
+                chip.max_tokens.setValue(int(spec.params["max_tokens"]))
+            chip.system_prompt.setText(spec.system_prompt or "")
+        chip.remove_clicked.connect(self.on_chip_remove_clicked)
+        self.chips.append(chip)
+        self.chips_row.addWidget(chip)
+        self._update_buttons()
+        return chip
+
+    def on_add_model_clicked(self) -> None:
+        self.picker.refresh()
+        self.picker_popup.resize(440, 420)
+        corner = self.add_model_button.mapToGlobal(self.add_model_button.rect().bottomLeft())
+        self.picker_popup.move(corner)
+        self.picker_popup.show()
+        self.picker.search.setFocus()
+
+    def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
+        self.picker_popup.hide()
+        self.add_model(Target(provider_id, model))
+
+    def on_chip_remove_clicked(self, chip: ModelChip) -> None:
+        self.chips.remove(chip)
+        chip.deleteLater()
+        self._update_buttons()
+
+    def specs(self) -> list[ColumnSpec]:
+        return [chip.spec() for chip in self.chips]
+
+    def shared_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if self.temperature.value() >= 0:
+            params["temperature"] = round(self.temperature.value(), 2)
+        if self.max_tokens.value() > 0:
+            params["max_tokens"] = self.max_tokens.value()
+        return params
+
+    # --- running --------------------------------------------------------------------------------
+    def on_run_clicked(self) -> None:
+        text = self.prompt.toPlainText().strip()
+        specs = self.specs()
+        if not MIN_COLUMNS <= len(specs) <= MAX_COLUMNS:
+            self.status_changed.emit(f"Choose {MIN_COLUMNS} to {MAX_COLUMNS} models first.")
+            self.hint.setText(f"Choose {MIN_COLUMNS} to {MAX_COLUMNS} models first.")
+            return
+        if not text:
+            self.hint.setText("Type a prompt first.")
+            self.prompt.setFocus()
+            return
+        self.start(text, specs)
+
+    def start(self, prompt: str, specs: list[ColumnSpec]) -> None:
+        """Run ``prompt`` on ``specs`` with the shared settings (also used by benchmarks)."""
+        self.tasks.start(
+            "run",
+            self._run(
+                prompt,
+                specs,
+                self.system_prompt.text().strip(),
+                self.shared_params(),
+                self.blind_check.isChecked(),
+            ),
+        )
+
+    async def _run(
+        self,
+        prompt: str,
+        specs: list[ColumnSpec],
+        system_prompt: str,
+        params: dict[str, Any],
+        blind: bool,
+    ) -> None:
+        self._detach()
+        comparison = await Comparison.create(
+            self.ctx.store, self.ctx.clients, prompt, specs, system_prompt=system_prompt,
+            params=params, blind=blind, pacer=self.pacer, listener=self.on_comparison_event,
+            price_of=self._price_of,
+        )  # fmt: skip
+        self._show(comparison)
+        self.figures_timer.start()
+        try:
+            await comparison.run()
+        finally:
+            self.on_figures_timer_timeout()
+            self._update_buttons()
+        if not self.isVisible():
+            return
+        self.hint.setText(self._vote_hint())
+
+    @property
+    def busy(self) -> bool:
+        """A run or a column retry is still going (its task has not returned yet)."""
+        names = ["run", *(f"column-{i}" for i in range(MAX_COLUMNS))]
+        return any(self.tasks.running(name) for name in names)
+
+    def _price_of(self, target: Target) -> ModelPrice | None:
+        profile = self.ctx.registry.get(target.provider_id)
+        return effective_price(profile, target.model, self.ctx.models) if profile else None
+
+    def stop(self) -> None:
+        """Stop every column (what arrived is kept)."""
+        if self.comparison is not None:
+            self.comparison.stop_all()
+
+    def on_column_stop_clicked(self, index: int) -> None:
+        if self.comparison is not None:
+            self.comparison.stop(index)
+
+    def on_column_retry_clicked(self, index: int) -> None:
+        comparison = self.comparison
+        if comparison is None or comparison.columns[index].status.active:
+            return
+        self.figures_timer.start()
+        self.tasks.start(f"column-{index}", self._retry(comparison, index))
+
+    async def _retry(self, comparison: Comparison, index: int) -> None:
+        try:
+            await comparison.run_column(index)
+        finally:
+            self._update_buttons()
+
+    def on_comparison_event(self, event: CompareEvent) -> None:
+        if type(event) is ColumnDelta:  # the hot path: one call, no other work
+            self.columns[event.index].view.append_delta(
+                self.columns[event.index].message_id or "", event.text
+            )
+            return
+        comparison = self.comparison
+        if comparison is None:
+            return
+        widget = self.columns[event.index]
+        column = comparison.columns[event.index]
+        if isinstance(event, ColumnStarted):
+            widget.message_id = str(event.message_id)
+            widget.view.set_messages(
+                [
+                    DisplayMessage(
+                        id=widget.message_id,
+                        role=Role.ASSISTANT,
+                        model=comparison.label(column),
+                        status=Status.STREAMING,
+                    )
+                ]
+            )
+            widget.view.start_stream(widget.message_id)
+            widget.set_state(column.status, voting=False)
+            self._update_buttons()
+        elif isinstance(event, ColumnWaiting):
+            widget.set_state(ColumnStatus.WAITING, voting=False, wait_s=event.seconds)
+        elif isinstance(event, ColumnFinished):
+            self._show_final(widget, comparison, column.index)
+            self._update_buttons()
+
+    def _show_final(self, widget: ColumnWidget, comparison: Comparison, index: int) -> None:
+        column = comparison.columns[index]
+        message = column.message
+        if message is not None:
+            shown = display_message(message)
+            shown.model = comparison.label(column)
+            if column.error is not None and not shown.error:
+                shown.error = column.error.message
+            if widget.message_id == str(message.id) and widget.view.message(widget.message_id):
+                widget.view.finish_stream(widget.message_id, shown)
+            else:
+                widget.message_id = str(message.id)
+                widget.view.set_messages([shown])
+        elif column.error is not None:
+            widget.message_id = None
+            widget.view.set_messages(
+                [
+                    DisplayMessage(
+                        id=f"error-{index}",
+                        role=Role.ASSISTANT,
+                        model=comparison.label(column),
+                        status=Status.ERROR,
+                        error=column.error.message,
+                    )
+                ]
+            )
+        widget.set_figures(column.figures())
+
+    def on_figures_timer_timeout(self) -> None:
+        comparison = self.comparison
+        if comparison is None:
+            self.figures_timer.stop()
+            return
+        for column in comparison.columns:
+            if column.status.active or column.started_at is not None:
+                self.columns[column.index].set_figures(column.figures())
+        if not comparison.running:
+            self.figures_timer.stop()
+
+    # --- showing a run --------------------------------------------------------------------------
+    def _detach(self) -> None:
+        """Forget the shown run: its events stop reaching the widgets; running columns stop."""
+        old = self.comparison
+        if old is not None:
+            old.listener = None
+            old.stop_all()
+        for name in [f"column-{i}" for i in range(MAX_COLUMNS)]:
+            self.tasks.cancel(name)
+
+    def _show(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        for widget in self.columns:
+            widget.deleteLater()
+        self.columns = []
+        for column in comparison.columns:
+            widget = ColumnWidget(column.index, column.slot)
+            widget.stop_clicked.connect(self.on_column_stop_clicked)
+            widget.retry_clicked.connect(self.on_column_retry_clicked)
+            widget.best_clicked.connect(self.vote)
+            widget.continue_clicked.connect(self.on_column_continue_clicked)
+            widget.view.verticalScrollBar().valueChanged.connect(
+                lambda value, w=widget: self.on_column_scrolled(w, value)
+            )
+            self.columns.append(widget)
+        prompt = " ".join(comparison.prompt.text.split())
+        self.run_label.setText(f"<b>Prompt:</b> {_escape(prompt[:300])}")
+        self.run_label.setToolTip(comparison.prompt.text[:2000])
+        self._arrange()
+        self._refresh_titles()
+        for column in comparison.columns:
+            widget = self.columns[column.index]
+            if column.message is not None and not column.status.active:
+                self._show_final(widget, comparison, column.index)
+            widget.set_state(column.status, voting=self._can_vote())
+        self.hint.setText(self._vote_hint())
+        self._update_buttons()
+
+    def _arrange(self) -> None:
+        """Columns in one row, or a grid (two rows) from four columns on when asked."""
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None and widget is not self.empty:
+                widget.setParent(self.columns_host)
+        self.empty.setVisible(not self.columns)
+        if not self.columns:
+            self.grid.addWidget(self.empty, 0, 0)
+            return
+        for i in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(i, 0)
+        mode = self.layout_combo.currentText()
+        comparison = self.comparison
+        ordered = comparison.in_screen_order() if comparison is not None else []
+        n = len(ordered)
+        grid = mode == "Grid" or (mode == "Auto" and n >= GRID_FROM)
+        per_row = math.ceil(n / 2) if grid and n >= 3 else n
+        for place, column in enumerate(ordered):
+            widget = self.columns[column.index]
+            self.grid.addWidget(widget, place // per_row, place % per_row)
+            widget.show()
+        for i in range(per_row):
+            self.grid.setColumnStretch(i, 1)
+        # Columns mode scrolls sideways rather than squeezing six answers into 1280 px.
+        self.columns_scroll.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if not grid
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+
+    def _refresh_titles(self) -> None:
+        comparison = self.comparison
+        if comparison is None:
+            return
+        winner = comparison.winner()
+        for column in comparison.columns:
+            widget = self.columns[column.index]
+            label = comparison.label(column)
+            if not comparison.hidden:
+                profile = self.ctx.registry.get(column.spec.target.provider_id)
+                provider = profile.name if profile else column.spec.target.provider_id
+                label = f"{label}  ({provider})"
+                if comparison.blind:
+                    label = f"{chr(ord('A') + column.slot)}: {label}"
+            widget.set_title(label, winner=winner == column.index)
+            shown = widget.view.message(widget.message_id) if widget.message_id else None
+            if (
+                shown is not None
+                and shown.status is not Status.STREAMING
+                and shown.model != comparison.label(column)
+            ):
+                shown.model = comparison.label(column)
+                widget.view.update_message(shown)
+
+    def _can_vote(self) -> bool:
+        comparison = self.comparison
+        return (
+            comparison is not None
+            and not comparison.running
+            and not (comparison.vote or {}).get("skipped")
+            and any(c.text for c in comparison.columns)
+        )
+
+    def _vote_hint(self) -> str:
+        comparison = self.comparison
+        if comparison is None:
+            return ""
+        if comparison.running:
+            return "Streaming…"
+        vote = comparison.vote or {}
+        if vote.get("winner") is not None:
+            return "Voted. Change your mind? Click ★ Best on another answer."
+        if vote.get("tie"):
+            return "Voted a tie."
+        if vote.get("skipped"):
+            return "Revealed without a vote."
+        return "Which answer is best? Click ★ Best, or Tie."
+
+    def _update_buttons(self) -> None:
+        comparison = self.comparison
+        running = comparison is not None and comparison.running
+        self.run_button.setEnabled(len(self.chips) >= MIN_COLUMNS and not running)
+        self.add_model_button.setEnabled(len(self.chips) < MAX_COLUMNS)
+        self.stop_all_button.setEnabled(running)
+        can_vote = self._can_vote()
+        self.tie_button.setEnabled(can_vote)
+        self.reveal_button.setVisible(comparison is not None and comparison.hidden)
+        self.reveal_button.setEnabled(not running)
+        self.diff_button.setEnabled(
+            comparison is not None and sum(1 for c in comparison.columns if c.text) >= 2
+        )
+        if comparison is not None:
+            for column in comparison.columns:
+                if column.index < len(self.columns):
+                    self.columns[column.index].set_state(
+                        column.status, voting=can_vote, wait_s=column.wait_s
+                    )
+        if not running:
+            self.hint.setText(self._vote_hint())
+
+    # --- vote, reveal, continue, diff ------------------------------------------------------------
+    def vote(self, winner: int | None) -> None:
+        """Vote column ``winner`` best (``None``: a tie); reveals a blind run."""
+        comparison = self.comparison
+        if comparison is None or not self._can_vote():
+            return
+        self.tasks.start("vote", self._vote(comparison, winner))
+
+    async def _vote(self, comparison: Comparison, winner: int | None) -> None:
+        await comparison.cast_vote(winner)
+        if comparison is not self.comparison:
+            return
+        self._refresh_titles()
+        self._update_buttons()
+        best = comparison.label(comparison.columns[winner]) if winner is not None else None
+        self.status_changed.emit(f"Voted: {best} is best." if best else "Voted: a tie.")
+        self.refresh_leaderboard()
+
+    def on_reveal_clicked(self) -> None:
+        comparison = self.comparison
+        if comparison is not None and comparison.hidden and not comparison.running:
+            self.tasks.start("vote", self._reveal(comparison))
+
+    async def _reveal(self, comparison: Comparison) -> None:
+        await comparison.reveal()
+        if comparison is self.comparison:
+            self._refresh_titles()
+            self._update_buttons()
+
+    def on_column_continue_clicked(self, index: int) -> None:
+        comparison = self.comparison
+        if comparison is not None:
+            self.tasks.start("continue", self._continue(comparison, index))
+
+    async def _continue(self, comparison: Comparison, index: int) -> None:
+        try:
+            conversation = await comparison.continue_with(index)
+        except ValueError as exc:
+            self.status_changed.emit(str(exc))
+            return
+        self.status_changed.emit("Continued as a conversation.")
+        self.conversation_opened.emit(conversation.id)
+
+    def on_diff_clicked(self) -> None:
+        comparison = self.comparison
+        if comparison is None:
+            return
+        answered = [c for c in comparison.in_screen_order() if c.text]
+        if len(answered) < 2:
+            return
+        labels = [(c.index, comparison.label(c)) for c in answered]
+        self.diff_dialog.set_answers(labels, answered[0].index, answered[1].index)
+        self.diff_dialog.show()
+        self.diff_dialog.raise_()
+
+    def on_diff_pair_changed(self, left: int, right: int) -> None:
+        comparison = self.comparison
+        if comparison is None:
+            return
+        a, b = comparison.columns[left].text, comparison.columns[right].text
+        self.tasks.start("diff", self._diff(a, b))
+
+    async def _diff(self, a: str, b: str) -> None:
+        # A worker thread: two long answers take tens of milliseconds to match.
+        ops = await asyncio.to_thread(word_diff, a, b)
+        self.diff_dialog.show_diff(ops)
+
+    # --- scroll sync ----------------------------------------------------------------------------
+    def on_sync_toggled(self, on: bool) -> None:
+        if on and self.columns:
+            self.on_column_scrolled(
+                self.columns[0], self.columns[0].view.verticalScrollBar().value()
+            )
+
+    def on_column_scrolled(self, source: ColumnWidget, value: int) -> None:
+        if self._syncing or not self.sync_check.isChecked():
+            return
+        bar = source.view.verticalScrollBar()
+        fraction = value / bar.maximum() if bar.maximum() > 0 else 0.0
+        self._syncing = True
+        try:
+            for widget in self.columns:
+                if widget is not source:
+                    other = widget.view.verticalScrollBar()
+                    other.setValue(round(fraction * other.maximum()))
+        finally:
+            self._syncing = False
+
+    # --- history and leaderboard ---------------------------------------------------------------
+    def on_tabs_current_changed(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        if page is self.history:
+            self.refresh_history()
+        elif page is self.board:
+            self.refresh_leaderboard()
+
+    def refresh_history(self) -> None:
+        self.history.set_runs(self.ctx.store.read_now(run_summaries, HISTORY_LIMIT))
+
+    def refresh_leaderboard(self) -> None:
+        self.tasks.start("leaderboard", self._leaderboard())
+
+    async def _leaderboard(self) -> None:
+        since = self.board.current_period().since()
+        runs = await self.ctx.store.read(voted_runs, since)
+        speeds = await self.ctx.store.read(model_speeds, since)
+        self.board.set_data(leaderboard(runs), speeds, len(runs))
+
+    def open_run(self, run_id: int) -> None:
+        """Show a stored run (offline) on the Compare page."""
+        if self.comparison is not None and self.comparison.running:
+            self.status_changed.emit("Stop the running comparison first.")
+            return
+        self._detach()
+        comparison = Comparison.load(
+            self.ctx.store, self.ctx.clients, run_id, pacer=self.pacer,
+            listener=self.on_comparison_event, price_of=self._price_of,
+        )  # fmt: skip
+        self.prompt.setPlainText(comparison.prompt.text)
+        self.system_prompt.setText(comparison.system_prompt)
+        self._show(comparison)
+        self.tabs.setCurrentIndex(0)
+
+    # --- errors and shutdown --------------------------------------------------------------------
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("compare task failed", exc_info=error)
+        self.status_changed.emit(f"Something went wrong: {error}")
+        self._update_buttons()
+
+    async def shutdown(self) -> None:
+        self.figures_timer.stop()
+        self.diff_dialog.close()
+        await self.tasks.wait_all()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,273 @@
+"""The compare panel driven like a user would, against the local server over loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from app.api import ProviderProfile
+from app.core.chat import Target
+from app.core.compare import ColumnSpec, ColumnStatus
+from app.core.context import AppContext
+from app.paths import AppPaths
+from app.store import MessageStatus
+from app.ui.chat.messages import Status
+from app.ui.panels.compare import ComparePanel
+from tests.helpers.app_context import open_context
+from tests.helpers.openai_server import OpenAIServer
+from tests.helpers.waiting import until
+
+
+@pytest.fixture
+async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
+    context = await open_context(AppPaths.from_root(tmp_path))
+    context.registry.add(
+        ProviderProfile(
+            id="local",
+            name="Local",
+            base_url=openai_server.base_url,
+            kind="local",
+            key_required=False,
+            models=["alpha?tokens=40&rate=400", "beta?tokens=60&rate=400"],
+        )
+    )
+    yield context
+    await context.close()
+
+
+async def _panel(qtbot, ctx: AppContext, *models: str) -> ComparePanel:  # type: ignore[no-untyped-def]
+    panel = ComparePanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(1280, 800)
+    panel.show()
+    for model in models:
+        panel.add_model(Target("local", model))
+    return panel
+
+
+def _finished(panel: ComparePanel) -> bool:
+    c = panel.comparison
+    return c is not None and not panel.busy and all(not x.status.active for x in c.columns)
+
+
+async def _run(qtbot, panel: ComparePanel, prompt: str = "Compare this") -> None:  # type: ignore[no-untyped-def]
+    panel.prompt.setPlainText(prompt)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.comparison is not None)
+    await until(lambda: _finished(panel))
+
+
+def _texts(panel: ComparePanel) -> list[str]:
+    out = []
+    for widget in panel.columns:
+        shown = widget.view.message(widget.message_id) if widget.message_id else None
+        out.append(shown.text if shown is not None else "")
+    return out
+
+
+async def test_models_stream_side_by_side_with_figures(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?tokens=300&rate=300", "beta?tokens=300&rate=300")
+    assert panel.run_button.isEnabled()
+    panel.prompt.setPlainText("Stream please")
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    # Both columns stream at the same time.
+    await until(
+        lambda: panel.comparison is not None and all(c.chunks > 5 for c in panel.comparison.columns)
+    )
+    assert panel.stop_all_button.isEnabled() and not panel.run_button.isEnabled()
+    assert all(c.status is ColumnStatus.STREAMING for c in panel.comparison.columns)  # type: ignore[union-attr]
+    await until(
+        lambda: (
+            "tok/s" in panel.columns[0].figures.text() and "≈" in panel.columns[0].figures.text()
+        )
+    )
+    await until(lambda: _finished(panel))
+    assert all(_texts(panel))
+    assert "300 tok" in panel.columns[0].figures.text()  # the measured figure replaces the estimate
+    assert panel.columns[0].title.text().startswith("alpha")
+    assert panel.tie_button.isEnabled() and panel.columns[1].best_button.isEnabled()
+    assert not panel.stop_all_button.isEnabled()
+    kinds = ("QPushButton", "QToolButton", "QCheckBox", "QComboBox", "QLineEdit", "QPlainTextEdit",
+             "QSpinBox", "QDoubleSpinBox", "QTabWidget", "QTableWidget", "QListWidget")  # fmt: skip
+    for widget in panel.findChildren(QWidget):
+        if widget.objectName().startswith("qt_"):  # Qt's own parts (a spin box's line edit)
+            continue
+        if widget.metaObject().className() in kinds:
+            assert widget.objectName() and widget.accessibleName(), widget
+
+
+async def test_one_failing_column_shows_error_and_retry_while_others_finish(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(
+        qtbot,
+        ctx,
+        "good?tokens=50&rate=400",
+        "broke?fault=402&times=1",
+        "missing-model",
+        "cut?tokens=60&fault=drop",
+    )
+    await _run(qtbot, panel)
+    statuses = [c.status for c in panel.comparison.columns]  # type: ignore[union-attr]
+    assert statuses == [
+        ColumnStatus.COMPLETE,
+        ColumnStatus.ERROR,
+        ColumnStatus.ERROR,
+        ColumnStatus.INTERRUPTED,
+    ]
+    failed = panel.columns[1]
+    shown = failed.view.message(failed.message_id or "")
+    assert shown is not None and shown.status is Status.ERROR and "credit" in shown.error.lower()
+    assert failed.retry_button.isVisible() and failed.retry_button.isEnabled()
+    assert _texts(panel)[0] and _texts(panel)[3]  # the partial answer of the cut stream stays
+    # Retry the one column: the fault hit only once, so now it answers.
+    qtbot.mouseClick(failed.retry_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.comparison.columns[1].status is ColumnStatus.COMPLETE)  # type: ignore[union-attr]
+    await until(lambda: bool(_texts(panel)[1]))
+    assert panel.comparison.columns[0].status is ColumnStatus.COMPLETE  # type: ignore[union-attr]
+
+
+async def test_stop_one_column_then_stop_all(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(
+        qtbot, ctx, "a?tokens=3000&rate=150", "b?tokens=3000&rate=150", "c?tokens=3000&rate=150"
+    )
+    panel.prompt.setPlainText("long")
+    panel.on_run_clicked()
+    await until(
+        lambda: panel.comparison is not None and all(c.chunks > 3 for c in panel.comparison.columns)
+    )
+    qtbot.mouseClick(panel.columns[0].stop_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.comparison.columns[0].status is ColumnStatus.STOPPED)  # type: ignore[union-attr]
+    assert panel.comparison.columns[1].status is ColumnStatus.STREAMING  # type: ignore[union-attr]
+    qtbot.mouseClick(panel.stop_all_button, Qt.MouseButton.LeftButton)
+    await until(lambda: _finished(panel))
+    assert [c.status for c in panel.comparison.columns] == [ColumnStatus.STOPPED] * 3  # type: ignore[union-attr]
+    assert all(_texts(panel))
+    stored = ctx.store.get_message(panel.comparison.columns[2].message_id or -1)  # type: ignore[union-attr]
+    assert stored.status is MessageStatus.STOPPED
+
+
+async def test_blind_mode_hides_shuffles_and_reveals_on_vote(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(
+        qtbot, ctx, "one?tokens=5", "two?tokens=6", "three?tokens=7", "four?tokens=8"
+    )
+    qtbot.mouseClick(panel.blind_check, Qt.MouseButton.LeftButton)
+    assert panel.blind_check.isChecked()
+    await _run(qtbot, panel, "Blind test")
+    comparison = panel.comparison
+    assert comparison is not None and comparison.hidden
+    titles = [w.title.text() for w in panel.columns]
+    assert sorted(titles) == ["Model A", "Model B", "Model C", "Model D"]
+    assert not any(m in " ".join(titles) for m in ("one", "two", "three", "four"))
+    footer_models = [
+        panel.columns[i].view.message(panel.columns[i].message_id or "").model for i in range(4)
+    ]  # type: ignore[union-attr]
+    assert all(m.startswith("Model ") for m in footer_models)
+    # Screen order follows the shuffled slots (4 columns: a 2 x 2 grid).
+    for column in comparison.columns:
+        row, col, _, _ = panel.grid.getItemPosition(panel.grid.indexOf(panel.columns[column.index]))
+        assert (row, col) == divmod(column.slot, 2)
+    assert panel.reveal_button.isVisible()
+    qtbot.mouseClick(panel.columns[2].best_button, Qt.MouseButton.LeftButton)
+    await until(lambda: not comparison.hidden and "three" in panel.columns[2].title.text())
+    assert panel.columns[2].title.text().startswith("★")
+    assert "one?tokens=5" in panel.columns[0].title.text()
+    assert not panel.reveal_button.isVisible()
+    vote = ctx.store.get_comparison(comparison.run_id).vote
+    assert vote is not None and vote["model"] == "local/three?tokens=7" and vote["blind"] is True
+
+
+async def test_vote_updates_the_leaderboard(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?tokens=10", "beta?tokens=12")
+    for winner in (1, 1, None):
+        await _run(qtbot, panel)
+        panel.vote(winner)
+        await until(lambda: panel.comparison is not None and panel.comparison.vote is not None)
+    panel.tabs.setCurrentWidget(panel.board)
+    await until(lambda: panel.board.table.rowCount() == 2)
+    table = panel.board.table
+    rows = {table.item(r, 1).text(): [table.item(r, c).text() for c in range(7)] for r in range(2)}
+    assert rows["local/beta?tokens=12"][0] == "1"  # ranked first
+    assert rows["local/beta?tokens=12"][3:7] == ["3", "2", "1", "67%"]
+    assert rows["local/alpha?tokens=10"][4] == "0"
+    assert panel.board.speeds.rowCount() == 2  # measured speed and cost beside it
+    assert "3 voted runs" in panel.board.summary.text()
+    panel.board.period.setCurrentIndex(panel.board.period.findData("day"))
+    await until(lambda: panel.board.table.rowCount() == 2)
+
+
+async def test_continue_with_an_answer_opens_a_conversation(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?tokens=10", "beta?tokens=12")
+    await _run(qtbot, panel, "Carry on")
+    opened: list[int] = []
+    panel.conversation_opened.connect(opened.append)
+    qtbot.mouseClick(panel.columns[1].continue_button, Qt.MouseButton.LeftButton)
+    await until(lambda: bool(opened))
+    conversation = ctx.store.get_conversation(opened[0])
+    assert conversation.model == "beta?tokens=12" and conversation.provider == "local"
+    branch = ctx.store.active_branch(opened[0])
+    assert [m.text for m in branch] == ["Carry on", _texts(panel)[1]]
+    assert conversation.id in {c.id for c in ctx.store.list_conversations()}
+
+
+async def test_reload_from_history_offline(
+    qtbot, ctx: AppContext, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?tokens=10", "beta?tokens=12", "gamma?fault=402")
+    await _run(qtbot, panel, "Remember me")
+    panel.vote(0)
+    await until(lambda: panel.comparison is not None and panel.comparison.vote is not None)
+    texts = _texts(panel)
+    openai_server.stop()  # offline from here on
+    fresh = await _panel(qtbot, ctx)
+    fresh.tabs.setCurrentWidget(fresh.history)
+    assert fresh.history.list.count() == 1
+    assert "Remember me" in fresh.history.list.item(0).text()
+    fresh.history.list.setCurrentRow(0)
+    qtbot.mouseClick(fresh.history.open_button, Qt.MouseButton.LeftButton)
+    assert fresh.tabs.currentIndex() == 0
+    assert _texts(fresh)[:2] == texts[:2]
+    assert fresh.columns[0].title.text().startswith("★ alpha")
+    assert fresh.comparison is not None and fresh.comparison.columns[2].status is ColumnStatus.ERROR
+    assert fresh.columns[2].retry_button.isVisible()
+    assert fresh.prompt.toPlainText() == "Remember me"
+
+
+async def test_diff_between_two_answers(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?tokens=20", "beta?tokens=25")
+    await _run(qtbot, panel)
+    qtbot.mouseClick(panel.diff_button, Qt.MouseButton.LeftButton)
+    assert panel.diff_dialog.isVisible()
+    await until(lambda: "%" in panel.diff_dialog.similarity.text())
+    assert panel.diff_dialog.view.toPlainText()
+    panel.diff_dialog.close()
+
+
+async def test_per_column_overrides_and_layout_modes(
+    qtbot, ctx: AppContext, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "p?tokens=3", "q?tokens=3")
+    panel.chips[0].temperature.setValue(1.3)
+    panel.temperature.setValue(0.4)
+    panel.system_prompt.setText("Shared")
+    await _run(qtbot, panel)
+    bodies = {
+        r.json["model"]: r.json
+        for r in openai_server.requests
+        if isinstance(r.json, dict) and "model" in r.json
+    }
+    assert bodies["p?tokens=3"]["temperature"] == 1.3 and bodies["q?tokens=3"]["temperature"] == 0.4
+    panel.layout_combo.setCurrentText("Grid")
+    assert panel.grid.getItemPosition(panel.grid.indexOf(panel.columns[1]))[:2] == (0, 1)
+    for i in range(4):
+        panel.add_model(Target("local", f"x{i}?tokens=3"))
+    assert len(panel.chips) == 6 and not panel.add_model_button.isEnabled()
+    assert panel.add_model(Target("local", "seventh")) is None
+    panel.on_chip_remove_clicked(panel.chips[-1])
+    assert len(panel.chips) == 5 and panel.add_model_button.isEnabled()
+    spec = panel.chips[0].spec()
+    assert spec == ColumnSpec(Target("local", "p?tokens=3"), {"temperature": 1.3}, None)
