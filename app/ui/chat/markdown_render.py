@@ -734,6 +734,10 @@ class StreamRender:
         self.tail: str | None = None
         self._consumed = 0
         self._resume: FenceState | None = None  # inside a long fence at ``_consumed``
+        # Closed blocks found but not rendered yet (the budget ran out), with the offset
+        # they are relative to: a backlog is split once, not again every frame.
+        self._backlog: list[Block] = []
+        self._backlog_base = 0
 
     def feed(self, delta: str, budget: float | None = None) -> StreamUpdate:
         """Append ``delta`` and render; ``budget`` (seconds) bounds the finished-block work.
@@ -749,20 +753,15 @@ class StreamRender:
         return self._advance(final=True)
 
     def _advance(self, *, final: bool, budget: float | None = None) -> StreamUpdate:
-        start = self._consumed
-        closed, tail, consumed = split_blocks(self.text[start:], final=final, resume=self._resume)
         deadline = None if budget is None else time.perf_counter() + budget
         finished: list[str] = []
-        for block in closed:
-            if deadline is not None and finished and time.perf_counter() > deadline:
-                self.blocks.extend(finished)
-                self.tail = None
-                self.ctx.tail_codes, self.ctx.tail_images = [], []
-                return StreamUpdate(finished, None, behind=True)
-            finished.append(self.renderer.render_block(block, self.ctx))
-            self._consumed = start + block.end
-            self._resume = block.continues
-        self.blocks.extend(finished)
+        if not self._render_backlog(finished, deadline):  # what an earlier call left
+            return self._behind(finished)
+        start = self._consumed
+        closed, tail, consumed = split_blocks(self.text[start:], final=final, resume=self._resume)
+        self._backlog, self._backlog_base = closed, start
+        if not self._render_backlog(finished, deadline):
+            return self._behind(finished)
         self._consumed = start + consumed
         if tail is None:
             self.tail = None
@@ -774,3 +773,23 @@ class StreamRender:
             finally:
                 self.ctx.end_tail()
         return StreamUpdate(finished, self.tail)
+
+    def _render_backlog(self, finished: list[str], deadline: float | None) -> bool:
+        """Render backlog blocks into ``finished`` until done (True) or out of time."""
+        done = 0
+        for block in self._backlog:
+            if deadline is not None and finished and time.perf_counter() > deadline:
+                break
+            html = self.renderer.render_block(block, self.ctx)
+            finished.append(html)
+            self.blocks.append(html)
+            self._consumed = self._backlog_base + block.end
+            self._resume = block.continues
+            done += 1
+        del self._backlog[:done]
+        return not self._backlog
+
+    def _behind(self, finished: list[str]) -> StreamUpdate:
+        self.tail = None
+        self.ctx.tail_codes, self.ctx.tail_images = [], []
+        return StreamUpdate(finished, None, behind=True)
