@@ -20,7 +20,9 @@ Palaver needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPL
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="palaver", description="Palaver: a desktop client for OpenAI-compatible APIs.")
+    parser = argparse.ArgumentParser(
+        prog="palaver", description="Palaver: a desktop client for OpenAI-compatible APIs."
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,

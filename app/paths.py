@@ -26,7 +26,9 @@ class AppPaths:
     def from_root(cls, root: Path) -> AppPaths:
         """Portable layout: everything under one directory."""
         root = root.expanduser().resolve()
-        return cls(data=root / "data", config=root / "config", cache=root / "cache", logs=root / "logs")
+        return cls(
+            data=root / "data", config=root / "config", cache=root / "cache", logs=root / "logs"
+        )
 
     @classmethod
     def default(cls) -> AppPaths:
@@ -74,5 +76,9 @@ def resource_path(*parts: str) -> Path:
     PyInstaller bundle the spec copies it next to the app under ``sys._MEIPASS``.
     """
     frozen_root = getattr(sys, "_MEIPASS", None)
-    base = Path(frozen_root) / "resources" if frozen_root else Path(__file__).resolve().parent.parent / "resources"
+    base = (
+        Path(frozen_root) / "resources"
+        if frozen_root
+        else Path(__file__).resolve().parent.parent / "resources"
+    )
     return base.joinpath(*parts)

@@ -14,7 +14,9 @@ pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.audio_env"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], object]]:
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], object]]:
     """Async tests that use Qt run on the app's own qasync loop; the rest on asyncio's."""
     if "qtbot" in getattr(item, "fixturenames", ()) or "qapp" in getattr(item, "fixturenames", ()):
         from app.ui.loop import loop_factory

@@ -304,7 +304,9 @@ class ChatSession:
             await self.store.record_usage(entry)
         except StoreWriteError as exc:
             _log.warning("usage not recorded: %s", exc)
-        limits = meta.rate_limit if meta is not None else self.clients.last_rate_limit(entry.provider)
+        limits = (
+            meta.rate_limit if meta is not None else self.clients.last_rate_limit(entry.provider)
+        )
         self.clients.usage.observe_call(
             entry, rate_limit=limits, retry_after_s=error.retry_after_s if error else None
         )
