@@ -83,7 +83,12 @@ class Conversation:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message; siblings (same ``parent_id``) are edits or regenerations."""
+    """One message; siblings (same ``parent_id``) are edits or regenerations.
+
+    ``parts`` holds what is not plain text, as JSON objects with a ``type``; a file is
+    referenced as ``{"type": "image", "blob": BlobRef.to_json()}`` (any type may carry a
+    ``blob``), so history shows offline. ``error`` is the error as the API layer described it.
+    """
 
     id: int
     conversation_id: int
@@ -122,7 +127,11 @@ class Message:
     @property
     def blobs(self) -> list[BlobRef]:
         """Files this message's parts refer to (``{"blob": {...}}`` entries)."""
-        return [BlobRef.from_json(p["blob"]) for p in self.parts if isinstance(p.get("blob"), dict)]
+        return [
+            BlobRef.from_json(p["blob"])
+            for p in self.parts
+            if isinstance(p, dict) and isinstance(p.get("blob"), dict)
+        ]
 
 
 @dataclass(frozen=True, slots=True)

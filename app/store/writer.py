@@ -52,7 +52,16 @@ class Writer:
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> concurrent.futures.Future[T]:
         """Queue ``fn(conn, ...)`` as one transaction; the future holds its result."""
-        return self._executor.submit(functools.partial(self._transaction, fn, *args, **kwargs))
+        try:
+            return self._executor.submit(functools.partial(self._transaction, fn, *args, **kwargs))
+        except RuntimeError:  # the executor was shut down: the store is closed
+            failed: concurrent.futures.Future[T] = concurrent.futures.Future()
+            failed.set_exception(
+                StoreWriteError(
+                    "The history database is closed: the change was not saved.", "closed"
+                )
+            )
+            return failed
 
     async def run(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs

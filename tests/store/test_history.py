@@ -221,3 +221,12 @@ async def test_damage_met_while_writing_flags_a_check(store: Store) -> None:
     with pytest.raises(StoreWriteError):
         await store.write(damaged)
     assert database.check_marker(store.paths.database).exists()
+
+
+async def test_writes_after_close_are_a_typed_error(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path, daily_backup=False)
+    conv = await store.create_conversation("x")
+    await store.close()
+    with pytest.raises(StoreWriteError) as caught:
+        await store.add_message(conv.id, "user", "late")
+    assert caught.value.reason == "closed"
