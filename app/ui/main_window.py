@@ -16,6 +16,7 @@ from app.ui.dialogs.common import named
 from app.ui.dialogs.providers import ProvidersDialog
 from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
+from app.ui.panels.compare import ComparePanel
 from app.ui.panels.placeholder import ComingPanel
 from app.ui.panels.usage import UsagePanel
 from app.ui.sidebar import HistorySidebar
@@ -81,10 +82,9 @@ class MainWindow(QMainWindow):
 
     def _add_other_panels(self) -> None:
         """One line per panel; a panel gets the services and nothing else."""
-        self.tabs.addTab(
-            ComingPanel("compare", "Compare", "Several models answering one prompt side by side."),
-            "Compare",
-        )
+        self.tabs.addTab(compare := ComparePanel(self.ctx), "Compare")
+        compare.conversation_opened.connect(self.on_compare_conversation_opened)
+        compare.status_changed.connect(self.show_message)
         self.tabs.addTab(
             ComingPanel("images", "Images", "Generate, browse and keep images."), "Images"
         )
@@ -237,6 +237,10 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.chat)
         self.chat.open_conversation(conversation_id)
         self._update_provider_label()
+
+    def on_compare_conversation_opened(self, conversation_id: int) -> None:
+        self.refresh_conversations()
+        self.on_conversation_selected(conversation_id)
 
     def on_chat_conversation_changed(self, conversation_id: int) -> None:
         # Coalesce: a finished answer and a new conversation arrive close together.
