@@ -7,10 +7,11 @@ It only edits widgets: :meth:`ProviderEditor.load` fills them from a profile and
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -127,6 +128,10 @@ class ProviderEditor(QTabWidget):
         key_row.addWidget(self.key_edit, 1)
         key_row.addWidget(self.reveal_button)
         self.key_source_label = note("", "keySourceLabel")
+        self.dashboard_label = named(QLabel(), "dashboardLink", "Provider dashboard link")
+        self.dashboard_label.setTextFormat(Qt.TextFormat.RichText)
+        self.dashboard_label.setOpenExternalLinks(True)
+        self.dashboard_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.key_env_edit = named(
             QLineEdit(placeholderText="e.g. GROQ_API_KEY (optional)"),
             "keyEnvEdit",
@@ -151,6 +156,7 @@ class ProviderEditor(QTabWidget):
         form.addRow("API key", key_row)
         form.addRow("", self.key_source_label)
         form.addRow("Key variable", self.key_env_edit)
+        form.addRow("", self.dashboard_label)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addStretch(1)
@@ -354,6 +360,7 @@ class ProviderEditor(QTabWidget):
             self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(profile.kind)))
             self.key_required_check.setChecked(profile.key_required)
             self.key_env_edit.setText(profile.key_env or "")
+            self._show_dashboard(profile)
             self.set_key("", "")
             self.reveal_button.setChecked(False)
             for endpoint, edit in self.path_edits.items():
@@ -507,6 +514,20 @@ class ProviderEditor(QTabWidget):
         except SecretInProfileError as error:
             raise EditorError(str(error)) from error
         return profile
+
+    def _show_dashboard(self, profile: ProviderProfile) -> None:
+        """A link to where keys, usage and credits live; only http(s) links are ever shown."""
+        url = profile.dashboard_url or profile.docs_url or ""
+        if not url.startswith(("https://", "http://")):
+            self.dashboard_label.clear()
+            self.dashboard_label.setVisible(False)
+            return
+        self.dashboard_label.setText(
+            f'<a href="{html.escape(url, quote=True)}">Open {html.escape(profile.name)}’s dashboard</a>'
+            " (keys, usage, credits)"
+        )
+        self.dashboard_label.setToolTip(url)
+        self.dashboard_label.setVisible(True)
 
     @staticmethod
     def _edit_cell(table: QTableWidget, row: int) -> None:

@@ -69,6 +69,7 @@ def presets_for(server: OpenAIServer) -> list[ProviderProfile]:
             name="Test Server",
             base_url=server.base_url,
             prices={"gpt-4o-mini": ModelPrice(input_per_m=0.15, output_per_m=0.6)},
+            dashboard_url="https://example.org/keys?a=1&b=<2>",
         ),
         ProviderProfile(
             id="localsrv",
@@ -648,3 +649,19 @@ async def test_a_locked_keyring_falls_back_to_memory_and_says_so(
         assert ok
     finally:
         store.close()
+
+
+async def test_dashboard_link_is_shown_escaped_and_only_for_http(
+    make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
+) -> None:
+    dialog = make_dialog(openai_server)
+    dialog.add_preset("testsrv")
+    link = dialog.editor.dashboard_label
+    assert link.isVisibleTo(dialog)
+    assert 'href="https://example.org/keys?a=1&amp;b=&lt;2&gt;"' in link.text()
+    dialog.add_preset("localsrv")
+    assert not link.isVisibleTo(dialog)
+    profile = dialog.registry.get("localsrv")
+    assert profile is not None
+    dialog.editor.load(profile.model_copy(update={"dashboard_url": "javascript:alert(1)"}))
+    assert not link.isVisibleTo(dialog) and link.text() == ""
