@@ -24,7 +24,7 @@ from app.audio._threads import open_in_thread, post
 
 _log = log.get("audio.player")
 
-STOP_GRACE_SECONDS = 1.0
+STOP_GRACE_SECONDS = 0.5
 """How long a stop waits for PortAudio to end the stream before aborting it."""
 
 MIN_LATENCY_SECONDS = 0.25

@@ -34,7 +34,7 @@ _log = log.get("audio.recorder")
 RecordFormat = Literal["wav", "flac"]
 RecordingEnd = Literal["stopped", "max-length", "interrupted"]
 
-STOP_GRACE_SECONDS = 2.0
+STOP_GRACE_SECONDS = 0.5
 """How long a stop waits for PortAudio to end the stream before aborting it."""
 
 MIN_LATENCY_SECONDS = 0.2
