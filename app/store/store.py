@@ -99,7 +99,10 @@ class Store:
         self._writer = writer
         self._readers = Readers(paths.database)
         self._blobs = BlobFiles(paths.blobs)
-        self._streams = StreamThrottle(writer, history.write_streaming_text, stream_interval)
+        # Timers run on the loop that opened the store (the Qt thread's loop in the app).
+        self._streams = StreamThrottle(
+            writer, history.write_streaming_text, stream_interval, asyncio.get_running_loop()
+        )
         # Checks and backups can take seconds on a big history; files get their own thread.
         self._maintenance = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="store-backup"

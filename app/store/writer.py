@@ -195,8 +195,10 @@ class StreamThrottle:
         writer: Writer,
         write: Callable[[sqlite3.Connection, int, str], object],
         interval: float = 0.5,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._writer = writer
+        self._loop = loop
         self._write = write
         self.interval = interval
         self._pending: dict[int, str] = {}
@@ -215,7 +217,7 @@ class StreamThrottle:
         if now >= due:
             self._flush(message_id)
         else:
-            loop = asyncio.get_running_loop()
+            loop = self._loop or asyncio.get_running_loop()
             self._timers[message_id] = loop.call_later(due - now, self._flush, message_id)
 
     def _flush(self, message_id: int) -> concurrent.futures.Future[object] | None:
