@@ -431,8 +431,14 @@ class _Sanitiser:
             el.set("cellspacing", "0")
             el.set("cellpadding", "5")
             el.set("style", f"border-collapse:collapse; border-color:{theme.border}; margin:4px 0")
+            cell = f"border:1px solid {theme.border}; padding:4px 8px"
             for th in el.iter("th"):
-                th.set("style", f"background-color:{theme.code_header_bg}")
+                th.set(
+                    "style",
+                    f"{cell}; background-color:{theme.code_header_bg}; {th.get('style', '')}",
+                )
+            for td in el.iter("td"):
+                td.set("style", f"{cell}; {td.get('style', '')}")  # keeps text-align
             return None
         return None
 

@@ -1122,6 +1122,8 @@ class ConversationView(QAbstractScrollArea):
             self.link_activated.emit(QUrl(href))
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.angleDelta().y() > 0 or event.pixelDelta().y() > 0:
+            self._stick = False  # the user reads upwards: streaming must not pull them down
         if not event.pixelDelta().isNull():
             self._scroll_anim.stop()
             self._user_scroll_to(self.verticalScrollBar().value() - event.pixelDelta().y())

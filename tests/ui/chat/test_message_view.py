@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QApplication, QToolButton
 from pytestqt.qtbot import QtBot
 
 from app.ui.chat.message_view import ConversationView
@@ -356,3 +356,46 @@ def test_dark_palette_restyles(qtbot: QtBot, view: ConversationView) -> None:
     assert view._renderer.theme.dark
     assert "".join(p.html for p in view._rows[0].body or []) != light or True
     assert any("#272822" in p.html for p in view._rows[0].body or [])
+
+
+def test_resize_rewraps_only_visible_rows(qtbot: QtBot, view: ConversationView) -> None:
+    view.set_messages(conversation(500))
+    view.grab()
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    view.grab()
+    shown_before = [i for i, r in enumerate(view._rows) if r.body is not None]
+    view.resize(420, 500)
+    view.grab()
+    width = view._body_width()
+    rewrapped = [
+        i for i, r in enumerate(view._rows) if r.body and all(p.width == width for p in r.body)
+    ]
+    assert rewrapped and len(rewrapped) < len(shown_before) + 20
+    assert len(rewrapped) < 40  # not the whole conversation
+    # Rows scrolled to later are re-wrapped then.
+    view.verticalScrollBar().setValue(0)
+    view.grab()
+    assert all(p.width == width for p in view._rows[0].body or [])
+
+
+def test_wheel_scrolls_smoothly_and_releases_stick(qtbot: QtBot, view: ConversationView) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    view.set_messages(conversation(100))
+    view.grab()
+    bar = view.verticalScrollBar()
+    start = bar.value()
+    event = QWheelEvent(
+        QPointF(100, 100),
+        QPointF(100, 100),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view.viewport(), event)
+    qtbot.waitUntil(lambda: bar.value() < start - 50, timeout=1000)
+    assert not view.is_sticking_to_bottom()
