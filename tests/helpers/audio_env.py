@@ -28,15 +28,18 @@ def virtual_device_problem() -> str | None:
     if shutil.which("pactl") is None:
         return "PulseAudio (pactl) is not installed"
     try:
-        source = subprocess.run(
-            ["pactl", "get-default-source"], capture_output=True, text=True, timeout=5
-        )
+        info = subprocess.run(["pactl", "info"], capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"PulseAudio is not reachable: {exc}"
-    if source.returncode != 0:
+    if info.returncode != 0:
         return "no PulseAudio server is running (run tests under packaging/with-test-services.sh)"
+    source = next(
+        (line.split(":", 1)[1].strip() for line in info.stdout.splitlines()
+         if line.startswith("Default Source:")),
+        "",
+    )  # fmt: skip
     # Recording the default source must give back what was played: only true for a monitor.
-    if not source.stdout.strip().endswith(".monitor"):
+    if not source.endswith(".monitor"):
         return "the default PulseAudio source is not a sink monitor (a real microphone?)"
     from app.audio import Device, list_devices
 
