@@ -154,9 +154,15 @@ def local_profile(
 
 async def list_models(profile: ProviderProfile, seconds: float) -> list[str]:
     """The model ids ``profile`` lists, via the app's own client (no key: local servers)."""
+    import httpx
+
     from app.api import ApiClient
 
-    client = ApiClient(profile, None, timeout=seconds, max_retries=0)
+    # An explicit transport makes httpx ignore HTTP(S)_PROXY: loopback must never go
+    # through a proxy (it would answer for, or hide, the local server).
+    client = ApiClient(
+        profile, None, timeout=seconds, max_retries=0, transport=httpx.AsyncHTTPTransport()
+    )
     try:
         listing = await client.list_models()
         return [m.id for m in listing.models]
@@ -177,6 +183,11 @@ async def _try(probe: ModelProbe, profile: ProviderProfile, seconds: float) -> l
 
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_loopback(base_url: str) -> bool:
+    """Whether ``base_url`` names this computer (127.0.0.1, localhost, ::1)."""
+    return (urlsplit(base_url).hostname or "").lower() in _LOOPBACK
 
 
 def _host_key(host: str | None) -> str:

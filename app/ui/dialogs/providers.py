@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.api.profiles import ModelPrice, ProviderProfile
+from app.core.discovery import is_loopback
 from app.core.keys import KeySource, KeyStore, KeyStoreError, ResolvedKey
 from app.core.models_cache import ModelsCache, price_from_listing
 from app.core.providers import ProviderRegistry
@@ -67,6 +68,15 @@ def client_factory_for(settings: Settings | None) -> ClientFactory:
         from app.api import ApiClient
 
         timeout = min(settings.request_timeout, 20.0) if settings else 20.0
+        if is_loopback(profile.base_url):
+            # A local server is reached directly, never through the user's proxy; an
+            # explicit transport makes httpx ignore HTTP(S)_PROXY.
+            import httpx
+
+            direct: ModelLister = ApiClient(
+                profile, key, timeout=timeout, max_retries=0, transport=httpx.AsyncHTTPTransport()
+            )
+            return direct
         proxy = settings.proxy_url if settings else None
         client: ModelLister = ApiClient(profile, key, timeout=timeout, proxy=proxy, max_retries=0)
         return client

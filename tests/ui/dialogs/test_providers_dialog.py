@@ -32,7 +32,9 @@ from app.core.keys import KeyStore
 from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
-from app.ui.dialogs.providers import ProvidersDialog
+from app.settings import Settings
+from app.ui.dialogs.connection import check_connection
+from app.ui.dialogs.providers import ProvidersDialog, client_factory_for
 from tests.core.test_keys import MemoryKeyring
 from tests.helpers.fixtures import TEST_API_KEY
 from tests.helpers.openai_server import OpenAIServer
@@ -665,3 +667,18 @@ async def test_dashboard_link_is_shown_escaped_and_only_for_http(
     assert profile is not None
     dialog.editor.load(profile.model_copy(update={"dashboard_url": "javascript:alert(1)"}))
     assert not link.isVisibleTo(dialog) and link.text() == ""
+
+
+async def test_default_clients_reach_local_servers_directly_despite_a_proxy(
+    qtbot: QtBot, openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    make = client_factory_for(Settings(request_timeout=5))
+    profile = ProviderProfile(
+        id="local", name="Local", base_url=openai_server.base_url, key_required=False
+    )
+    result = await check_connection(profile, None, make)
+    assert result.ok, result.headline
