@@ -18,7 +18,7 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -354,7 +354,8 @@ class ConversationView(QAbstractScrollArea):
             return
         old = self._rows[i]
         if old.stream is not None and msg.status is Status.STREAMING:
-            old.msg = msg  # footer/usage update while streaming; text comes through deltas
+            # Footer/usage while streaming; the text keeps coming through deltas.
+            old.msg = replace(msg, text=old.stream.text)
             self._render_extras(old)
         else:
             self._forget_row_docs(old)
@@ -384,7 +385,7 @@ class ConversationView(QAbstractScrollArea):
         if i is None:
             return
         row = self._rows[i]
-        row.msg.status = Status.STREAMING
+        row.msg = replace(row.msg, status=Status.STREAMING)  # our copy: text grows in it
         row.stream = StreamRender(self._renderer, row.ctx)
         row.stream.feed(row.msg.text)
         self._materialise(row)
@@ -409,8 +410,9 @@ class ConversationView(QAbstractScrollArea):
         if stream is not None and stream.text + pending == final.text:
             fed = stream.feed(pending)
             update = stream.finish()
-            for html in fed.finished + update.finished:
-                row.append_body(_body_part(html))
+            if row.body is not None:  # (else it is rendered whole when next shown)
+                for html in fed.finished + update.finished:
+                    row.append_body(_body_part(html))
             if row.tail is not None:
                 self._forget_doc(row.tail)
             row.tail = None
@@ -442,7 +444,10 @@ class ConversationView(QAbstractScrollArea):
                 self._behind.add(message_id)
                 self._scheduler.request(self)
             row.msg.text = row.stream.text
-            assert row.body is not None
+            if row.body is None:  # restyled meanwhile: rebuilt from the stream when shown
+                self._set_height(i, self._estimate(row))
+                changed = True
+                continue
             width = self._body_width()
             for html in update.finished:
                 part = _body_part(html)

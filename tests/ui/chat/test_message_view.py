@@ -399,3 +399,26 @@ def test_wheel_scrolls_smoothly_and_releases_stick(qtbot: QtBot, view: Conversat
     QApplication.sendEvent(view.viewport(), event)
     qtbot.waitUntil(lambda: bar.value() < start - 50, timeout=1000)
     assert not view.is_sticking_to_bottom()
+
+
+def test_restyle_while_streaming_keeps_the_stream(qtbot: QtBot, view: ConversationView) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    msg = DisplayMessage("s", Role.ASSISTANT, "", status=Status.STREAMING)
+    view.set_messages([msg])
+    view.start_stream("s")
+    view.append_delta("s", "First paragraph.\n\n")
+    qtbot.waitUntil(lambda: view.message("s").text.startswith("First"), timeout=1000)  # type: ignore[union-attr]
+    pal = view.palette()
+    pal.setColor(QPalette.ColorRole.Base, QColor("#101010"))
+    view.setPalette(pal)
+    view.append_delta("s", "```python\nx = 1\n```\n")
+    qtbot.waitUntil(lambda: "x = 1" in view.message("s").text, timeout=1000)  # type: ignore[union-attr]
+    view.grab()
+    text = "First paragraph.\n\n```python\nx = 1\n```\n"
+    view.finish_stream("s", DisplayMessage("s", Role.ASSISTANT, text))
+    view.grab()
+    row = view._rows[0]
+    assert [p.html for p in row.body or []] == view._renderer.render_text(text, type(row.ctx)())
+    assert msg.text == "" and msg.status is Status.STREAMING  # the app's object is untouched
+    assert view.copy_code("s", 0)
