@@ -31,6 +31,11 @@ _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _LIST_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _QUOTE = re.compile(r"^ {0,3}>")
 _TABLE_RULE = re.compile(r"^ *\|? *:?-+:? *(?:\| *:?-+:? *)*\|? *$")
+# Text that Markdown would pass through unchanged: no inline syntax, no entities, no
+# line that could start a block or a hard break. Most streamed prose is like this.
+_PLAIN_TEXT = re.compile(r"[^`*_\[\]<>!&\\|]*")
+_PLAIN_LINE_START = re.compile(r"^(?:[ \t#=+*>~-]|\d+[.)]|$)")
+_ATX_PLAIN = re.compile(r"^(#{1,6}) ([^#\n]*[^#\s\n])$")
 
 
 # --------------------------------------------------------------------------- theme
@@ -518,7 +523,9 @@ class MarkdownRenderer:
             text = text[: text.rfind("\n") + 1]  # hide a half-written table row
         if _LIST_ITEM.match(text):
             text = _normalise_list_indent(text)
-        out = self.markdown_html(text, ctx)
+        out = _plain_html(text)
+        if out is None:
+            out = self.markdown_html(text, ctx)
         return out + SEGMENT_MARK if block.more else out
 
     def markdown_html(self, text: str, ctx: RenderContext) -> str:
@@ -705,6 +712,24 @@ def _normalise_list_indent(text: str) -> str:
             extra = k - stack[-1] if stack else k
             out.append(" " * (4 * len(stack) + max(0, extra)) + stripped)
     return "\n".join(out)
+
+
+def _plain_html(text: str) -> str | None:
+    """What Markdown makes of a plain paragraph or ATX heading, without running it.
+
+    A fast path (Markdown's fixed cost is ~0.3 ms per block): ``None`` when the text has
+    anything Markdown could act on.
+    """
+    heading = _ATX_PLAIN.match(text)
+    if heading and _PLAIN_TEXT.fullmatch(heading[2]):
+        level = len(heading[1])
+        return f"<h{level}>{heading[2]}</h{level}>"
+    if not text or not _PLAIN_TEXT.fullmatch(text):
+        return None
+    lines = text.split("\n")
+    if any(_PLAIN_LINE_START.match(line) or line.endswith(" ") for line in lines):
+        return None
+    return f"<p>{text}</p>"
 
 
 def _looks_like_table(text: str) -> bool:

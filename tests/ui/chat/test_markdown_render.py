@@ -231,6 +231,42 @@ def test_time_budget_spreads_a_backlog_and_still_equals_full_render(
     assert stream.blocks == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'You said: "Stream a long answer.".',
+        "line one\nline two, it's fine",
+        "### Answer from m",
+        "# Title words",
+        "x -- y ... z",
+        "a & b",
+        "under_score",
+        "ends with two spaces  \nnext",
+        "1. not plain",
+        "- not plain",
+        "    indented code",
+        "Setext\n===",
+        "## Closed ##",
+        "price: $5",
+        "a ~~b~~ c {x} #tag",
+        "=== not setext",
+        "-- dash start",
+        "+ plus",
+        "> quote",
+        "~~~ tilde",
+        "",
+    ],
+)
+def test_plain_fast_path_matches_markdown(renderer: MarkdownRenderer, text: str) -> None:
+    from app.ui.chat.markdown_render import _plain_html
+
+    fast = _plain_html(text)
+    if text in ('You said: "Stream a long answer.".', "### Answer from m", "x -- y ... z"):
+        assert fast is not None  # the common case takes the fast path
+    if fast is not None:
+        assert fast == renderer.markdown_html(text, RenderContext())
+
+
 def test_dark_theme_changes_colours() -> None:
     light = "".join(MarkdownRenderer(Theme.light()).render_text(SAMPLES[6], RenderContext()))
     dark = "".join(MarkdownRenderer(Theme.dark_theme()).render_text(SAMPLES[6], RenderContext()))
