@@ -83,6 +83,10 @@ class ClientPool:
         self._clients[provider_id] = (client, identity)
         return client
 
+    def registry_profile(self, provider_id: str) -> ProviderProfile | None:
+        """The provider's profile, or None when it is not configured (any more)."""
+        return self._registry.get(provider_id)
+
     def last_rate_limit(self, provider_id: str) -> RateLimitStatus | None:
         """The rate-limit headers of the provider's latest response (errors included)."""
         current = self._clients.get(provider_id)

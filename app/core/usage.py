@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -30,6 +30,10 @@ from app.api.profiles import ModelPrice, ProviderProfile
 from app.api.types import CallMeta, RateLimitStatus, Usage
 from app.settings import keep_aside, write_atomic
 from app.store import LedgerEntry, Store, StoreWriteError
+
+if TYPE_CHECKING:
+    from app.core.clients import ClientPool
+    from app.core.models_cache import ModelsCache
 
 _log = log.get("core.usage")
 
@@ -204,6 +208,46 @@ async def record_call(
     if monitor is not None:
         monitor.observe_call(entry, rate_limit=rate_limit, error=error)
     return entry
+
+
+async def account(
+    store: Store,
+    clients: ClientPool,
+    provider_id: str,
+    endpoint: str,
+    model: str,
+    *,
+    result: Any = None,
+    error: BaseException | None = None,
+    models: ModelsCache | None = None,
+    characters: int = 0,
+    audio_seconds: float = 0.0,
+    images: int | None = None,
+    latency_s: float | None = None,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+) -> LedgerEntry:
+    """Put one call of any panel in the ledger, priced from the profile (or the provider's
+    model list), and report it to ``clients.usage``. ``result`` is the API result (its
+    ``meta`` and ``usage`` are read; an image result's pictures are counted); pass what the
+    provider bills by when the result cannot tell: ``characters`` of speech input,
+    ``audio_seconds`` transcribed."""
+    from app.core.models_cache import effective_price
+
+    profile = clients.registry_profile(provider_id)
+    price = effective_price(profile, model, models) if profile is not None else None
+    meta: CallMeta | None = getattr(result, "meta", None)
+    usage: Usage | None = getattr(result, "usage", None)
+    if images is None:
+        data = getattr(result, "data", None)
+        images = len(data) if endpoint == "images" and isinstance(data, list) else 0
+    entry = ledger_entry(
+        provider_id, endpoint, model, price=price, meta=meta, usage=usage, error=error,
+        characters=characters, audio_seconds=audio_seconds, images=images, latency_s=latency_s,
+        conversation_id=conversation_id, message_id=message_id,
+    )  # fmt: skip
+    rate_limit = meta.rate_limit if meta is not None else clients.last_rate_limit(provider_id)
+    return await record_call(store, clients.usage, entry, rate_limit=rate_limit, error=error)
 
 
 # --- budgets -----------------------------------------------------------------------------

@@ -183,3 +183,29 @@ async def test_record_call_helper(ctx: AppContext) -> None:
     rows = await ctx.store.usage_entries()
     assert rows[0]["endpoint"] == "embeddings" and rows[0]["cost"] is not None
     assert ctx.clients.usage.get("local").status is not None
+
+
+async def test_account_prices_every_endpoint_from_the_profile(ctx: AppContext) -> None:
+    profile = ctx.registry.get("local")
+    assert profile is not None
+    ctx.registry.replace(
+        profile.model_copy(
+            update={"prices": {"img": ModelPrice(per_image=0.04), "tts": ModelPrice(per_m_chars=15.0),
+                               "stt": ModelPrice(per_audio_minute=0.006)}}
+        )
+    )  # fmt: skip
+    client = await ctx.clients.get("local")
+    images = await client.generate_images("img", "a red square", n=2)
+    await usage.account(ctx.store, ctx.clients, "local", "images", "img", result=images)
+    speech = await client.speech("tts", "Hello there")
+    await usage.account(ctx.store, ctx.clients, "local", "speech", "tts", result=speech,
+                        characters=len("Hello there"))  # fmt: skip
+    await usage.account(ctx.store, ctx.clients, "local", "transcriptions", "stt",
+                        audio_seconds=30.0, latency_s=0.2)  # fmt: skip
+    listing = await client.list_models()
+    await usage.account(ctx.store, ctx.clients, "local", "models", "", result=listing)
+    rows = {r["endpoint"]: r for r in await ctx.store.usage_entries()}
+    assert rows["images"]["images"] == 2 and rows["images"]["cost"] == pytest.approx(0.08)
+    assert rows["speech"]["cost"] == pytest.approx(11 * 15.0 / 1e6)
+    assert rows["transcriptions"]["cost"] == pytest.approx(0.003)
+    assert rows["models"]["cost"] == 0.0

@@ -16,7 +16,7 @@ from PySide6.QtCharts import (
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QMargins, Qt
+from PySide6.QtCore import QEvent, QMargins, Qt
 from PySide6.QtGui import QColor, QCursor, QPainter, QPalette
 from PySide6.QtWidgets import QToolTip, QWidget
 
@@ -100,7 +100,9 @@ def day_ticks(days: Sequence[dt.date], max_labels: int = 8) -> list[tuple[int, s
     ticks = []
     for i in range(0, len(days), step):
         day = days[i]
-        ticks.append((i, f"{day.day} {day:%b}" if i == 0 or day.day <= step else str(day.day)))
+        # Month names only inside the axis: the first label sits at the edge and is elided.
+        named = 0 < i < len(days) - 2 and day.day <= step
+        ticks.append((i, f"{day.day} {day:%b}" if named else str(day.day)))
     return ticks
 
 
@@ -130,6 +132,8 @@ class UsageChart(QChartView):
         self.setChart(self._chart)
         self._days: list[dt.date] = []
         self._scale = 1.0
+        self._series: list[Series] = []
+        self._title = title
         self.series_names: list[str] = []
         self.apply_palette()
 
@@ -144,8 +148,15 @@ class UsageChart(QChartView):
         self._chart.setTitleBrush(palette.color(QPalette.ColorRole.WindowText))
         self._chart.legend().setLabelColor(palette.color(QPalette.ColorRole.WindowText))
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme was switched live
+            self.apply_palette()
+            self.set_data(self._days, self._series)
+
     def set_data(self, days: Sequence[dt.date], series: Sequence[Series]) -> None:
         chart = self._chart
+        self._series = list(series)
         chart.removeAllSeries()
         for axis in chart.axes():
             chart.removeAxis(axis)
@@ -189,6 +200,8 @@ class UsageChart(QChartView):
         bars.attachAxis(x)
         bars.attachAxis(y)
         chart.legend().setVisible(bool(series))
+        y.setLabelsVisible(bool(series))
+        chart.setTitle(self._title if series else f"{self._title}: no calls in this range")
         chart.legend().setLabelColor(text)
 
     def on_bar_hovered(self, on: bool, index: int, name: str) -> None:

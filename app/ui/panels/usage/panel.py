@@ -273,7 +273,7 @@ class UsagePanel(QWidget):
         header = self.calls_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((140, 90, 170, 80, 70, 70, 150, 70, 70)):
+        for column, width in enumerate((128, 80, 160, 76, 60, 60, 136, 64, 64)):
             self.calls_view.setColumnWidth(column, width)
         tab = QWidget()
         layout = QVBoxLayout(tab)
