@@ -59,10 +59,11 @@ CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming';
 
 -- Streaming rows are indexed once they settle: re-tokenising a growing answer twice a
 -- second would cost the writer for nothing.
--- Prefix indexes for 2- and 3-letter prefixes: search-as-you-type stays fast.
+-- A 3-letter prefix index keeps search-as-you-type fast (shorter words are not
+-- prefix-searched, see search.build_match).
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text, content='messages', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2', prefix='2 3'
+    tokenize='porter unicode61 remove_diacritics 2', prefix='3'
 );
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status <> 'streaming'
 BEGIN

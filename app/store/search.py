@@ -33,17 +33,22 @@ class SearchFilters:
 
 def build_match(query: str) -> str | None:
     """Turn what a user typed into a safe FTS5 query: every word must match (prefix for the
-    last word while typing), ``"quoted text"`` is a phrase; operators are not interpreted."""
+    last word while typing, from 3 letters), ``"quoted text"`` is a phrase; FTS5 operators
+    are not interpreted."""
     terms: list[str] = []
     last_is_word = False
+    last_length = 0
     for phrase, word in _TOKEN.findall(query):
         cleaned = _NON_WORD.sub(" ", phrase or word).strip()
         if cleaned:
             terms.append(f'"{cleaned}"')
             last_is_word = bool(word)
+            last_length = len(cleaned.rsplit(" ", 1)[-1])
     if not terms:
         return None
-    if last_is_word and not query[-1:].isspace():
+    # Prefix-match the word being typed, from 3 letters on (1-2 letter prefixes match a
+    # large part of any history and have no prefix index).
+    if last_is_word and not query[-1:].isspace() and last_length >= 3:
         terms[-1] += "*"
     return " ".join(terms)
 

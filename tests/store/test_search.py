@@ -13,6 +13,8 @@ from app.store.search import build_match
 def test_build_match_is_safe() -> None:
     assert build_match("sort list") == '"sort" "list"*'
     assert build_match('"stable sort" python ') == '"stable sort" "python"'
+    assert build_match("so") == '"so"'  # no prefix search below 3 letters
+    assert build_match("x-ray") == '"x ray"*'
     assert build_match("  ") is None
     assert build_match("()") is None
     # Whatever a user types is a valid query: FTS5 syntax is never interpreted.
