@@ -450,8 +450,13 @@ class ConversationView(QAbstractScrollArea):
                 continue
             width = self._body_width()
             for html in update.finished:
-                part = _body_part(html)
-                self._measure(row, part, width)
+                if row.tail is not None and row.tail.html == html and row.tail.width == width:
+                    # The tail just became final unchanged: keep its laid-out document.
+                    part, row.tail = row.tail, None
+                    part.gap = _body_part(html).gap
+                else:
+                    part = _body_part(html)
+                    self._measure(row, part, width)
                 row.append_body(part)
             if update.tail is None:
                 if row.tail is not None:
