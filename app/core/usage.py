@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -444,15 +444,34 @@ class UsageMonitor:
     def get(self, provider_id: str) -> ProviderLimits:
         return self.limits.setdefault(provider_id, ProviderLimits(provider_id))
 
-    def observe_rate_limit(self, provider_id: str, status: RateLimitStatus | None) -> None:
-        """Headers of any response (success or error) from ``provider_id``."""
+    def response_hook(self, profile: ProviderProfile) -> Callable[[Any], Awaitable[None]]:
+        """An httpx response hook that reads every response's rate-limit headers."""
+        from app.api.meta import parse_rate_limit
+
+        async def on_response(response: Any) -> None:
+            status = parse_rate_limit(response.headers, profile.rate_limit_headers)
+            ok = response.status_code < 400
+            if status.known or not ok:
+                self.observe_rate_limit(profile.id, status, succeeded=ok)
+
+        return on_response
+
+    def observe_rate_limit(
+        self, provider_id: str, status: RateLimitStatus | None, *, succeeded: bool = False
+    ) -> None:
+        """Headers of any response (success or error) from ``provider_id``; a response that
+        ``succeeded`` ends a Retry-After wait."""
         if status is None or not status.known:
+            if succeeded and provider_id in self.limits:
+                self.limits[provider_id].retry_until = None
             return
         limits = self.get(provider_id)
         limits.status = status
         limits.updated_at = status.observed_at or time.time()
         if status.retry_after_s:
             limits.retry_until = limits.updated_at + status.retry_after_s
+        elif succeeded:
+            limits.retry_until = None
         self.last_provider = provider_id
         self._emit(LimitsChanged(provider_id, limits))
 

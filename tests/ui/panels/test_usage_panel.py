@@ -156,6 +156,20 @@ async def test_429_shows_its_retry_after_countdown(qtbot, ctx: AppContext) -> No
     assert window.usage.providers_table.item(0, 8).text().startswith("429: retry in")
 
 
+async def test_a_429_the_client_waits_out_counts_down_meanwhile(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    window = await _window(qtbot, ctx)
+    ctx.settings.update(
+        default_provider="local", default_model="gpt-test?fault=429&times=1&retry_after=3"
+    )
+    window.chat.composer.set_text("hi")
+    window.chat.composer.on_send_clicked()
+    await until(lambda: "retry in" in window.indicator.text(), 5)
+    assert window.chat.composer.busy  # the client is still waiting to try again
+    await until(lambda: not window.chat.composer.busy, 20)
+    await until(lambda: "retry in" not in window.indicator.text())
+    assert "req/min" in window.indicator.text()
+
+
 async def test_402_explains_and_links_the_dashboard(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
     window = await _window(qtbot, ctx)
     await _chat(window, ctx, "gpt-test?fault=402")
