@@ -17,6 +17,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -118,6 +119,7 @@ class ProvidersDialog(QDialog):
         self._listed_prices: dict[str, ModelPrice] = {}
         self._selecting = False
         self._committing = False
+        self._reshown = False
 
         named(self, "providersDialog", "Providers")
         self.setWindowTitle("Providers and keys")
@@ -618,6 +620,19 @@ class ProvidersDialog(QDialog):
     def _show_status(self, text: str, tone: str) -> None:
         self.status_label.setText(text)
         set_tone(self.status_label, tone)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The app may keep one dialog and show it again: show the registry as it is now.
+        if self._reshown and not self._dirty and self._pending_new is None:
+            self._refresh_list()
+            if self._current_id is not None and self._current_id in self.registry:
+                self._select(self._current_id)
+                self._show(self._current_id)  # reload the form and the key's status
+            else:
+                self._current_id = None
+                self._select_first()
+        self._reshown = True
+        super().showEvent(event)
 
     def done(self, result: int) -> None:
         """Every way out (Close, Escape, the window's X) ends here, once per showing."""

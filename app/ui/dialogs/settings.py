@@ -16,6 +16,7 @@ from typing import Any
 import shiboken6
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -53,7 +54,14 @@ class SettingsNotifier(QObject):
 
     def __init__(self, store: SettingsStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._unsubscribe: Callable[[], None] | None = store.subscribe(self._on_store_changed)
+        self._store = store
+        self._unsubscribe: Callable[[], None] | None = None
+        self.attach()
+
+    def attach(self) -> None:
+        """Listen to the store (again); does nothing when already listening."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._store.subscribe(self._on_store_changed)
 
     def _on_store_changed(self, settings: Settings, changed: frozenset[str]) -> None:
         if not shiboken6.isValid(self):
@@ -296,7 +304,13 @@ class SettingsDialog(QDialog):
         self.message_label.setText(text)
         set_tone(self.message_label, tone)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        # The app may keep one dialog and show it again: start from the current settings.
+        self.notifier.attach()
+        self.load(self.store.get())
+        super().showEvent(event)
+
     def done(self, result: int) -> None:
-        # A closed dialog stops following the store; open a new one to edit again.
+        # A hidden dialog stops following the store until it is shown again.
         self.notifier.detach()
         super().done(result)

@@ -31,6 +31,20 @@ def collect_garbage_on_the_gui_thread() -> Iterator[None]:
         gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def keep_running_when_a_dialog_closes() -> Iterator[None]:
+    """A test's dialog is often its only window: closing it must not quit the event loop
+    the test runs on (in the app, the main window stays open)."""
+    from PySide6.QtGui import QGuiApplication
+
+    before = QGuiApplication.quitOnLastWindowClosed()
+    QGuiApplication.setQuitOnLastWindowClosed(False)
+    try:
+        yield
+    finally:
+        QGuiApplication.setQuitOnLastWindowClosed(before)
+
+
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
     """Install an in-memory backend as keyring's active one; restore the old one after."""

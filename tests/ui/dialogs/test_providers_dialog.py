@@ -682,3 +682,21 @@ async def test_default_clients_reach_local_servers_directly_despite_a_proxy(
     )
     result = await check_connection(profile, None, make)
     assert result.ok, result.headline
+
+
+async def test_a_dialog_shown_again_reloads_the_registry_and_the_key(
+    make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer, keys: KeyStore
+) -> None:
+    dialog = make_dialog(openai_server)
+    first = dialog.add_preset("testsrv")
+    assert first is not None
+    dialog.reject()
+    assert not dialog.isVisible()
+    await keys.set(first.id, NOT_A_KEY)  # e.g. saved by another part of the app
+    edited = first.model_copy(update={"name": "Renamed While Hidden"})
+    dialog.registry.replace(edited)
+    dialog.show()
+    assert dialog.provider_list.currentItem().text() == "Renamed While Hidden"
+    assert dialog.editor.name_edit.text() == "Renamed While Hidden"
+    await until(lambda: dialog.editor.key_edit.text() == NOT_A_KEY)
+    assert not dialog.dirty

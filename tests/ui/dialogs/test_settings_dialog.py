@@ -180,3 +180,15 @@ def test_widgets_are_named(dialog: SettingsDialog) -> None:
     ):
         assert widget.objectName() and widget.accessibleName(), widget
     assert dialog.windowModality() == Qt.WindowModality.NonModal
+
+
+def test_a_dialog_shown_again_starts_from_the_current_settings(
+    dialog: SettingsDialog, store: SettingsStore
+) -> None:
+    dialog.buttons.rejected.emit()
+    store.update(theme="dark", font_size=18)  # changed elsewhere while hidden
+    dialog.show()
+    assert dialog.theme_combo.currentData() == "dark"
+    assert dialog.font_spin.value() == 18
+    store.update(theme="light")  # and it follows the store again
+    assert dialog.theme_combo.currentData() == "light"
