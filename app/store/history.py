@@ -275,12 +275,26 @@ def mark_interrupted(conn: sqlite3.Connection) -> int:
 
 
 def delete_message(conn: sqlite3.Connection, message_id: int) -> None:
-    """Delete a message and every reply below it; the leaf moves to its parent if needed."""
+    """Delete a message and every reply below it. If the visible branch went with it, the
+    parent becomes the leaf (for a first message: the newest remaining alternative)."""
     msg = get_message(conn, message_id)
     conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+    leaf = conn.execute(
+        "SELECT current_leaf_id FROM conversations WHERE id = ?", (msg.conversation_id,)
+    ).fetchone()[0]
+    if leaf is not None:
+        return
+    if msg.parent_id is not None:
+        leaf = msg.parent_id
+    else:
+        root = conn.execute(
+            "SELECT max(id) FROM messages WHERE conversation_id = ? AND parent_id IS NULL",
+            (msg.conversation_id,),
+        ).fetchone()[0]
+        leaf = None if root is None else descend_newest(conn, root)
     conn.execute(
-        "UPDATE conversations SET current_leaf_id = ?, updated_at = ? WHERE id = ? AND current_leaf_id IS NULL",
-        (msg.parent_id, time.time(), msg.conversation_id),
+        "UPDATE conversations SET current_leaf_id = ?, updated_at = ? WHERE id = ?",
+        (leaf, time.time(), msg.conversation_id),
     )
 
 

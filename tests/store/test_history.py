@@ -63,6 +63,11 @@ async def test_messages_branch_and_siblings(store: Store) -> None:
     # Deleting the current leaf moves the leaf to its parent.
     await store.delete_message(a1.id)
     assert store.get_conversation(conv.id).current_leaf_id == u1.id
+    # Deleting the visible first message shows the remaining alternative.
+    await store.delete_message(u1.id)
+    assert [m.id for m in store.active_branch(conv.id)] == [u1b.id]
+    await store.delete_message(u1b.id)
+    assert store.page(conv.id).messages == []
 
 
 async def test_message_in_other_conversation_is_refused(store: Store) -> None:
