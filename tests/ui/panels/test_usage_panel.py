@@ -249,6 +249,13 @@ async def test_filters_ranges_and_grouping(qtbot, ctx: AppContext) -> None:  # t
     assert usage.cost_chart.series_names == ["chat"]
     usage.set_group("provider")
     assert usage.cost_chart.series_names == ["Local"]
+    # Quick changes: older queries are cancelled, the last range wins.
+    for key in ("today", "7d", "month", "30d", "today"):
+        usage.set_range(key)
+    await until(lambda: not usage.tasks.running("summary") and not usage.tasks.running("calls"))
+    assert usage.days == (dt.date.today(), dt.date.today())
+    range_card = usage.cards["range"].text()
+    assert f"{dt.date.today():%d %b %Y}" in range_card and "· 2 calls" in range_card
     generation = usage.generation
     past = dt.date.today() - dt.timedelta(days=40)
     usage.set_range("custom", past, past + dt.timedelta(days=3))

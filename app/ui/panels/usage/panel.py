@@ -171,15 +171,15 @@ class UsagePanel(QWidget):
 
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(QLabel("Range:"))
+        bar.addWidget(_buddy("&Range:", self.range_combo))
         bar.addWidget(self.range_combo)
         bar.addWidget(self.from_date)
         bar.addWidget(self.to_date)
         bar.addSpacing(12)
-        bar.addWidget(QLabel("Provider:"))
+        bar.addWidget(_buddy("&Provider:", self.provider_combo))
         bar.addWidget(self.provider_combo)
         bar.addSpacing(12)
-        bar.addWidget(QLabel("Stack by:"))
+        bar.addWidget(_buddy("Stack &by:", self.group_combo))
         bar.addWidget(self.group_combo)
         bar.addStretch(1)
         bar.addWidget(self.refresh_button)
@@ -324,7 +324,7 @@ class UsagePanel(QWidget):
         self.budget_button = named(QPushButton("Set budget"), "budgetSet", "Set monthly budget")
         row = QHBoxLayout()
         row.setContentsMargins(0, 4, 0, 0)
-        row.addWidget(QLabel("Monthly budget for"))
+        row.addWidget(_buddy("Monthly &budget for", self.budget_provider))
         row.addWidget(self.budget_provider)
         row.addWidget(self.budget_amount)
         row.addWidget(self.budget_button)
@@ -352,8 +352,13 @@ class UsagePanel(QWidget):
         self.credits_banner.linkActivated.connect(self.on_link_activated)
         self._refresh_timer.timeout.connect(self.on_refresh_timer_fired)
         self._tick.timeout.connect(self._fill_limits)
-        self._unsubscribe = self.monitor.subscribe(self.on_usage_event)
-        self.ctx.registry.subscribe(lambda *_: self._fill_budget_providers())
+        unsubscribe = [
+            self.monitor.subscribe(self.on_usage_event),
+            self.ctx.registry.subscribe(lambda *_: self._fill_budget_providers()),
+        ]
+        self._unsubscribe = lambda: [stop() for stop in unsubscribe]
+        # A panel closed without shutdown() must not be called back either.
+        self.destroyed.connect(lambda *_: self._unsubscribe())
 
     # --- public ------------------------------------------------------------------------------
     @property
@@ -779,6 +784,13 @@ class UsagePanel(QWidget):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _buddy(text: str, widget: QWidget) -> QLabel:
+    """A label whose mnemonic focuses ``widget`` (and names it for screen readers)."""
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
 
 
 def _secs(value: float | None) -> str:
