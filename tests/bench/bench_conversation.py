@@ -61,6 +61,7 @@ class MeteredView(ConversationView):
         self.metering = False
         self.cpu_total = 0.0  # all of the view's CPU so far (to attribute stalls)
         self.max_call: tuple[float, str] = (0.0, "")  # the view's longest single call (CPU)
+        self.cpu_by: dict[str, float] = {}
 
     def _bucket(self) -> str | None:
         if not self.metering:
@@ -79,6 +80,7 @@ class MeteredView(ConversationView):
         finally:
             spent = time.thread_time() - t
             self.cpu_total += spent
+            self.cpu_by[fn.__name__] = self.cpu_by.get(fn.__name__, 0.0) + spent
             if self.metering and spent > self.max_call[0]:
                 self.max_call = (spent, fn.__name__)
             if spent > 0.015 and os.environ.get("BENCH_VERBOSE"):
@@ -235,10 +237,12 @@ def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, 
             heartbeat.start()
             t = time.perf_counter()
             cpu0, view0 = time.thread_time(), view.cpu_total
+            view.cpu_by.clear()
             received = await stream_into(view, client)
+            by = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in view.cpu_by.items())
             print(
                 f"  Qt thread CPU during the stream {(time.thread_time() - cpu0) * 1000:.0f} ms, "
-                f"of which the view {(view.cpu_total - view0) * 1000:.0f} ms"
+                f"of which the view {(view.cpu_total - view0) * 1000:.0f} ms ({by})"
             )
             await asyncio.sleep(0.1)  # the last frame
             final = DisplayMessage("live", Role.ASSISTANT, view.message("live").text, model="m")  # type: ignore[union-attr]

@@ -121,7 +121,7 @@ _NO_HEIGHTS = RowHeights()
 @dataclass(eq=False, slots=True)
 class _Row:
     msg: DisplayMessage
-    ctx: RenderContext = field(default_factory=RenderContext)
+    _ctx: RenderContext | None = None  # made when first needed (most rows never are)
     body: list[_Part] | None = None  # None until the row is first shown
     tail: _Part | None = None
     extras: list[_Part] = field(default_factory=lambda: _NO_PARTS)
@@ -131,6 +131,16 @@ class _Row:
     # Prefix sums over the body parts (height + gap each): a streaming row with thousands
     # of blocks still finds its visible blocks and its height in O(log n).
     body_h: RowHeights = field(default_factory=lambda: _NO_HEIGHTS)
+
+    @property
+    def ctx(self) -> RenderContext:
+        if self._ctx is None:
+            self._ctx = RenderContext()
+        return self._ctx
+
+    @ctx.setter
+    def ctx(self, value: RenderContext) -> None:
+        self._ctx = value
 
     def parts(self) -> list[_Part]:
         """Every part, top to bottom (O(parts): not for per-frame paths)."""
@@ -316,7 +326,7 @@ class ConversationView(QAbstractScrollArea):
         self._drop_docs()
         self._rows = [self._new_row(m) for m in messages]
         self._reindex()
-        self._heights = RowHeights(self._estimate(r) for r in self._rows)
+        self._heights = RowHeights(self._estimates(self._rows))
         self._stick = True
         self._older_pending = False
         self._current_row = -1
@@ -329,7 +339,7 @@ class ConversationView(QAbstractScrollArea):
         if not messages:
             return
         rows = [self._new_row(m) for m in messages]
-        heights = [self._estimate(r) for r in rows]
+        heights = self._estimates(rows)
         self._rows[:0] = rows
         self._reindex()
         self._heights.insert_front(heights)
@@ -482,7 +492,8 @@ class ConversationView(QAbstractScrollArea):
             return False
         self._images[url] = image
         for i, row in enumerate(self._rows):
-            if url in row.ctx.images or url in row.ctx.tail_images:
+            ctx = row._ctx
+            if ctx is not None and (url in ctx.images or url in ctx.tail_images):
                 row.ctx.loaded.add(url)
                 if row.stream is None:
                     self._forget_row_docs(row)
@@ -625,16 +636,28 @@ class ConversationView(QAbstractScrollArea):
         row.extras = extras
 
     def _estimate(self, row: _Row) -> int:
-        """A cheap height guess for rows never shown (replaced once laid out)."""
-        width = max(80, self._body_width())
-        per_line = max(10, int(width / self._char_w))
-        text = row.msg.text
-        lines = text.count("\n") + len(text) // per_line + 1
-        body = lines * self._line_h + 8 * text.count("```")
-        extras = len(row.msg.tool_calls) * (self._line_h + 12)
-        if row.msg.status in (Status.ERROR, Status.INTERRUPTED):
-            extras += 2 * self._line_h + 20
-        return self._chrome_height(row) + body + extras
+        """A cheap height guess for a row never shown (replaced once laid out)."""
+        return self._estimates([row])[0]
+
+    def _estimates(self, rows: list[_Row]) -> list[int]:
+        """Height guesses for many rows: a few C-speed string scans each."""
+        per_line = max(10, int(max(80, self._body_width()) / self._char_w))
+        line_h = self._line_h
+        user = MARGIN + 2 * PAD + self._header_h + HEADER_GAP
+        assistant = user + self._footer_h
+        failed = (Status.ERROR, Status.INTERRUPTED)
+        out = []
+        for row in rows:
+            msg = row.msg
+            text = msg.text
+            h = (text.count("\n") + len(text) // per_line + 1) * line_h
+            h += (assistant if msg.role is Role.ASSISTANT else user) + 8 * text.count("```")
+            if msg.tool_calls:
+                h += len(msg.tool_calls) * (line_h + 12)
+            if msg.status in failed:
+                h += 2 * line_h + 20
+            out.append(h)
+        return out
 
     def _chrome_height(self, row: _Row) -> int:
         footer = self._footer_h if row.msg.role is Role.ASSISTANT else 0
