@@ -389,7 +389,7 @@ def _chatgpt_conversation(
         "title": str(item.get("title") or "Untitled"), "created_at": created, "updated_at": max(updated, latest),
         "archived": bool(item.get("is_archived")), "provider": "openai",
         "model": item.get("default_model_slug") if isinstance(item.get("default_model_slug"), str) else None,
-        "params": {"imported_from": "chatgpt"},
+        "tags": ["chatgpt-import"],  # not params: those are sent with requests
     }  # fmt: skip
     return ParsedConversation(f"chatgpt:{conv_id}", fields, messages, leaf)
 

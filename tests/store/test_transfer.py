@@ -202,6 +202,7 @@ async def test_chatgpt_export(store: Store, tmp_path: Path) -> None:
 
     sorting = next(c for c in store.list_conversations() if c.title == "Sorting a list in Python")
     assert sorting.model == "gpt-4o" and sorting.created_at == 1731900000.1
+    assert sorting.tags == ["chatgpt-import"] and sorting.params == {}
     branch = store.active_branch(sorting.id)
     assert [m.role for m in branch] == ["user", "assistant", "user", "assistant"]
     assert branch[2].text == "And in descending order, keeping ties stable?"
