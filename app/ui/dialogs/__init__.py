@@ -8,7 +8,6 @@ How the app opens them (``demo.py`` wires all of it and runs with
     welcome = WelcomePanel(registry, presets)        # signals: providers_requested,
                                                      # settings_requested, provider_added(id)
     notifier = SettingsNotifier(settings_store, parent)   # changed(Settings, frozenset[str])
-    apply_appearance(qt_app, settings)               # theme and font size, live
 
 Every dialog is non-modal (``show()``), owns its async work in a ``TaskOwner`` and never
 runs a nested event loop inside a coroutine.

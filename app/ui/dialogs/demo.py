@@ -20,7 +20,7 @@ from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
 from app.settings import SettingsStore
-from app.ui.dialogs.appearance import apply_appearance
+from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
 from app.ui.dialogs.providers import ProvidersDialog, default_presets
 from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
@@ -51,7 +51,7 @@ class DemoWindow(QMainWindow):
         self._dialogs: list[QWidget] = []
         self.closed = asyncio.Event()
         self._connect_signals()
-        apply_appearance(_app(), self.settings.get())
+        apply_appearance(self.settings.get())
 
     def _connect_signals(self) -> None:
         self.welcome.providers_requested.connect(self.open_providers)
@@ -87,14 +87,8 @@ class DemoWindow(QMainWindow):
         self.settings.update(default_provider=provider_id, default_model=model)
 
     def on_settings_changed(self, settings: object, changed: frozenset[str]) -> None:
-        apply_appearance(_app(), self.settings.get())
+        apply_appearance(self.settings.get())
         self.statusBar().showMessage(f"Changed: {', '.join(sorted(changed))}", 3000)
-
-
-def _app() -> QApplication:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    return app
 
 
 async def _run(paths: AppPaths, screenshots: Path | None) -> int:
