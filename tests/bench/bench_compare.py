@@ -1,0 +1,214 @@
+"""Benchmark of the compare panel (run from the repo root: python tests/bench/bench_compare.py).
+
+Six models each stream 2,000 tokens at 500 tokens/s from the local OpenAI-compatible test
+server (a subprocess, niced: it stands in for remote providers) into the real
+``ComparePanel`` (offscreen, 1280 x 800, a 3 x 2 grid), through the app's own store, client
+pool and chat flow on the qasync loop.
+
+1. alone: each of the six streams on its own, through the chat flow (``ChatSession.send``)
+   into one conversation view; its wall time from send to the saved final answer.
+2. together: the six as one comparison run; wall time from Run to the last column saved.
+   A 5 ms heartbeat timer records the longest gap on the Qt thread (``max_stall_ms``).
+
+``wall_ratio`` = the run's wall time / the slowest single stream measured alone (target
+<= 1.1); ``max_stall_ms`` target < 50. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.api import ProviderProfile  # noqa: E402
+from app.core.chat import AnswerDelta, AnswerFinished, ChatSession, MessageSaved, Target  # noqa: E402
+from app.core.compare import ColumnSpec  # noqa: E402
+from app.paths import AppPaths  # noqa: E402
+from app.ui.chat.message_view import ConversationView  # noqa: E402
+from app.ui.chat.messages import DisplayMessage, Role, Status  # noqa: E402
+from app.ui.panels.compare import ComparePanel  # noqa: E402
+from tests.helpers.app_context import open_context  # noqa: E402
+
+COLUMNS = 6
+TOKENS = 2_000
+RATE = 500
+MODELS = [f"model-{i}?tokens={TOKENS}&rate={RATE}" for i in range(COLUMNS)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.openai_server", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(10),
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}/v1"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the test server did not start")
+
+
+class Heartbeat:
+    """A 5 ms timer on the Qt thread; the longest gap between ticks is the worst stall."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self.beat)
+        self.last = self.cpu = 0.0
+        self.worst = self.worst_cpu = 0.0
+        self.beats = 0
+        self.over_50 = 0
+
+    def start(self) -> None:
+        self.last, self.cpu = time.perf_counter(), time.thread_time()
+        self.worst = self.worst_cpu = 0.0
+        self.beats = self.over_50 = 0
+        self.timer.start()
+
+    def beat(self) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap = (now - self.last) * 1000
+        if gap > self.worst:
+            # The Qt thread's own CPU in that gap: near the gap means our work, far below
+            # it means the thread was waiting (other processes on the cores, the GIL).
+            self.worst, self.worst_cpu = gap, (cpu - self.cpu) * 1000
+        self.over_50 += gap >= 50
+        self.last, self.cpu = now, cpu
+        self.beats += 1
+
+    def stop(self) -> float:
+        self.timer.stop()
+        return self.worst
+
+
+async def until(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - widget state, polled like the tests do
+            await asyncio.sleep(0.01)
+
+
+async def alone(ctx, view: ConversationView, model: str) -> float:  # type: ignore[no-untyped-def]
+    """One stream through the chat flow into one view, as the chat panel does it."""
+    session = ChatSession(ctx.store, ctx.clients)
+    t = time.perf_counter()
+    answer_id = ""
+    async for event in session.send("Stream a long answer.", Target("local", model)):
+        if isinstance(event, AnswerDelta):
+            view.append_delta(answer_id, event.text)
+        elif isinstance(event, MessageSaved) and event.message.role == "assistant":
+            answer_id = str(event.message.id)
+            view.set_messages([DisplayMessage(answer_id, Role.ASSISTANT, status=Status.STREAMING)])
+            view.start_stream(answer_id)
+        elif isinstance(event, AnswerFinished):
+            final = DisplayMessage(answer_id, Role.ASSISTANT, event.message.text, model=model)
+            view.finish_stream(answer_id, final)
+    return time.perf_counter() - t
+
+
+async def run(app: QApplication, base_url: str, data: Path) -> dict[str, float]:
+    ctx = await open_context(AppPaths.from_root(data))
+    ctx.registry.add(
+        ProviderProfile(
+            id="local", name="Local", base_url=base_url, kind="local", key_required=False
+        )
+    )
+    try:
+        panel = ComparePanel(ctx)
+        panel.resize(1280, 800)
+        panel.show()
+        for model in MODELS:
+            panel.add_model(Target("local", model))
+        await (await ctx.clients.get("local")).list_models()  # a warm connection, as after start-up
+        view = ConversationView()
+        view.resize(420, 700)
+        view.show()
+        await asyncio.sleep(1.0)  # idle warm-up (lexers) as before anyone has typed
+        gc.collect()
+        gc.freeze()  # start-up objects are long-lived: keep them out of full GC passes
+
+        print(f"1. each of the {COLUMNS} streams alone ({TOKENS:,} tokens at {RATE}/s) ...")
+        alone_s = [await alone(ctx, view, model) for model in MODELS]
+        print("  " + ", ".join(f"{s:.2f}" for s in alone_s) + " s")
+        view.close()
+
+        print(f"2. all {COLUMNS} at once in the compare panel (3 x 2 grid at 1280 px) ...")
+        beat = Heartbeat()
+        beat.start()
+        t = time.perf_counter()
+        panel.start("Stream a long answer.", [ColumnSpec(Target("local", m)) for m in MODELS])
+        await until(lambda: panel.comparison is not None and not panel.busy)
+        together = time.perf_counter() - t
+        await asyncio.sleep(0.1)  # the last frames
+        stall = beat.stop()
+        comparison = panel.comparison
+        assert comparison is not None
+        tokens = [c.figures().tokens for c in comparison.columns]
+        statuses = {c.status.value for c in comparison.columns}
+        print(f"  {together:.2f} s; tokens per column {tokens}; statuses {sorted(statuses)}")
+        print(
+            f"  longest Qt-thread stall (5 ms heartbeat gap) {stall:.1f} ms, of which Qt-thread "
+            f"CPU {beat.worst_cpu:.1f} ms; {beat.beats} beats, {beat.over_50} gaps >= 50 ms"
+        )
+        await panel.shutdown()
+        panel.close()
+        return {"max_stall_ms": stall, "wall_ratio": together / max(alone_s)}
+    finally:
+        await ctx.close()
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    from app.ui.loop import QtLoop
+
+    server, base_url = start_server()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            loop = QtLoop(app, already_running=False)
+            asyncio.set_event_loop(loop)
+            try:
+                figures = loop.run_until_complete(run(app, base_url, Path(tmp)))
+            finally:
+                loop.close()
+                asyncio.set_event_loop(None)
+    finally:
+        server.kill()
+        server.wait()
+    print(
+        f"  wall ratio {figures['wall_ratio']:.3f} (target <= 1.1), "
+        f"max stall {figures['max_stall_ms']:.1f} ms (target < 50)"
+    )
+    print(json.dumps({k: round(v, 3 if k == "wall_ratio" else 1) for k, v in figures.items()}))
+
+
+if __name__ == "__main__":
+    main()
