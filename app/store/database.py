@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from app.store import history, schema
-from app.store.errors import StoreOpenError
+from app.store.errors import StoreOpenError, write_error_from
 from app.store.models import StoreOpenReport
 
 log = logging.getLogger("palaver.store")
@@ -196,12 +196,18 @@ def open_database(
             marker.unlink()
     except CorruptDatabase as exc:
         raise StoreOpenError(f"The history database could not be repaired: {exc}.") from exc
-    except sqlite3.DatabaseError as exc:
-        raise StoreOpenError(f"Palaver cannot open its history database {path}: {exc}.") from exc
-    except OSError as exc:
-        raise StoreOpenError(
-            f"Palaver cannot use its data folder {path.parent}: {exc.strerror or exc}."
-        ) from exc
+    except (sqlite3.DatabaseError, OSError) as exc:
+        reason = write_error_from(exc).reason
+        if reason == "disk_full":
+            raise StoreOpenError(
+                f"The disk holding {path.parent} is full: Palaver cannot open its history."
+            ) from exc
+        if reason == "read_only":
+            raise StoreOpenError(
+                f"The data folder {path.parent} is read-only: Palaver cannot open its history."
+            ) from exc
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StoreOpenError(f"Palaver cannot open its history database {path}: {detail}.") from exc
     return conn, report
 
 
