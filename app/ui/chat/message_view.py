@@ -1225,6 +1225,14 @@ class ConversationView(QAbstractScrollArea):
             bar.setValue(top)
         elif top + h > bar.value() + vh:
             bar.setValue(min(top, top + h - vh))
+        # Painted text is invisible to screen readers: say what the current message is.
+        msg = self._rows[index].msg
+        words = " ".join(msg.text.split())
+        status = "" if msg.status is Status.COMPLETE else f" ({msg.status.value})"
+        self.setAccessibleDescription(
+            f"Message {index + 1} of {len(self._rows)}, {msg.role_label()}{status}: "
+            f"{words[:500]}{'…' if len(words) > 500 else ''}"
+        )
         self._update_overlays()
         self.viewport().update()
 

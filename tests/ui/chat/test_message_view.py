@@ -329,6 +329,9 @@ def test_keyboard_and_context_menu_reach_every_action(qtbot: QtBot, view: Conver
     menu = view.build_context_menu(view._current_row)
     texts = [a.text() for a in menu.actions() if a.text()]
     assert {"Copy message", "Read aloud", "Delete"} <= set(texts)
+    assert view.accessibleDescription() == "Message 4 of 4, test-model: Answer 3."
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    assert view.accessibleDescription() == "Message 3 of 4, You: Question number 2?"
     with qtbot.waitSignal(view.delete_requested, timeout=500):
         qtbot.keyClick(view, Qt.Key.Key_Delete)
 
