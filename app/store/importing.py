@@ -322,6 +322,11 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _created(node: Any) -> float:
+    message = node.get("message") if isinstance(node, dict) else None
+    return (_number(message.get("create_time")) if isinstance(message, dict) else None) or 0.0
+
+
 def _chatgpt_conversation(
     item: Any,
     assets: dict[str, str],
@@ -357,15 +362,18 @@ def _chatgpt_conversation(
             continue
         visited.add(node_id)
         node = mapping.get(node_id)
-        converted = (
-            _chatgpt_message(node, assets, files, blobs, parsed, report)
-            if isinstance(node, dict)
-            else None
-        )
-        if converted is not None:
-            converted.setdefault(
-                "created_at", _number((node or {}).get("message", {}).get("create_time")) or created
+        try:
+            converted = (
+                _chatgpt_message(node, assets, files, blobs, parsed, report)
+                if isinstance(node, dict)
+                else None
             )
+        except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
+            report.skipped_messages += 1
+            report.note(f"message {node_id} skipped: {type(exc).__name__} {exc}")
+            converted = None
+        if converted is not None:
+            converted.setdefault("created_at", latest)  # no time: right after what came before
             latest = max(latest, converted["created_at"])
             messages.append(ParsedMessage(node_id, inherited, converted))
             anchor: str | None = node_id
@@ -373,11 +381,7 @@ def _chatgpt_conversation(
             anchor = inherited
         kept_parent[node_id] = anchor
         kids = [k for k in children.get(node_id, []) if k in mapping]
-        kids.sort(
-            key=lambda k: (
-                _number(((mapping[k] or {}).get("message") or {}).get("create_time")) or 0.0
-            )
-        )
+        kids.sort(key=lambda k: _created(mapping[k]))
         order.extend((kid, anchor) for kid in kids)
     if not messages:
         return None
@@ -413,7 +417,8 @@ def _chatgpt_message(
     role = author.get("role") if isinstance(author, dict) else None
     content = message.get("content") or {}
     kind = content.get("content_type") if isinstance(content, dict) else None
-    metadata = message.get("metadata") or {}
+    metadata = message.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
     if metadata.get("is_visually_hidden_from_conversation"):
         report.skipped_messages += 1
         report.note(f"hidden {role} message skipped")

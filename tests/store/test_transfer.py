@@ -245,7 +245,10 @@ async def test_chatgpt_odd_conversations_are_skipped_and_counted(
             "mapping": {
                 "x1": {"message": {"author": {"role": "user"}, "content": {"content_type": "text", "parts": ["hi", {"content_type": "audio_asset_pointer"}]}}, "parent": None, "children": ["x2"]},
                 "x2": {"message": {"author": {"role": "assistant"}, "content": {"content_type": "thoughts", "thoughts": []}}, "parent": "x1", "children": ["x3"]},
-                "x3": {"message": {"author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["hello"]}, "create_time": None}, "parent": "x2", "children": ["x1"]},
+                "x3": {"message": {"author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["hello"]}, "create_time": None}, "parent": "x2", "children": ["x4", "x5"]},
+                "x4": {"message": {"author": {"role": "user"}, "content": {"content_type": "text", "parts": 5}, "metadata": []}, "parent": "x3"},
+                "x5": {"message": {"author": "bob", "content": None}, "parent": "x3"},
+                "x6": None,
             },
         },
     ]  # fmt: skip
@@ -253,7 +256,7 @@ async def test_chatgpt_odd_conversations_are_skipped_and_counted(
     path.write_text(json.dumps(doc))
     report = await store.import_file(path)
     assert report.conversations == 3 and report.skipped_conversations == 3
-    assert report.skipped_messages == 2  # hidden system + the "thoughts" node
+    assert report.skipped_messages == 4  # hidden system, "thoughts", parts not a list, no role
     assert report.skipped_parts == 2  # the missing image + the audio pointer
     strange = next(c for c in store.list_conversations() if c.title == "strange nodes")
     # The skipped node's child hangs on its nearest kept ancestor; the cycle is ignored.
