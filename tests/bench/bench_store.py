@@ -270,6 +270,10 @@ async def writer_headroom(store: Store) -> tuple[float, float, float]:
 
 async def main() -> None:
     total_started = time.perf_counter()
+    log(
+        f"bench_store: {CONVERSATIONS} conversations / {MESSAGES} messages and {LEDGER_ROWS} ledger rows "
+        "bulk-loaded into a temporary store, then search, paging, usage aggregates, size and writer headroom"
+    )
     rng = random.Random(1234)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
