@@ -2,6 +2,7 @@
 # Build Palaver's double-click app for the OS this runs on (one-folder PyInstaller bundle):
 #   bash packaging/build.sh            # -> dist/Palaver/ (Linux, Windows) or dist/Palaver.app (macOS)
 #   bash packaging/build.sh --smoke    # ... then start it offscreen with --smoke-test (exit 0)
+#                                      # and run packaging/bundle_check.py inside the bundle
 # Installs the app and its `build` extra (PyInstaller) into .venv first; re-running is cheap.
 # Installers on top of this: packaging/linux/build-appimage.sh, packaging/windows/build-installer.ps1,
 # packaging/macos/build-dmg.sh. On Windows run it from Git Bash (or use build-installer.ps1).
@@ -12,7 +13,7 @@ smoke=0
 for arg in "$@"; do
   case "$arg" in
     --smoke) smoke=1 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 64 ;;
   esac
 done
@@ -27,7 +28,8 @@ fi
 
 started=$(date +%s)
 rm -rf build/pyinstaller dist/Palaver dist/Palaver.app
-"$py" -m PyInstaller --noconfirm --clean --log-level WARN \
+# --smoke also bundles packaging/bundle_check.py as a second executable, run below.
+PALAVER_BUNDLE_CHECK=$smoke "$py" -m PyInstaller --noconfirm --clean --log-level WARN \
   --workpath build/pyinstaller --distpath dist pyinstaller.spec
 echo "built in $(($(date +%s) - started)) s"
 
@@ -36,7 +38,6 @@ case "$(uname -s)" in
   MINGW* | MSYS* | CYGWIN*) bundle=dist/Palaver; exe=dist/Palaver/Palaver.exe ;;
   *) bundle=dist/Palaver; exe=dist/Palaver/Palaver ;;
 esac
-echo "bundle: $bundle ($(du -sh "$bundle" | cut -f1))"
 
 if [ "$smoke" = 1 ]; then
   data_dir=$(mktemp -d)
@@ -48,4 +49,11 @@ if [ "$smoke" = 1 ]; then
   test -f "$internal/THIRD-PARTY-NOTICES.txt" || { echo "third-party notices missing from the bundle" >&2; exit 1; }
   QT_QPA_PLATFORM=offscreen "$exe" --smoke-test --data-dir "$data_dir"
   echo "smoke test: exit 0"
+  # What loads lazily or by name (audio, keyring, lexers, every app module), then remove
+  # the checker so the bundle is the one users get.
+  checker=$(dirname "$exe")/palaver-bundle-check
+  [ -f "$checker.exe" ] && checker=$checker.exe
+  QT_QPA_PLATFORM=offscreen HOME="$data_dir" "$checker"
+  rm -f "$checker"
 fi
+echo "bundle: $bundle ($(du -sh "$bundle" | cut -f1))"
