@@ -3,7 +3,7 @@
 # -> dist\Palaver\Palaver.exe and dist\Palaver-<version>-setup.exe.
 # Needs Python 3.11+ (the py launcher) and Inno Setup 6 (ISCC.exe on PATH or in its default
 # folder; `winget install JRSoftware.InnoSetup`). -Smoke starts the built app with
-# --smoke-test offscreen and fails unless it exits 0.
+# --smoke-test offscreen and runs packaging\bundle_check.py inside the bundle; both must pass.
 param([switch]$Smoke, [switch]$NoInstaller)
 $ErrorActionPreference = 'Stop'
 Set-Location (Join-Path $PSScriptRoot '..\..')
@@ -14,6 +14,8 @@ if (-not (Test-Path $py)) { py -3 -m venv .venv; if ($LASTEXITCODE) { throw 'ven
 if ($LASTEXITCODE) { throw 'pip install failed' }
 
 Remove-Item -Recurse -Force build\pyinstaller, dist\Palaver -ErrorAction SilentlyContinue
+# -Smoke also bundles packaging\bundle_check.py as palaver-bundle-check.exe (run, then removed).
+$env:PALAVER_BUNDLE_CHECK = if ($Smoke) { '1' } else { '0' }
 & $py -m PyInstaller --noconfirm --clean --log-level WARN --workpath build\pyinstaller --distpath dist pyinstaller.spec
 if ($LASTEXITCODE) { throw 'PyInstaller failed' }
 $size = (Get-ChildItem -Recurse -File dist\Palaver | Measure-Object -Property Length -Sum).Sum / 1MB
@@ -28,6 +30,12 @@ if ($Smoke) {
     Remove-Item -Recurse -Force $data -ErrorAction SilentlyContinue
     if ($p.ExitCode -ne 0) { throw "smoke test failed: exit $($p.ExitCode)" }
     Write-Host 'smoke test: exit 0'
+    $env:QT_QPA_PLATFORM = 'offscreen'
+    & 'dist\Palaver\palaver-bundle-check.exe'
+    $checked = $LASTEXITCODE
+    Remove-Item Env:QT_QPA_PLATFORM
+    Remove-Item -Force 'dist\Palaver\palaver-bundle-check.exe'
+    if ($checked -ne 0) { throw 'bundle check failed' }
 }
 if ($NoInstaller) { exit 0 }
 
