@@ -89,6 +89,9 @@ DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured 
 IMAGE_MAX_WIDTH = 480
 # Markdown work per stream per frame; after a stall the backlog is spread over frames.
 FRAME_BUDGET_S = 0.006
+# Pygments lexers are warmed up one per tick (11-24 ms each), starting after start-up.
+WARMUP_FIRST_MS = 400
+WARMUP_NEXT_MS = 30
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
 
 
@@ -273,7 +276,7 @@ class ConversationView(QAbstractScrollArea):
         self._heights = RowHeights()
         self._docs: OrderedDict[int, _Part] = OrderedDict()
         self._images: dict[str, QImage] = {}
-        self._renderer = MarkdownRenderer(self._theme_from_palette())
+        self._renderer_: MarkdownRenderer | None = None  # imports Markdown when first used
         self._buffer = StreamBuffer()
         self._behind: set[str] = set()  # streams with finished blocks still to render
         self._scheduler = FrameScheduler.shared()
@@ -298,7 +301,7 @@ class ConversationView(QAbstractScrollArea):
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
         self._warmup = QTimer(self)
-        self._warmup.setInterval(0)
+        self._warmup.setInterval(WARMUP_FIRST_MS)  # after start-up has painted
         self._connect_signals()
         self._warmup.start()
 
@@ -944,7 +947,7 @@ class ConversationView(QAbstractScrollArea):
 
     def _restyle(self) -> None:
         theme = self._theme_from_palette()
-        if theme == self._renderer.theme:
+        if self._renderer_ is None or theme == self._renderer.theme:
             return
         self._renderer.theme = theme
         self._drop_docs()
@@ -1322,7 +1325,14 @@ class ConversationView(QAbstractScrollArea):
             self._countdown.stop()
         self.viewport().update()
 
+    @property
+    def _renderer(self) -> MarkdownRenderer:
+        if self._renderer_ is None:
+            self._renderer_ = MarkdownRenderer(self._theme_from_palette())
+        return self._renderer_
+
     def on_warmup_timeout(self) -> None:
+        self._warmup.setInterval(WARMUP_NEXT_MS)
         # One lexer per idle tick: each first use costs 11–24 ms, under a frame.
         if not highlight.warm_up_next():
             self._warmup.stop()
