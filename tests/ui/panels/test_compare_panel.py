@@ -33,6 +33,7 @@ async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppC
             kind="local",
             key_required=False,
             models=["alpha?tokens=40&rate=400", "beta?tokens=60&rate=400"],
+            prices={"one?tokens=5": {"input_per_m": 5.0, "output_per_m": 20.0}},
         )
     )
     yield context
@@ -167,6 +168,10 @@ async def test_blind_mode_hides_shuffles_and_reveals_on_vote(qtbot, ctx: AppCont
         panel.columns[i].view.message(panel.columns[i].message_id or "").model for i in range(4)
     ]  # type: ignore[union-attr]
     assert all(m.startswith("Model ") for m in footer_models)
+    # A price would give the priced model away: no cost is shown until the reveal.
+    priced = panel.columns[0]
+    assert "$ –" in priced.figures.text()
+    assert panel.columns[0].view.message(priced.message_id or "").usage.cost is None  # type: ignore[union-attr]
     # Screen order follows the shuffled slots (4 columns: a 2 x 2 grid).
     for column in comparison.columns:
         row, col, _, _ = panel.grid.getItemPosition(panel.grid.indexOf(panel.columns[column.index]))
@@ -176,6 +181,8 @@ async def test_blind_mode_hides_shuffles_and_reveals_on_vote(qtbot, ctx: AppCont
     await until(lambda: not comparison.hidden and "three" in panel.columns[2].title.text())
     assert panel.columns[2].title.text().startswith("★")
     assert "one?tokens=5" in panel.columns[0].title.text()
+    assert "$0.0" in priced.figures.text()
+    assert panel.columns[0].view.message(priced.message_id or "").usage.cost  # type: ignore[union-attr]
     assert not panel.reveal_button.isVisible()
     vote = ctx.store.get_comparison(comparison.run_id).vote
     assert vote is not None and vote["model"] == "local/three?tokens=7" and vote["blind"] is True

@@ -140,8 +140,9 @@ class ColumnWidget(QFrame):
         self.retry_button.setVisible(
             status in (ColumnStatus.ERROR, ColumnStatus.INTERRUPTED, ColumnStatus.STOPPED)
         )
-        self.best_button.setEnabled(voting and not active)
-        has_text = bool(self.message_id and self.view.message(self.message_id) is not None)
+        shown = self.view.message(self.message_id) if self.message_id else None
+        has_text = shown is not None and bool(shown.text)
+        self.best_button.setEnabled(voting and not active and has_text)
         self.continue_button.setEnabled(not active and has_text)
 
     def set_figures(self, figures: ColumnFigures) -> None:

@@ -95,6 +95,7 @@ def _table(name: str, accessible: str, headers: list[str]) -> QTableWidget:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(1 if headers[0] == "#" else 0, QHeaderView.ResizeMode.Stretch)
@@ -186,7 +187,7 @@ class LeaderboardPage(QWidget):
             for col, item in enumerate(values):
                 self.speeds.setItem(row, col, item)
         self.summary.setText(
-            f"{runs} voted runs · {len(standings)} models"
+            f"{runs} voted run{'s' if runs != 1 else ''} · {len(standings)} models"
             if standings
             else "No votes in this period yet: vote for the best answer after a comparison."
         )

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +47,7 @@ from app.core.compare import (
     MAX_COLUMNS,
     MIN_COLUMNS,
     ColumnDelta,
+    ColumnFigures,
     ColumnFinished,
     ColumnSpec,
     ColumnStarted,
@@ -75,6 +77,29 @@ GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
 HISTORY_LIMIT = 300
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that shrinks with an ellipsis (the full text is its tooltip)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.full = text
+        self.setToolTip(text)
+        self.setMinimumWidth(60)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def sizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance(self.full) + 4, super().sizeHint().height()
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.setText(
+            self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideRight, self.width())
+        )
+
+
 class ModelChip(QFrame):
     """A chosen model with its own overrides (temperature, max tokens, system prompt)."""
 
@@ -86,9 +111,9 @@ class ModelChip(QFrame):
         self.target = target
         named(self, f"modelChip{number}", f"Model {number}: {label}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = QLabel(label)
+        self.label = ElidedLabel(label)
         self.label.setObjectName(f"modelChipLabel{number}")
-        self.label.setToolTip(label)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.options_button = named(
             QToolButton(), f"modelChipOptions{number}", f"Overrides for {label}", "Overrides"
         )
@@ -256,19 +281,19 @@ class ComparePanel(QWidget):
     def _build_layout(self) -> None:
         models = QHBoxLayout()
         models.addWidget(QLabel("Models:"))
-        models.addLayout(self.chips_row)
+        models.addLayout(self.chips_row, 1)
         models.addWidget(self.add_model_button)
-        models.addStretch(1)
-        models.addWidget(self.blind_check)
-        models.addWidget(QLabel("Layout:"))
-        models.addWidget(self.layout_combo)
-        models.addWidget(self.sync_check)
         params = QHBoxLayout()
         params.addWidget(self.system_prompt, 1)
         params.addWidget(QLabel("Temperature"))
         params.addWidget(self.temperature)
         params.addWidget(QLabel("Max tokens"))
         params.addWidget(self.max_tokens)
+        params.addSpacing(12)
+        params.addWidget(self.blind_check)
+        params.addWidget(QLabel("Layout"))
+        params.addWidget(self.layout_combo)
+        params.addWidget(self.sync_check)
         actions = QVBoxLayout()
         actions.addWidget(self.run_button)
         actions.addWidget(self.stop_all_button)
@@ -325,7 +350,7 @@ class ComparePanel(QWidget):
             self.status_changed.emit(f"At most {MAX_COLUMNS} models at once.")
             return None
         profile = self.ctx.registry.get(target.provider_id)
-        label = f"{profile.name if profile else target.provider_id} / {target.model}"
+        label = f"{target.model} · {profile.name if profile else target.provider_id}"
         self._chip_numbers += 1
         chip = ModelChip(target, label, self._chip_numbers)
         if spec is not None:
@@ -488,10 +513,7 @@ class ComparePanel(QWidget):
         column = comparison.columns[index]
         message = column.message
         if message is not None:
-            shown = display_message(message)
-            shown.model = comparison.label(column)
-            if column.error is not None and not shown.error:
-                shown.error = column.error.message
+            shown = self._display(comparison, index)
             if widget.message_id == str(message.id) and widget.view.message(widget.message_id):
                 widget.view.finish_stream(widget.message_id, shown)
             else:
@@ -510,7 +532,22 @@ class ComparePanel(QWidget):
                     )
                 ]
             )
-        widget.set_figures(column.figures())
+        widget.set_figures(self._figures(comparison, index))
+
+    def _display(self, comparison: Comparison, index: int) -> DisplayMessage:
+        column = comparison.columns[index]
+        assert column.message is not None
+        shown = display_message(column.message)
+        shown.model = comparison.label(column)
+        if comparison.hidden:  # a price can give the model away
+            shown.usage = replace(shown.usage, cost=None)
+        if column.error is not None and not shown.error:
+            shown.error = column.error.message
+        return shown
+
+    def _figures(self, comparison: Comparison, index: int) -> ColumnFigures:
+        figures = comparison.columns[index].figures()
+        return replace(figures, cost=None) if comparison.hidden else figures
 
     def on_figures_timer_timeout(self) -> None:
         comparison = self.comparison
@@ -519,7 +556,7 @@ class ComparePanel(QWidget):
             return
         for column in comparison.columns:
             if column.status.active or column.started_at is not None:
-                self.columns[column.index].set_figures(column.figures())
+                self.columns[column.index].set_figures(self._figures(comparison, column.index))
         if not comparison.running:
             self.figures_timer.stop()
 
@@ -609,13 +646,9 @@ class ComparePanel(QWidget):
                     label = f"{chr(ord('A') + column.slot)}: {label}"
             widget.set_title(label, winner=winner == column.index)
             shown = widget.view.message(widget.message_id) if widget.message_id else None
-            if (
-                shown is not None
-                and shown.status is not Status.STREAMING
-                and shown.model != comparison.label(column)
-            ):
-                shown.model = comparison.label(column)
-                widget.view.update_message(shown)
+            if shown is not None and shown.status is not Status.STREAMING and column.message:
+                widget.view.update_message(self._display(comparison, column.index))
+                widget.set_figures(self._figures(comparison, column.index))
 
     def _can_vote(self) -> bool:
         comparison = self.comparison
