@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,38 @@ def pytest_asyncio_loop_factories(
     import asyncio
 
     return {"asyncio": asyncio.new_event_loop}
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """Python's cycle collector runs on whichever thread allocates past a threshold: on a
+    keyring, store or server thread it can free Qt objects of an earlier test there and
+    crash the GUI thread later (seen: a segfault in ``QTimerInfoList::activateTimers``).
+    The app collects on the Qt thread only (``app.ui.collector``); tests do the same:
+    automatic collection is off during a test and garbage is collected after it, here."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def keep_running_when_a_window_closes() -> Iterator[None]:
+    """A test's widget is often its only window: closing it must not quit the event loop
+    the test runs on (in the app, quitting is the ordered shutdown's job)."""
+    from PySide6.QtGui import QGuiApplication
+
+    before = QGuiApplication.quitOnLastWindowClosed()
+    QGuiApplication.setQuitOnLastWindowClosed(False)
+    try:
+        yield
+    finally:
+        QGuiApplication.setQuitOnLastWindowClosed(before)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from app.core.context import AppContext
 from app.paths import AppPaths
 from app.store import StoreOpenError
 from app.ui.appearance import apply_appearance
+from app.ui.collector import GarbageCollector
 from app.ui.loop import QtLoop
 from app.ui.main_window import MainWindow
 
@@ -40,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
     def factory() -> QtLoop:
         return QtLoop(qt_app, already_running=False)
 
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_main(paths, smoke_test=args.smoke_test, started=started))
+    collector = GarbageCollector(qt_app)
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(_main(paths, smoke_test=args.smoke_test, started=started))
+    finally:
+        collector.stop()
 
 
 async def _main(paths: AppPaths, *, smoke_test: bool, started: float) -> int:

@@ -18,32 +18,9 @@ import pytest
 from keyring.backends import chainer, fail, null
 
 from app.core.keys import KeySource, KeyStore, KeyStoreError, is_real_backend, mask
+from tests.helpers.memory_keyring import MemoryKeyring
 
 FAKE_KEY = "sk-test-not-a-real-key-1234"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An in-memory backend that counts as real (priority > 0), for tests only."""
-
-    priority = 1  # type: ignore[assignment]
-    # Keeps keyring's own discovery from ever choosing this test backend.
-    viable = False  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.passwords: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.passwords.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.passwords.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LockedKeyring(MemoryKeyring):

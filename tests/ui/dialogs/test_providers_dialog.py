@@ -35,8 +35,8 @@ from app.paths import AppPaths
 from app.settings import Settings
 from app.ui.dialogs.connection import check_connection
 from app.ui.dialogs.providers import ProvidersDialog, client_factory_for
-from tests.core.test_keys import MemoryKeyring
 from tests.helpers.fixtures import TEST_API_KEY
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.openai_server import OpenAIServer
 
 NOT_A_KEY = "sk-test-not-a-real-key-5678"
