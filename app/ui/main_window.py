@@ -17,7 +17,10 @@ from app.ui.dialogs.providers import ProvidersDialog
 from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.compare import ComparePanel
+from app.ui.panels.images import ImagesPanel
 from app.ui.panels.placeholder import ComingPanel
+from app.ui.panels.speech import SpeechPanel
+from app.ui.panels.transcribe import TranscribePanel
 from app.ui.panels.usage import UsagePanel
 from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
@@ -85,14 +88,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(compare := ComparePanel(self.ctx), "Compare")
         compare.conversation_opened.connect(self.on_compare_conversation_opened)
         compare.status_changed.connect(self.show_message)
-        self.tabs.addTab(
-            ComingPanel("images", "Images", "Generate, browse and keep images."), "Images"
-        )
-        self.tabs.addTab(ComingPanel("speech", "Speech", "Text-to-speech with playback."), "Speech")
-        self.tabs.addTab(
-            ComingPanel("transcribe", "Transcribe", "Microphone recording and file transcription."),
-            "Transcribe",
-        )
+        self.tabs.addTab(ImagesPanel(self.ctx), "Images")
+        self.tabs.addTab(speech := SpeechPanel(self.ctx), "Speech")
+        speech.status_changed.connect(self.show_message)
+        self.tabs.addTab(transcribe := TranscribePanel(self.ctx), "Transcribe")
+        transcribe.status_changed.connect(self.show_message)
         self.tabs.addTab(UsagePanel(self.ctx), "Usage")
 
     def _build_menus(self) -> None:
