@@ -94,6 +94,7 @@ class ApiClient:
         max_retries: int = 2,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
+        trust_env: bool = True,
     ) -> None:
         self.profile = profile
         self.timeout = timeout
@@ -118,6 +119,8 @@ class ApiClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             proxy=proxy if transport is None else None,
             transport=transport,
+            # False: ignore HTTP(S)_PROXY and friends (the "no proxy" setting).
+            trust_env=trust_env,
             follow_redirects=True,
             max_redirects=5,
             limits=httpx.Limits(

@@ -66,7 +66,7 @@ class ClientPool:
         settings = self._settings.get()
         # The key is part of the identity so a changed key gets a new client; it is compared,
         # never logged.
-        identity = (profile.model_dump_json(), key, settings.proxy_url, settings.request_timeout)
+        identity = (profile.model_dump_json(), key, settings.proxy, settings.request_timeout)
         current = self._clients.get(provider_id)
         if current is not None and current[1] == identity:
             return current[0]
@@ -78,6 +78,7 @@ class ClientPool:
             key,
             timeout=float(settings.request_timeout),
             proxy=settings.proxy_url,
+            trust_env=settings.use_system_proxy,
             transport=transport,
         )
         # Live limits from every response, including a 429 the client is about to wait out

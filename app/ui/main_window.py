@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_requested.connect(self.on_delete_requested)
         self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
         self.chat.status_changed.connect(self.show_message)
-        self.ctx.registry.subscribe(lambda *_: self._update_provider_label())
+        self.ctx.registry.subscribe(self.on_registry_changed)
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
         self.settings_notifier.changed.connect(self.on_settings_changed)
         self.chat.providers_requested.connect(self.open_providers)
@@ -217,6 +217,9 @@ class MainWindow(QMainWindow):
         self.settings_dialog.show()
         self.settings_dialog.raise_()
         self.settings_dialog.activateWindow()
+
+    def on_registry_changed(self, *_: object) -> None:
+        self._update_provider_label()
 
     def on_settings_changed(self, settings: Settings, changed: frozenset[str]) -> None:
         if changed & {"theme", "font_size"}:

@@ -163,3 +163,21 @@ async def test_missing_key_is_explained(ctx: AppContext, openai_server: OpenAISe
     finished = events[-1]
     assert isinstance(finished, AnswerFinished) and finished.error is not None
     assert "needs an API key" in finished.error.message
+
+
+async def test_no_proxy_setting_ignores_proxy_variables(
+    ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy that does not exist: with "system" the call would try it; with "none" it must not.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    ctx.settings.update(proxy="none")
+    events = await _collect(ChatSession(ctx.store, ctx.clients).send("hi", Target("local", "m")))
+    finished = events[-1]
+    assert isinstance(finished, AnswerFinished) and finished.error is None
+    ctx.settings.update(proxy="system")
+    events = await _collect(ChatSession(ctx.store, ctx.clients).send("hi", Target("local", "m")))
+    finished = events[-1]
+    assert isinstance(finished, AnswerFinished) and finished.error is not None
