@@ -470,6 +470,56 @@ class Comparison:
         )  # fmt: skip
 
     @classmethod
+    async def from_answer(
+        cls,
+        store: Store,
+        clients: ClientPool,
+        answer_id: int,
+        others: Sequence[ColumnSpec],
+        *,
+        pacer: Pacer | None = None,
+        listener: Listener | None = None,
+        price_of: PriceOf | None = None,
+    ) -> Comparison:
+        """ "Ask another model" in a conversation: its answer ``answer_id`` is the first
+        column (already ended); ``others`` answer the same prompt, with the conversation
+        above it, as new branches of that conversation."""
+        answer = store.get_message(answer_id)
+        if answer.parent_id is None or answer.role != "assistant":
+            raise ValueError("only an answer to a message can be compared")
+        prompt = store.get_message(answer.parent_id)
+        conversation = store.get_conversation(answer.conversation_id)
+        specs = [ColumnSpec(Target(answer.provider or "", answer.model or "")), *others]
+        if not MIN_COLUMNS <= len(specs) <= MAX_COLUMNS:
+            raise ValueError(f"choose 1 to {MAX_COLUMNS - 1} other models")
+        params = {k: v for k, v in conversation.params.items() if v is not None}
+        answers = [
+            {
+                "model": spec.target.model,
+                "provider": spec.target.provider_id,
+                "message_id": answer.id if i == 0 else None,
+                "metadata": {"slot": i, "params": spec.params, "system_prompt": spec.system_prompt},
+            }
+            for i, spec in enumerate(specs)
+        ]
+        extra = {"blind": False, "conversation_id": conversation.id, "prompt_id": prompt.id}
+        run = await store.add_comparison(
+            prompt.text, answers, system_prompt=conversation.system_prompt,
+            params={**params, RUN_KEY: {**extra, "from_conversation": True}},
+        )  # fmt: skip
+        columns = [
+            Column(i, spec, a.id, i)
+            for i, (spec, a) in enumerate(zip(specs, run.answers, strict=True))
+        ]
+        columns[0].message = answer
+        columns[0].status = column_status(answer)
+        return cls(
+            store, clients, run.id, prompt, columns, system_prompt=conversation.system_prompt,
+            params=params, blind=False, vote=None, created_at=run.created_at, pacer=pacer,
+            listener=listener, price_of=price_of,
+        )  # fmt: skip
+
+    @classmethod
     def load(
         cls,
         store: Store,
@@ -533,9 +583,12 @@ class Comparison:
         return self.blind and self.vote is None
 
     async def run(self) -> None:
-        """Stream every column at once; returns when all have ended (each on its own)."""
+        """Stream every column not yet run at once; returns when all have ended (each on
+        its own)."""
         async with asyncio.TaskGroup() as group:
             for column in self.columns:
+                if column.status is not ColumnStatus.PENDING:
+                    continue
                 column.task = group.create_task(
                     self.run_column(column.index), name=f"compare-{self.run_id}-{column.index}"
                 )

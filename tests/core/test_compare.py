@@ -11,7 +11,7 @@ import pytest
 
 from app.api import ProviderProfile
 from app.api.types import RateLimitStatus
-from app.core.chat import Target
+from app.core.chat import AnswerFinished, Attachment, ChatSession, Target
 from app.core.compare import (
     ColumnDelta,
     ColumnFinished,
@@ -311,3 +311,41 @@ async def test_a_6_column_run_on_a_60_rpm_provider_sends_all_without_429(
         assert all(c.status is ColumnStatus.COMPLETE for c in comparison.columns)
     assert pacer.delay("local") == 0
     assert pacer._budget("local").limit == 60
+
+
+async def test_ask_another_model_beside_a_conversation_answer(
+    ctx: AppContext, openai_server: OpenAIServer
+) -> None:
+    session = ChatSession(ctx.store, ctx.clients, system_prompt="Be kind.")
+    events = [e async for e in session.send("First question", Target("local", "m1?tokens=4"))]
+    events += [e async for e in session.send("Second question", Target("local", "m1?tokens=5"))]
+    answer = next(e.message for e in reversed(events) if isinstance(e, AnswerFinished))
+    comparison = await Comparison.from_answer(
+        ctx.store, ctx.clients, answer.id, [ColumnSpec(Target("other", "m2?tokens=6"))]
+    )
+    assert comparison.columns[0].status is ColumnStatus.COMPLETE
+    await comparison.run()
+    first, second = comparison.columns
+    assert first.message_id == answer.id and first.text == answer.text
+    assert second.status is ColumnStatus.COMPLETE and second.message is not None
+    # The new answer is a branch of the conversation, answering with the history above it.
+    assert second.message.conversation_id == answer.conversation_id
+    assert second.message.parent_id == answer.parent_id
+    body = next(r.json for r in openai_server.requests if r.model == "m2?tokens=6")
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "assistant", "user"]
+    assert body["messages"][-1]["content"] == "Second question"
+    assert [c.slot for c in Comparison.load(ctx.store, ctx.clients, comparison.run_id).columns] == [
+        0,
+        1,
+    ]
+
+
+async def test_attachments_reach_every_column(ctx: AppContext, openai_server: OpenAIServer) -> None:
+    comparison = await Comparison.create(
+        ctx.store, ctx.clients, "Summarise the file", _specs("a?tokens=3", "b?tokens=3"),
+        attachments=[Attachment("notes.txt", "text/plain", b"alpha beta")],
+    )  # fmt: skip
+    await comparison.run()
+    bodies = [r.json for r in openai_server.requests if r.model in ("a?tokens=3", "b?tokens=3")]
+    assert len(bodies) == 2
+    assert all("alpha beta" in b["messages"][-1]["content"] for b in bodies)

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from app.api import ProviderProfile
-from app.core.chat import Target
+from app.core.chat import AnswerFinished, ChatSession, Target
 from app.core.compare import ColumnSpec, ColumnStatus
 from app.core.context import AppContext
 from app.paths import AppPaths
@@ -278,3 +278,37 @@ async def test_per_column_overrides_and_layout_modes(
     assert len(panel.chips) == 5 and panel.add_model_button.isEnabled()
     spec = panel.chips[0].spec()
     assert spec == ColumnSpec(Target("local", "p?tokens=3"), {"temperature": 1.3}, None)
+
+
+async def test_ask_another_model_shows_both_side_by_side(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    session = ChatSession(ctx.store, ctx.clients)
+    events = [e async for e in session.send("Original", Target("local", "alpha?tokens=10"))]
+    answer = next(e.message for e in events if isinstance(e, AnswerFinished))
+    panel = await _panel(qtbot, ctx)
+    panel.ask_another_model(answer.id, Target("local", "beta?tokens=12"))
+    await until(lambda: panel.comparison is not None)
+    await until(lambda: _finished(panel))
+    assert [c.status for c in panel.comparison.columns] == [ColumnStatus.COMPLETE] * 2  # type: ignore[union-attr]
+    assert _texts(panel)[0] == answer.text and _texts(panel)[1]
+    assert panel.columns[1].title.text().startswith("beta")
+    assert "Original" in panel.run_label.text()
+    assert len(ctx.store.siblings(answer.id)) == 2  # the new answer is a branch there
+
+
+async def test_attachments_are_sent_with_the_prompt(
+    qtbot, ctx: AppContext, tmp_path: Path, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    note = tmp_path / "note.md"
+    note.write_text("# Secret sauce\nketchup", encoding="utf-8")
+    bad = tmp_path / "blob.bin"
+    bad.write_bytes(b"\x00\x01\xff")
+    panel = await _panel(qtbot, ctx, "alpha?tokens=3", "beta?tokens=3")
+    panel.add_files([note, bad])
+    assert [a.name for a in panel.attachments] == ["note.md"]
+    assert panel.attachments_label.isVisible() and "note.md" in panel.attachments_label.text()
+    await _run(qtbot, panel, "What is in the file?")
+    bodies = [
+        r.json for r in openai_server.requests if isinstance(r.json, dict) and "messages" in r.json
+    ]
+    assert len(bodies) == 2 and all("ketchup" in b["messages"][-1]["content"] for b in bodies)
+    assert panel.attachments == [] and not panel.attachments_label.isVisible()

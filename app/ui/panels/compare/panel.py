@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -42,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.api import ModelPrice
-from app.core.chat import Target
+from app.core.chat import Attachment, Target
 from app.core.compare import (
     MAX_COLUMNS,
     MIN_COLUMNS,
@@ -63,6 +66,7 @@ from app.core.leaderboard import leaderboard
 from app.core.models_cache import effective_price
 from app.store.compare_queries import model_speeds, run_summaries, voted_runs
 from app.ui.chat.messages import DisplayMessage, Role, Status
+from app.ui.composer import AttachmentError, load_attachment
 from app.ui.dialogs.common import named
 from app.ui.panels.chat import display_message
 from app.ui.panels.compare.column import ColumnWidget
@@ -226,6 +230,18 @@ class ComparePanel(QWidget):
         self.prompt = named(QPlainTextEdit(), "comparePromptEdit", "Prompt for every model")
         self.prompt.setPlaceholderText("Ask every chosen model the same thing… (Ctrl+Enter runs)")
         self.prompt.setFixedHeight(64)
+        self.attachments: list[Attachment] = []
+        self.attach_button = named(
+            QPushButton("Attach…"),
+            "compareAttachButton",
+            "Attach files",
+            "Images or text files for every model",
+        )
+        self.attachments_label = named(QLabel(), "compareAttachmentsLabel", "Attachments")
+        self.clear_attachments_button = named(
+            QToolButton(), "compareClearAttachmentsButton", "Remove attachments"
+        )
+        self.clear_attachments_button.setText("✕")
         self.run_button = named(QPushButton("Run"), "runCompareButton", "Run the comparison")
         self.run_button.setDefault(True)
         self.stop_all_button = named(QPushButton("Stop all"), "stopAllButton", "Stop every answer")
@@ -276,6 +292,7 @@ class ComparePanel(QWidget):
         self.run_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self.prompt)
         self.run_shortcut.setObjectName("runCompareShortcut")
         self._connect_signals()
+        self.set_attachments([])
         self._update_buttons()
 
     def _build_layout(self) -> None:
@@ -301,6 +318,9 @@ class ComparePanel(QWidget):
         ask.addWidget(self.prompt, 1)
         ask.addLayout(actions)
         bar = QHBoxLayout()
+        bar.addWidget(self.attach_button)
+        bar.addWidget(self.attachments_label)
+        bar.addWidget(self.clear_attachments_button)
         bar.addWidget(self.run_label, 1)
         bar.addWidget(self.hint)
         bar.addWidget(self.tie_button)
@@ -331,6 +351,8 @@ class ComparePanel(QWidget):
         self.add_model_button.clicked.connect(self.on_add_model_clicked)
         self.picker.model_chosen.connect(self.on_picker_model_chosen)
         self.run_button.clicked.connect(self.on_run_clicked)
+        self.attach_button.clicked.connect(self.on_attach_clicked)
+        self.clear_attachments_button.clicked.connect(lambda: self.set_attachments([]))
         self.run_shortcut.activated.connect(self.on_run_clicked)
         self.stop_all_button.clicked.connect(self.stop)
         self.tie_button.clicked.connect(lambda: self.vote(None))
@@ -393,6 +415,31 @@ class ComparePanel(QWidget):
             params["max_tokens"] = self.max_tokens.value()
         return params
 
+    def on_attach_clicked(self) -> None:
+        # Non-modal: the dialog's signal delivers the files; no exec() in the event loop.
+        dialog = QFileDialog(self, "Attach files")
+        dialog.setObjectName("compareAttachDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(lambda files: self.add_files([Path(f) for f in files]))
+        dialog.open()
+
+    def add_files(self, paths: list[Path]) -> None:
+        attachments = list(self.attachments)
+        for path in paths:
+            try:
+                attachments.append(load_attachment(path))
+            except AttachmentError as exc:
+                self.status_changed.emit(str(exc))
+                self.hint.setText(str(exc))
+        self.set_attachments(attachments)
+
+    def set_attachments(self, attachments: list[Attachment]) -> None:
+        self.attachments = attachments
+        names = ", ".join(a.name for a in attachments)
+        self.attachments_label.setText(f"📎 {names}" if names else "")
+        self.attachments_label.setVisible(bool(attachments))
+        self.clear_attachments_button.setVisible(bool(attachments))
+
     # --- running --------------------------------------------------------------------------------
     def on_run_clicked(self) -> None:
         text = self.prompt.toPlainText().strip()
@@ -409,31 +456,29 @@ class ComparePanel(QWidget):
 
     def start(self, prompt: str, specs: list[ColumnSpec]) -> None:
         """Run ``prompt`` on ``specs`` with the shared settings (also used by benchmarks)."""
-        self.tasks.start(
-            "run",
-            self._run(
-                prompt,
-                specs,
-                self.system_prompt.text().strip(),
-                self.shared_params(),
-                self.blind_check.isChecked(),
-            ),
-        )
-
-    async def _run(
-        self,
-        prompt: str,
-        specs: list[ColumnSpec],
-        system_prompt: str,
-        params: dict[str, Any],
-        blind: bool,
-    ) -> None:
         self._detach()
-        comparison = await Comparison.create(
-            self.ctx.store, self.ctx.clients, prompt, specs, system_prompt=system_prompt,
-            params=params, blind=blind, pacer=self.pacer, listener=self.on_comparison_event,
-            price_of=self._price_of,
+        create = Comparison.create(
+            self.ctx.store, self.ctx.clients, prompt, specs,
+            system_prompt=self.system_prompt.text().strip(), params=self.shared_params(),
+            attachments=list(self.attachments), blind=self.blind_check.isChecked(),
+            pacer=self.pacer, listener=self.on_comparison_event, price_of=self._price_of,
         )  # fmt: skip
+        self.tasks.start("run", self._run(create))
+
+    def ask_another_model(self, answer_id: int, target: Target) -> None:
+        """Beside a conversation's answer, the same prompt (with the conversation above it)
+        answered by ``target``; both shown here, the new answer saved as a branch there."""
+        self._detach()
+        create = Comparison.from_answer(
+            self.ctx.store, self.ctx.clients, answer_id, [ColumnSpec(target)], pacer=self.pacer,
+            listener=self.on_comparison_event, price_of=self._price_of,
+        )  # fmt: skip
+        self.tabs.setCurrentIndex(0)
+        self.tasks.start("run", self._run(create))
+
+    async def _run(self, create: Awaitable[Comparison]) -> None:
+        comparison = await create
+        self.set_attachments([])
         self._show(comparison)
         self.figures_timer.start()
         try:
