@@ -327,7 +327,8 @@ async def test_every_interactive_widget_is_named(qtbot, ctx: AppContext) -> None
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
     """Where screenshots go: ``PALAVER_SHOTS`` to keep and look at them, else a tmp dir."""
-    out = shots
+    out = Path(os.environ.get("PALAVER_SHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
