@@ -89,7 +89,7 @@ DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured 
 IMAGE_MAX_WIDTH = 480
 # Markdown work per stream per frame; after a stall the backlog is spread over frames.
 FRAME_BUDGET_S = 0.006
-# Pygments lexers are warmed up one per tick (11-24 ms each), starting after start-up.
+# Markdown, then Pygments lexers (11-24 ms each), are warmed up one per tick after start-up.
 WARMUP_FIRST_MS = 400
 WARMUP_NEXT_MS = 30
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
@@ -1332,7 +1332,10 @@ class ConversationView(QAbstractScrollArea):
         return self._renderer_
 
     def on_warmup_timeout(self) -> None:
-        self._warmup.setInterval(WARMUP_NEXT_MS)
+        if self._warmup.interval() == WARMUP_FIRST_MS:
+            self._warmup.setInterval(WARMUP_NEXT_MS)
+            _ = self._renderer  # imports and builds Markdown (~40 ms) before it is needed
+            return
         # One lexer per idle tick: each first use costs 11–24 ms, under a frame.
         if not highlight.warm_up_next():
             self._warmup.stop()
