@@ -13,7 +13,7 @@ RUN_PKGS="libportaudio2 libpulse0 libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm
   libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0"
 TEST_PKGS="xvfb xauth pulseaudio pulseaudio-utils libasound2-plugins espeak-ng gnome-keyring dbus
-  dbus-x11 fonts-wqy-microhei imagemagick"
+  dbus-x11 fonts-wqy-microhei imagemagick desktop-file-utils"
 
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || { echo "note: no apt-get here; install PortAudio (and for tests Xvfb, PulseAudio, espeak-ng) yourself" >&2; return 0; }

@@ -9,11 +9,12 @@ import sys
 import time
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, __version__, log
 from app.core.context import AppContext
-from app.paths import AppPaths
+from app.paths import AppPaths, resource_path
 from app.store import StoreOpenError
 from app.ui.appearance import apply_appearance
 from app.ui.collector import GarbageCollector
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     QApplication.setOrganizationName(APP_NAME)
     existing = QApplication.instance()
     qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    qt_app.setWindowIcon(QIcon(str(resource_path("icons", "palaver.svg"))))
+    QGuiApplication.setDesktopFileName("org.palaver.Palaver")  # Wayland matches windows to it
     # The loop ends when _main returns, after the ordered shutdown; Qt quitting on its own
     # when the window closes would stop the loop mid-shutdown.
     qt_app.setQuitOnLastWindowClosed(False)
