@@ -265,6 +265,17 @@ def finish_message(
     return get_message(conn, message_id)
 
 
+def set_parts(conn: sqlite3.Connection, message_id: int, parts: list[dict[str, Any]]) -> Message:
+    """Replace a message's parts (e.g. an image fetched later), nothing else."""
+    cur = conn.execute(
+        "UPDATE messages SET parts = ?, updated_at = ? WHERE id = ?",
+        (_dumps(parts), time.time(), message_id),
+    )
+    if cur.rowcount == 0:
+        raise NotFoundError(f"Message {message_id} does not exist.")
+    return get_message(conn, message_id)
+
+
 def mark_interrupted(conn: sqlite3.Connection) -> int:
     """Rows left ``streaming`` by a crash or kill become ``interrupted``; returns how many."""
     cur = conn.execute(

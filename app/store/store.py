@@ -36,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from app.store import database, exporting, history, importing, ledger, media, search
+from app.store import branches, database, exporting, history, importing, ledger, media, search
 from app.store.blobs import BlobFiles
 from app.store.errors import ImportFormatError, StoreError
 from app.store.history import CURRENT_LEAF
@@ -341,6 +341,14 @@ class Store:
             history.finish_message, message_id, text, status, finish_reason=finish_reason, usage=usage,
             cost=cost, latency_s=latency_s, ttft_s=ttft_s, error=error, parts=parts,
         )  # fmt: skip
+
+    async def set_message_parts(self, message_id: int, parts: list[dict[str, Any]]) -> Message:
+        """Replace a message's parts (attachments, images fetched after the answer)."""
+        return await self._writer.run(history.set_parts, message_id, parts)
+
+    def branch_positions(self, message_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """``{message_id: (index, count)}`` among its alternatives, for a page of messages."""
+        return self._readers.sync(branches.branch_positions, message_ids)
 
     async def delete_message(self, message_id: int) -> None:
         """Delete a message and everything below it."""
