@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.store import ledger
+from app.store.models import UsageAggregate
+
 # Lower bounds of the E24 buckets within one decade (10..99).
 E24 = (
     10,
@@ -232,6 +235,34 @@ def latency_stats(
         )
     out.sort(key=lambda s: (-s.calls, s.provider, s.model))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What the dashboard shows, read in one transaction (one trip to a reader thread)."""
+
+    rows: list[UsageAggregate]
+    latency: list[LatencyStats]
+    keys: list[tuple[str, str, str]]
+
+
+def dashboard(
+    conn: sqlite3.Connection,
+    first_day: str,
+    last_day: str,
+    latency_first: str,
+    latency_last: str,
+    *,
+    provider: str | None = None,
+) -> Dashboard:
+    """Daily totals by provider, model and endpoint over ``first_day..last_day``, latency
+    percentiles over ``latency_first..latency_last`` (for ``provider`` if given), and every
+    (provider, model, endpoint) with calls."""
+    rows = ledger.aggregate(
+        conn, ("day", "provider", "model", "endpoint"), first_day=first_day, last_day=last_day
+    )
+    latency = latency_stats(conn, latency_first, latency_last, provider=provider)
+    return Dashboard(rows, latency, distinct_keys(conn))
 
 
 # --- recent calls and export --------------------------------------------------------------

@@ -161,3 +161,16 @@ async def test_bulk_load_then_rebuild(store: Store) -> None:
     assert stats[0].calls == 100
     assert stats[0].latency_p50 == pytest.approx(0.2, rel=0.06)
     assert stats[0].ttft_p90 == pytest.approx(0.05, rel=0.06)
+
+
+async def test_dashboard_reads_everything_in_one_trip(store: Store) -> None:
+    await store.write(usage_queries.ensure_schema)
+    await store.record_usage(LedgerEntry("a", "chat", "m1", ts=T0, latency_s=0.5, cost=0.1))
+    await store.record_usage(LedgerEntry("b", "images", "img", ts=T0 + 1, latency_s=2.0, cost=0.04))
+    day = _day(T0)
+    data = await store.read(usage_queries.dashboard, day, day, day, day, provider="a")
+    assert {(r.provider, r.model, r.endpoint, r.day) for r in data.rows} == {
+        ("a", "m1", "chat", day), ("b", "img", "images", day)
+    }  # fmt: skip
+    assert [s.model for s in data.latency] == ["m1"]  # latency for the chosen provider only
+    assert data.keys == [("a", "m1", "chat"), ("b", "img", "images")]

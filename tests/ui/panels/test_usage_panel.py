@@ -122,8 +122,7 @@ async def test_estimated_usage_is_flagged(qtbot, ctx: AppContext) -> None:  # ty
     assert model.index(0, 6).data().startswith("≈$")
     assert "estimated" in str(model.index(0, 5).data(Qt.ItemDataRole.ToolTipRole))
     assert "≈" in window.usage.cards["today"].text()
-    legend = window.usage.cost_chart.chart().series()[0].barSets()[0].label()
-    assert legend.startswith("≈")
+    assert window.usage.cost_chart.bar_labels()[0].startswith("≈")
     providers = window.usage.providers_table
     assert providers.item(0, 3).text().startswith("≈")
     assert providers.item(0, 4).text().startswith("≈") and "credit" in providers.item(0, 4).text()

@@ -116,58 +116,73 @@ def token_scale(peak: float) -> tuple[float, str]:
 
 
 class UsageChart(QChartView):
-    """One stacked bar chart; ``money`` formats the axis and tooltips as dollars."""
+    """One stacked bar chart; ``money`` formats the axis and tooltips as dollars.
+
+    The series and axes are made once and refilled: removing and re-adding them costs
+    more than the data (a third of a refresh in the profile).
+    """
 
     def __init__(self, title: str, money: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.money = money
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(200)
+        self._title = title
         self._chart = QChart()
         self._chart.setTitle(title)
         self._chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
         self._chart.setMargins(QMargins(4, 4, 4, 4))
         self._chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         self._chart.setBackgroundRoundness(0)
+        self._bars = QStackedBarSeries()
+        self._bars.setBarWidth(0.8)
+        # A value axis with labels only where they fit (a category axis elides them all).
+        self._x = QCategoryAxis()
+        self._x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+        self._x.setGridLineVisible(False)
+        self._y = QValueAxis()
+        self._y.setTickCount(5)
+        self._chart.addSeries(self._bars)
+        self._chart.addAxis(self._x, Qt.AlignmentFlag.AlignBottom)
+        self._chart.addAxis(self._y, Qt.AlignmentFlag.AlignLeft)
+        self._bars.attachAxis(self._x)
+        self._bars.attachAxis(self._y)
         self.setChart(self._chart)
         self._days: list[dt.date] = []
         self._scale = 1.0
         self._series: list[Series] = []
-        self._title = title
         self.series_names: list[str] = []
         self.apply_palette()
 
     def apply_palette(self) -> None:
         """Follow the window palette (light or dark)."""
         palette = self.palette()
+        text = palette.color(QPalette.ColorRole.WindowText)
         dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
         self._chart.setTheme(
             QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight
         )
         self._chart.setBackgroundBrush(palette.color(QPalette.ColorRole.Base))
-        self._chart.setTitleBrush(palette.color(QPalette.ColorRole.WindowText))
-        self._chart.legend().setLabelColor(palette.color(QPalette.ColorRole.WindowText))
+        self._chart.setTitleBrush(text)
+        self._chart.legend().setLabelColor(text)
+        self._x.setLabelsColor(text)
+        self._y.setLabelsColor(text)
+        self._x.setGridLineVisible(False)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # the theme was switched live
             self.apply_palette()
-            self.set_data(self._days, self._series)
+            self.set_data(self._days, self._series)  # the theme reset the bar colours
 
     def set_data(self, days: Sequence[dt.date], series: Sequence[Series]) -> None:
-        chart = self._chart
         self._series = list(series)
-        chart.removeAllSeries()
-        for axis in chart.axes():
-            chart.removeAxis(axis)
         self._days = list(days)
         self.series_names = [s.name for s in series]
-        bars = QStackedBarSeries()
-        bars.setBarWidth(0.8)
         totals = [sum(day) for day in zip(*(s.values for s in series), strict=True)]
         scale, suffix = (1.0, "") if self.money else token_scale(max(totals, default=0.0))
         self._scale = scale
-        text = self.palette().color(QPalette.ColorRole.WindowText)
+        sets = []
         for n, s in enumerate(series):
             label = f"{ESTIMATED_MARK} {s.name}" if s.estimated else s.name
             bar = QBarSet(label)
@@ -176,43 +191,39 @@ class UsageChart(QChartView):
             bar.setColor(colour)
             bar.setBorderColor(colour)
             bar.hovered.connect(lambda on, i, name=label: self.on_bar_hovered(on, i, name))
-            bars.append(bar)
-        chart.addSeries(bars)
-        # A value axis with labels only where they fit (a category axis elides them all).
-        x = QCategoryAxis()
-        x.setRange(-0.5, len(days) - 0.5)
-        x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+            sets.append(bar)
+        self._bars.clear()
+        if sets:
+            self._bars.append(sets)
+        x = self._x
+        for label in x.categoriesLabels():
+            x.remove(label)
+        x.setRange(-0.5, max(len(days), 1) - 0.5)
         for i, label in day_ticks(days):
             x.append(label, i)
-        x.setGridLineVisible(False)
-        x.setLabelsColor(text)
-        y = QValueAxis()
         top = max(totals, default=0.0) / scale
+        y = self._y
         y.setRange(0, top * 1.05 if top > 0 else 1)
         y.setTickCount(5)
         y.applyNiceNumbers()
         y.setLabelFormat(
             "$%.2f" if self.money and top >= 0.1 else "$%.3f" if self.money else f"%.0f{suffix}"
         )
-        y.setLabelsColor(text)
-        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
-        bars.attachAxis(x)
-        bars.attachAxis(y)
-        chart.legend().setVisible(bool(series))
         y.setLabelsVisible(bool(series))
-        chart.setTitle(self._title if series else f"{self._title}: no calls in this range")
-        chart.legend().setLabelColor(text)
+        self._chart.legend().setVisible(bool(series))
+        self._chart.setTitle(self._title if series else f"{self._title}: no calls in this range")
+
+    def bar_labels(self) -> list[str]:
+        """The legend's labels, in stacking order (``≈`` marks estimated usage)."""
+        return [bar.label() for bar in self._bars.barSets()]
 
     def on_bar_hovered(self, on: bool, index: int, name: str) -> None:
         if not on or index >= len(self._days):
             QToolTip.hideText()
             return
-        series = self._chart.series()
         value = 0.0
-        if series:
-            for bar in series[0].barSets():  # type: ignore[attr-defined]
-                if bar.label() == name:
-                    value = bar.at(index) * self._scale
+        for bar in self._bars.barSets():
+            if bar.label() == name:
+                value = bar.at(index) * self._scale
         shown = format_usd(value) if self.money else format_tokens(int(value))
         QToolTip.showText(QCursor.pos(), f"{name}\n{self._days[index]:%a %d %b %Y}: {shown}", self)

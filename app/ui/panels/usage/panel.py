@@ -421,17 +421,13 @@ class UsagePanel(QWidget):
         await self._ensure_schema()
         first, last = self._query_days()
         provider = self._provider() or None
-        rows = await self.ctx.store.usage_summary(
-            ("day", "provider", "model", "endpoint"), first_day=first, last_day=last
-        )
-        latency = await self.ctx.store.read(
-            usage_queries.latency_stats, self._days[0].isoformat(), self._days[1].isoformat(),
-            provider=provider,
+        data = await self.ctx.store.read(
+            usage_queries.dashboard, first.isoformat(), last.isoformat(),
+            self._days[0].isoformat(), self._days[1].isoformat(), provider=provider,
         )  # fmt: skip
-        keys = await self.ctx.store.read(usage_queries.distinct_keys)
-        self._rows = rows
-        self._latency = latency
-        self._fill_filters(keys)
+        self._rows = data.rows
+        self._latency = data.latency
+        self._fill_filters(data.keys)
         self._show_summary()
         self._check_budgets()
         self.generation += 1
