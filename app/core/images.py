@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import log
-from app.api import ApiClient, ApiError
+from app.api import ApiClient, ApiError, RequestValidationError
 from app.api.profiles import ModelPrice, ProviderProfile
 from app.api.types import CallMeta, ChatResult, ImageItem, user_message
 from app.core.clients import ClientPool, ProviderUnavailable
@@ -368,6 +368,8 @@ class ImageJob:
         except asyncio.CancelledError:
             await self._account_stopped("images", started)
             raise
+        except RequestValidationError as exc:  # refused before sending: nothing to account
+            raise ImageJobError(exc.user_message) from exc
         except ApiError as exc:
             await self._account_failed("images", exc, started)
             raise ImageJobError(exc.user_message) from exc
@@ -402,6 +404,8 @@ class ImageJob:
             except asyncio.CancelledError:
                 await self._account_stopped("chat", started)
                 raise
+            except RequestValidationError as exc:  # e.g. an extra parameter of the wrong type
+                raise ImageJobError(exc.user_message) from exc
             except ApiError as exc:
                 await self._account_failed("chat", exc, started)
                 if not self._blobs:  # nothing to keep: say it plainly

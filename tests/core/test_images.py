@@ -193,6 +193,9 @@ async def test_unknown_provider_and_bad_requests(ctx: AppContext) -> None:
         await ImageJob(ctx.store, ctx.clients, ImageRequest("local", "m", "  ")).run()
     with pytest.raises(ImageJobError, match="1 to 10"):
         await ImageJob(ctx.store, ctx.clients, ImageRequest("local", "m", "x", n=11)).run()
+    with pytest.raises(ImageJobError, match="positive"):
+        await ImageJob(ctx.store, ctx.clients, ImageRequest("local", "m", "x", size="0x5")).run()
+    assert await ctx.store.usage_entries() == []  # refused before sending: no call to account
 
 
 async def test_bad_links_and_non_images_are_named_and_the_rest_kept(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -177,12 +178,9 @@ async def test_cancel_stops_the_job(qtbot, ctx: AppContext, openai_server: OpenA
     assert "Cancelled" in panel.status_label.text()
     assert _items(panel) == [] and ctx.store.list_image_generations() == []
     rows: list[dict[str, object]] = []
-
-    async def stopped_row() -> None:
-        rows[:] = await ctx.store.usage_entries()
-
-    while not rows:
-        await stopped_row()
+    async with asyncio.timeout(10):  # the job writes its "stopped" row as it unwinds
+        while not rows:
+            rows = await ctx.store.usage_entries()
     assert [(r["endpoint"], r["status"]) for r in rows] == [("images", "stopped")]
     await _close(panel)
 
