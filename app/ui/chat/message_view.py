@@ -23,8 +23,11 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
     QEasingCurve,
     QEvent,
+    QIODevice,
     QPoint,
     QPointF,
     QRect,
@@ -45,6 +48,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QImage,
+    QImageReader,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -87,12 +91,29 @@ PART_GAP = 8  # between markdown blocks (each is its own document)
 MAX_BODY_WIDTH = 860  # readable line length; wider windows centre the column
 DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured height)
 IMAGE_MAX_WIDTH = 480
+IMAGE_MAX_BYTES = 20 * 2**20
+IMAGE_MAX_PIXELS = 40_000_000  # a decompression bomb stops here, before decoding
 # Markdown work per stream per frame; after a stall the backlog is spread over frames.
 FRAME_BUDGET_S = 0.006
 # Markdown, then Pygments lexers (11-24 ms each), are warmed up one per tick after start-up.
 WARMUP_FIRST_MS = 400
 WARMUP_NEXT_MS = 30
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
+
+
+def _decode_image(data: bytes) -> QImage | None:
+    """A QImage from untrusted bytes, or None if unreadable or too large."""
+    if len(data) > IMAGE_MAX_BYTES:
+        return None
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    size = reader.size()
+    if not size.isValid() or size.width() * size.height() > IMAGE_MAX_PIXELS:
+        return None
+    image = reader.read()
+    return None if image.isNull() else image
 
 
 def _cursor_x(line: QTextLine, position: int) -> float:
@@ -489,9 +510,13 @@ class ConversationView(QAbstractScrollArea):
             self.viewport().update()
 
     def set_image(self, url: str, data: bytes) -> bool:
-        """Show an image the app fetched after ``image_requested``; False if unreadable."""
-        image = QImage.fromData(data)
-        if image.isNull():
+        """Show an image the app fetched after ``image_requested``.
+
+        False (and nothing shown) when the bytes are not a readable image or are too big
+        to decode safely on the UI thread (:data:`IMAGE_MAX_BYTES`, :data:`IMAGE_MAX_PIXELS`).
+        """
+        image = _decode_image(data)
+        if image is None:
             return False
         self._images[url] = image
         for i, row in enumerate(self._rows):
@@ -590,8 +615,8 @@ class ConversationView(QAbstractScrollArea):
         row = _Row(msg)
         for url, data in msg.images.items():
             if url not in self._images:
-                image = QImage.fromData(data)
-                if not image.isNull():
+                image = _decode_image(data)
+                if image is not None:
                     self._images[url] = image
             if url in self._images:
                 row.ctx.loaded.add(url)

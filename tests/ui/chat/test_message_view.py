@@ -425,3 +425,22 @@ def test_restyle_while_streaming_keeps_the_stream(qtbot: QtBot, view: Conversati
     assert [p.html for p in row.body or []] == view._renderer.render_text(text, type(row.ctx)())
     assert msg.text == "" and msg.status is Status.STREAMING  # the app's object is untouched
     assert view.copy_code("s", 0)
+
+
+def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
+    import struct
+    import zlib
+
+    from app.ui.chat import message_view
+
+    view.set_messages([DisplayMessage("i", Role.ASSISTANT, "![x](https://img.example/a.png)")])
+    assert not view.set_image("https://img.example/a.png", b"not an image")
+    # A PNG header claiming 100,000 x 100,000 pixels is refused before decoding.
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    ihdr = b"IHDR" + header
+    bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+    assert not view.set_image("https://img.example/a.png", bomb)
+    assert not view.set_image(
+        "https://img.example/a.png", b"x" * (message_view.IMAGE_MAX_BYTES + 1)
+    )
+    assert "https://img.example/a.png" not in view._images
