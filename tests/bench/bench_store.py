@@ -10,8 +10,10 @@ JSON object.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -136,7 +138,6 @@ def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
     conn.execute(fts_trigger)
     conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
     conn.execute("COMMIT")
-    conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
     return long_id
 
@@ -158,12 +159,30 @@ def _bulk_connection(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def build_ledger(db: Path, rng: random.Random) -> None:
+def build_ledger(db: Path, seed: int) -> None:
+    """Fill ``db`` (a store's schema) with the ledger; runs in its own process."""
     conn = _bulk_connection(db)
     conn.execute("BEGIN")
-    # Bulk path: insert without the per-row trigger, then rebuild the roll-up in one pass.
-    ledger.bulk_insert_rows(conn, _ledger_rows(rng))
+    # Bulk path: insert without the per-row trigger, then rebuild the roll-ups in one pass.
+    ledger.bulk_insert_rows(conn, _ledger_rows(random.Random(seed)))
     conn.execute("COMMIT")
+    conn.close()
+
+
+def merge_ledger(db: Path, ledger_db: Path) -> None:
+    """Copy the ledger and its roll-ups built beside the history into the history's database."""
+    conn = _bulk_connection(db)
+    conn.execute("ATTACH DATABASE ? AS built", (str(ledger_db),))
+    conn.execute("BEGIN")
+    trigger = conn.execute(
+        "SELECT sql FROM main.sqlite_master WHERE type = 'trigger' AND name = 'usage_ledger_rollup'"
+    ).fetchone()[0]
+    conn.execute("DROP TRIGGER main.usage_ledger_rollup")
+    for table in ("usage_ledger", "usage_daily", "usage_hourly"):
+        conn.execute(f"INSERT INTO main.{table} SELECT * FROM built.{table}")
+    conn.execute(trigger)
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE built")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
 
@@ -277,18 +296,29 @@ async def main() -> None:
     rng = random.Random(1234)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        store = await Store.open(data, daily_backup=False)
-        await store.close()
+        ledger_data = Path(tmp) / "ledger"
+        for where in (data, ledger_data):
+            store = await Store.open(where, daily_backup=False)
+            await store.close()
         db = data / "palaver.sqlite3"
         vocab = make_vocabulary(rng)
         started = time.perf_counter()
-        long_id = build_history(db, rng, vocab)
+        # The ledger is generated in a second process while this one builds the history.
+        with concurrent.futures.ProcessPoolExecutor(1) as pool:
+            ledger_done = pool.submit(
+                build_ledger, ledger_data / "palaver.sqlite3", rng.randrange(1 << 30)
+            )
+            long_id = build_history(db, rng, vocab)
+            log(
+                f"built {CONVERSATIONS} conversations / {MESSAGES} messages in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            ledger_done.result()
+        merge_ledger(db, ledger_data / "palaver.sqlite3")
+        shutil.rmtree(ledger_data)
         log(
-            f"built {CONVERSATIONS} conversations / {MESSAGES} messages in {time.perf_counter() - started:.1f} s"
+            f"built {LEDGER_ROWS} ledger rows alongside; all data ready after {time.perf_counter() - started:.1f} s"
         )
-        started = time.perf_counter()
-        build_ledger(db, rng)
-        log(f"built {LEDGER_ROWS} ledger rows in {time.perf_counter() - started:.1f} s")
 
         started = time.perf_counter()
         store = await Store.open(data, daily_backup=False)
