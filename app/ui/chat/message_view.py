@@ -14,6 +14,7 @@ Delete, Alt+Left/Right switch branch, Menu/Shift+F10 for everything else).
 
 from __future__ import annotations
 
+import html as html_lib
 import math
 import re
 from collections import OrderedDict
@@ -99,6 +100,7 @@ FRAME_BUDGET_S = 0.006
 WARMUP_FIRST_MS = 400
 WARMUP_NEXT_MS = 30
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
+_HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 
 
 def _decode_image(data: bytes) -> QImage | None:
@@ -570,6 +572,21 @@ class ConversationView(QAbstractScrollArea):
         self._render_extras(row)
         self._relayout_row(i)
         self._after_rows_changed()
+
+    def message_links(self, message_id: str) -> list[str]:
+        """The message's http(s) links, in order, once each (keyboard access to them)."""
+        i = self._index.get(message_id)
+        if i is None:
+            return []
+        row = self._rows[i]
+        self._materialise(row)
+        seen: dict[str, None] = {}
+        for part in row.parts():
+            for url in _HREF.findall(part.html):
+                url = html_lib.unescape(url)
+                if is_safe_url(url):
+                    seen.setdefault(url, None)
+        return list(seen)
 
     def anchor_rects(self, message_id: str) -> list[tuple[str, QRect]]:
         """Anchors of a visible message in viewport coordinates (for tests and automation)."""
@@ -1315,6 +1332,13 @@ class ConversationView(QAbstractScrollArea):
                 menu.addAction(
                     f"Load image {n + 1}", partial(self.image_requested.emit, mid, QUrl(url))
                 )
+        links = self.message_links(mid)
+        if links and not href:
+            sub = menu.addMenu("Open link")
+            sub.setObjectName("openLinkMenu")
+            for url in links[:20]:
+                label = url if len(url) <= 70 else url[:67] + "…"
+                sub.addAction(label, partial(self.link_activated.emit, QUrl(url)))
         menu.addSeparator()
         menu.addAction("Delete", lambda: self.delete_requested.emit(mid))
         return menu

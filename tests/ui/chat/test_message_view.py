@@ -444,3 +444,15 @@ def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
         "https://img.example/a.png", b"x" * (message_view.IMAGE_MAX_BYTES + 1)
     )
     assert "https://img.example/a.png" not in view._images
+
+
+def test_links_are_reachable_from_the_keyboard(qtbot: QtBot, view: ConversationView) -> None:
+    text = "See [a](https://a.example/x?y=1&z=2), [a again](https://a.example/x?y=1&z=2), [bad](javascript:x) and <https://b.example>."
+    view.set_messages([DisplayMessage("l", Role.ASSISTANT, text)])
+    assert view.message_links("l") == ["https://a.example/x?y=1&z=2", "https://b.example"]
+    menu = view.build_context_menu(0)
+    sub = next(a.menu() for a in menu.actions() if a.menu() is not None)
+    assert sub.objectName() == "openLinkMenu"
+    with qtbot.waitSignal(view.link_activated, timeout=500) as blocker:
+        sub.actions()[1].trigger()
+    assert blocker.args == [QUrl("https://b.example")]
