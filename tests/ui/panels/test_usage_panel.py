@@ -98,7 +98,7 @@ async def test_chat_calls_appear_with_tokens_and_cost(qtbot, ctx: AppContext) ->
     assert row["cost"] == pytest.approx(expected)
     model = window.usage.calls_model
     cells = [model.index(0, c).data() for c in range(model.columnCount())]
-    assert cells[1] == "local" and cells[2] == MODEL and cells[3] == "chat"
+    assert cells[1] == "Local" and cells[2] == MODEL and cells[3] == "chat"
     assert cells[4] == f"{row['prompt_tokens']:,}" and cells[5] == "40"
     assert "credits" in cells[6] and "≈" not in cells[6]  # provider units shown beside dollars
     assert cells[9] == "ok"

@@ -92,7 +92,8 @@ class CallsModel(QAbstractTableModel):
         if column == 0:
             return f"{dt.datetime.fromtimestamp(row[_I['ts']]):%Y-%m-%d %H:%M:%S}"
         if column == 1:
-            return str(row[_I["provider"]])
+            profile = self._profile_of(row[_I["provider"]])
+            return profile.name if profile is not None else str(row[_I["provider"]])
         if column == 2:
             return str(row[_I["model"]])
         if column == 3:

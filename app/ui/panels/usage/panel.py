@@ -273,7 +273,7 @@ class UsagePanel(QWidget):
         header = self.calls_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((128, 80, 160, 76, 60, 60, 136, 64, 64)):
+        for column, width in enumerate((140, 70, 150, 76, 56, 56, 150, 62, 62)):
             self.calls_view.setColumnWidth(column, width)
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -537,7 +537,7 @@ class UsagePanel(QWidget):
         table.setRowCount(len(self._latency))
         for r, s in enumerate(self._latency):
             values = [
-                s.provider, s.model, f"{s.calls:,}", _secs(s.latency_p50), _secs(s.latency_p90),
+                self._provider_name(s.provider), s.model, f"{s.calls:,}", _secs(s.latency_p50), _secs(s.latency_p90),
                 _secs(s.ttft_p50), _secs(s.ttft_p90),
             ]  # fmt: skip
             for c, value in enumerate(values):
