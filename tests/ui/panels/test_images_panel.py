@@ -247,6 +247,10 @@ async def test_offline_gallery_view_save_copy_reuse_delete(
         viewer.zoom_out_button.click()
         assert viewer.zoom == 0.75
         assert "a quiet harbour" in viewer.caption.text()
+        qtbot.keyClick(viewer.scroll_area, Qt.Key.Key_Escape)  # back to the gallery ...
+        assert panel.pages.currentIndex() == 0
+        panel.on_open_clicked()  # ... and in again
+        await until(lambda: panel.pages.currentIndex() == 1)
 
         # save as PNG through the non-modal dialog
         viewer_save = panel.viewer_save_button

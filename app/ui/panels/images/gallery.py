@@ -258,7 +258,7 @@ class GalleryView(QListView):
         super().__init__()
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 24, THUMB + 44))
+        self.setGridSize(QSize(THUMB + 24, THUMB + 52))
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)

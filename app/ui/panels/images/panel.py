@@ -172,7 +172,7 @@ class ImagesPanel(QWidget):
             self.viewer_reuse_button,
             self.viewer_delete_button,
         ):
-            self.viewer.actions_bar.addWidget(button)
+            self.viewer.actions_bar.insertWidget(self.viewer.actions_bar.count() - 1, button)
 
         gallery = QWidget()
         gallery.setObjectName("galleryPage")

@@ -5,8 +5,16 @@ The picture is painted scaled (no enlarged copy in memory), inside a scroll area
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QPixmap, QShortcut, QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QShortcut,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -77,7 +85,10 @@ class ImageViewer(QWidget):
         self.scroll_area.setWidget(self.canvas)
         self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.back_button = named(
-            QPushButton("← Gallery"), "imageBackButton", "Back to the gallery", "Back (Esc)"
+            QPushButton("← Gallery"),
+            "imageBackButton",
+            "Back to the gallery",
+            "Back to the gallery (Esc)",
         )
         self.zoom_out_button = named(
             QPushButton("−"), "imageZoomOutButton", "Zoom out", "Zoom out (Ctrl+−)"
@@ -100,7 +111,7 @@ class ImageViewer(QWidget):
             button.setFixedWidth(button.fontMetrics().horizontalAdvance(button.text()) + 28)
         self.zoom_label = named(QLabel(), "imageZoomLabel", "Zoom level")
         self.caption = note("", "imageCaption")
-        self.actions_bar = QHBoxLayout()  # the panel adds Save, Copy, Reuse, Delete here
+        self.actions_bar = QHBoxLayout()  # the panel inserts Save, Copy, Reuse, Delete here
 
         bar = QHBoxLayout()
         bar.addWidget(self.back_button)
@@ -112,19 +123,19 @@ class ImageViewer(QWidget):
         bar.addSpacing(6)
         bar.addWidget(self.zoom_label)
         bar.addStretch(1)
-        bar.addLayout(self.actions_bar)
+        self.actions_bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.caption)
+        layout.addLayout(self.actions_bar)
         self._shortcuts = [
             self._shortcut(QKeySequence.StandardKey.ZoomIn, self.zoom_in, "imageZoomInShortcut"),
             self._shortcut(QKeySequence.StandardKey.ZoomOut, self.zoom_out, "imageZoomOutShortcut"),
             self._shortcut("Ctrl+=", self.zoom_in, "imageZoomInAltShortcut"),
             self._shortcut("Ctrl+0", self.fit_to_window, "imageFitShortcut"),
             self._shortcut("Ctrl+1", self.actual_size, "imageActualShortcut"),
-            self._shortcut("Esc", self.back_requested.emit, "imageBackShortcut"),
         ]
         self._connect_signals()
 
@@ -202,6 +213,24 @@ class ImageViewer(QWidget):
             self.zoom_in(position)
         else:
             self.zoom_out(position)
+
+    def event(self, event: QEvent) -> bool:
+        # The window binds Esc (stop streaming); inside the viewer Esc means "back", so claim
+        # it before shortcuts are matched (two active Esc shortcuts would both be ambiguous).
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.back_requested.emit()
+            return
+        super().keyPressEvent(event)
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
