@@ -17,13 +17,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app import log
-from app.api import ApiError, ChatRequest, ProviderProfile, StreamInterruptedError, image_part
+from app.api import (
+    ApiError,
+    ChatRequest,
+    InsufficientCreditsError,
+    ProviderProfile,
+    StreamInterruptedError,
+    image_part,
+)
 from app.api import Usage as ApiUsage
 from app.core.clients import ClientPool, ProviderUnavailable
+from app.core.usage import credits_message
 from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
 
@@ -236,6 +244,9 @@ class ChatSession:
             yield AnswerFinished(final, info)
         except (ApiError, ProviderUnavailable) as exc:
             info = ErrorInfo.from_exception(exc)
+            if isinstance(exc, InsufficientCreditsError):  # say where to top up
+                known = self.clients.registry_profile(target.provider_id)
+                info = replace(info, message=credits_message(known, target.provider_id))
             final = await self._finish(answer, text, MessageStatus.ERROR, None, None, started, info)
             yield AnswerFinished(final, info)
 

@@ -209,3 +209,14 @@ async def test_account_prices_every_endpoint_from_the_profile(ctx: AppContext) -
     assert rows["speech"]["cost"] == pytest.approx(11 * 15.0 / 1e6)
     assert rows["transcriptions"]["cost"] == pytest.approx(0.003)
     assert rows["models"]["cost"] == 0.0
+
+
+async def test_a_402_in_chat_names_the_dashboard(ctx: AppContext) -> None:
+    from app.core.chat import AnswerFinished
+
+    session = ChatSession(ctx.store, ctx.clients)
+    events = [e async for e in session.send("hi", Target("local", "m?fault=402"))]
+    finished = events[-1]
+    assert isinstance(finished, AnswerFinished) and finished.error is not None
+    assert "credits ran out (402)" in finished.error.message
+    assert "https://example.test/billing" in finished.error.message
