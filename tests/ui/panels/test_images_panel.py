@@ -21,9 +21,9 @@ from app.api.profiles import ModelPrice
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.ui.panels.images import ImagesPanel
-from app.ui.panels.images.gallery import THUMB, GalleryItem
+from app.ui.panels.images.gallery import PAGE, THUMB, GalleryItem
 from tests.helpers.app_context import open_context
-from tests.helpers.openai_server import OpenAIServer
+from tests.helpers.openai_server import OpenAIServer, png_bytes
 from tests.helpers.waiting import until
 
 
@@ -370,3 +370,34 @@ def test_gallery_screenshot_under_xvfb(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert QImage(str(tmp_path / "images-gallery.png")).width() == 1100
+
+
+async def test_a_long_history_is_paged_in(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    ref = await ctx.store.put_blob(png_bytes(8, 8, "tiny"), "image/png")
+    for i in range(PAGE * 2 + 5):
+        await ctx.store.add_image_generation(
+            f"picture number {i}", [ref], provider="local", model="dall-e-test", created_at=i
+        )
+    panel = await _panel(qtbot, ctx)
+    assert len(_items(panel)) == PAGE  # one page read at start, the rest as the view scrolls
+    assert "more as you scroll" in panel.count_label.text()
+    assert _items(panel)[0].generation.prompt == f"picture number {PAGE * 2 + 4}"
+    panel.view.scrollToBottom()
+    await until(lambda: len(_items(panel)) > PAGE)
+    panel.filter_edit.setText("number 3")  # a filter covers everything kept
+    assert len(_items(panel)) == PAGE * 2 + 5
+    assert panel.proxy.rowCount() == len([i for i in range(PAGE * 2 + 5) if "3" in str(i)[:1]])
+    await _close(panel)
+
+
+async def test_a_missing_file_says_so(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    ref = await ctx.store.put_blob(png_bytes(8, 8, "gone"), "image/png")
+    await ctx.store.add_image_generation("lost", [ref], provider="local", model="dall-e-test")
+    ctx.store.blob_path(ref).unlink()
+    panel = await _panel(qtbot, ctx)
+    await until(lambda: panel.model.has_thumbnail(ref.sha256))  # the "missing" placeholder
+    panel.view.setCurrentIndex(panel.proxy.index(0, 0))
+    panel.on_open_clicked()
+    await until(lambda: "missing" in panel.status_label.text())
+    assert panel.pages.currentIndex() == 0 and panel.status_label.property("tone") == "error"
+    await _close(panel)

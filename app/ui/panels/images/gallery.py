@@ -127,11 +127,17 @@ class GalleryModel(QAbstractListModel):
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self._missing: set[str] = set()
         self.loader = ImageLoader(self)
+        self._by_sha: dict[str, list[int]] | None = None
         self.placeholder = _placeholder()
         self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.loader.loaded.connect(self.on_loader_loaded)
+        for signal in (self.rowsInserted, self.rowsRemoved, self.modelReset):
+            signal.connect(self.on_rows_changed)
+
+    def on_rows_changed(self, *_args: object) -> None:
+        self._by_sha = None
 
     # -- Qt model ------------------------------------------------------------------------
 
@@ -245,10 +251,17 @@ class GalleryModel(QAbstractListModel):
             self._thumbs[sha] = QPixmap.fromImage(image)
         while len(self._thumbs) > CACHE_LIMIT:
             self._thumbs.popitem(last=False)
-        for row, item in enumerate(self.items):
-            if item.ref.sha256 == sha:
-                index = self.index(row)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+        for row in self._rows_of_sha().get(sha, ()):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def _rows_of_sha(self) -> dict[str, list[int]]:
+        """Rows showing each file (rebuilt only after rows changed)."""
+        if self._by_sha is None:
+            self._by_sha = {}
+            for row, item in enumerate(self.items):
+                self._by_sha.setdefault(item.ref.sha256, []).append(row)
+        return self._by_sha
 
 
 class GalleryView(QListView):

@@ -273,6 +273,10 @@ class ImagesPanel(QWidget):
         self.target_label.setText(f"<b>{_escape(model)}</b><br><small>{_escape(name)}</small>")
         self.form.set_options(self._options())
         self._update_generate_enabled()
+        if profile is not None and not (
+            profile.capabilities.images or model in profile.chat_image_models
+        ):
+            self._say(f"{name} does not say it makes images; Generate will try anyway.", "warning")
 
     def show_generation(self, generation_id: int) -> bool:
         """Select a generation's first image and open it (e.g. from a history search hit)."""
