@@ -19,23 +19,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app import log
 from app.api import ApiError
 from app.api.profiles import ProviderProfile
-from app.audio import AudioError, Clip, PlaybackEnd, Player, decode_async, sniff
+from app.audio import AudioError
 from app.core.clients import ClientPool, ProviderUnavailable
 from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.core.usage import account, record_call
 from app.settings import keep_aside, write_atomic
 from app.store import LedgerEntry, SpeechItem, Store, StoreWriteError
+
+if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
+    from app.audio import Clip, PlaybackEnd, Player
 
 __all__ = [
     "FORMATS",
@@ -48,6 +53,7 @@ __all__ = [
     "default_speech_target",
     "load_clip",
     "mime_type",
+    "speakable",
     "speech_models",
     "speech_providers",
     "synthesize",
@@ -236,6 +242,8 @@ def check_request(request: SpeechRequest) -> None:
 
 def _not_audio(data: bytes, format: str, provider: str) -> str | None:
     """Why ``data`` is not the audio asked for, or None when it looks like audio."""
+    from app.audio import sniff
+
     if not data:
         return f"{provider} sent no audio."
     if format == "pcm":  # raw samples have no header: anything of whole samples will do
@@ -356,6 +364,8 @@ async def _account_stopped(
 
 async def load_clip(store: Store, item: SpeechItem) -> Clip:
     """Decode a stored clip (works offline). Raises :class:`SpeechError` when it cannot."""
+    from app.audio import decode_async
+
     if item.audio is None:
         raise SpeechError("This clip has no audio kept.")
     path = store.blob_path(item.audio)
@@ -372,6 +382,18 @@ async def load_clip(store: Store, item: SpeechItem) -> Clip:
 
 
 # --- read aloud ----------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^```.*?(?:^```[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(^|\s)[#>]+\s|[*_`~|]+|^\s*[-+]\s+", re.MULTILINE)
+
+
+def speakable(markdown: str) -> str:
+    """A chat answer as something to say: code blocks named, not read; no markup symbols."""
+    text = _FENCE.sub(" (code block) ", markdown)
+    text = _LINK.sub(r"\1", text)
+    text = _MARKS.sub(r"\1", text)
+    return " ".join(text.split())
 
 
 class Speaker:
@@ -395,7 +417,15 @@ class Speaker:
         self.registry = registry
         self.config_dir = config_dir
         self.models = models
-        self.player = player or Player()
+        self._player = player
+
+    @property
+    def player(self) -> Player:
+        if self._player is None:
+            from app.audio import Player
+
+            self._player = Player()
+        return self._player
 
     def request_for(self, text: str) -> SpeechRequest:
         """The request the saved choices make for ``text``; SpeechError when none can."""
@@ -421,9 +451,15 @@ class Speaker:
 
         Raises :class:`SpeechError` (also for audio device problems, in plain words).
         """
+        from app.audio import decode_async
+
         await self.player.close()
         outcome = await synthesize(
-            self.store, self.clients, self.request_for(text), models=self.models, progress=progress
+            self.store,
+            self.clients,
+            self.request_for(speakable(text)),
+            models=self.models,
+            progress=progress,
         )
         try:
             clip = await decode_async(outcome.audio, format=outcome.item.format)
@@ -432,4 +468,5 @@ class Speaker:
             raise SpeechError(f"The clip was kept but cannot be played: {exc}") from exc
 
     def stop(self) -> None:
-        self.player.stop()
+        if self._player is not None:
+            self._player.stop()

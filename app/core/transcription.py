@@ -20,24 +20,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import log
 from app.api import ApiError
 from app.api.profiles import ProviderProfile
 from app.api.types import TranscriptionResult
-from app.audio import (
-    AudioError,
-    DeviceChoice,
-    Level,
-    Recorder,
-    Recording,
-    prepare_upload_async,
-)
+from app.audio import AudioError
 from app.core.clients import ClientPool, ProviderUnavailable
 from app.core.models_cache import ModelsCache
 from app.core.usage import account, record_call
 from app.store import LedgerEntry, Store, StoreWriteError, Transcription
+
+if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
+    from app.audio import DeviceChoice, Level, Recorder, Recording
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -120,32 +116,43 @@ class VoiceRecorder:
         on_finished: Callable[[Recording | None], None] | None = None,
     ) -> None:
         self.folder = folder
-        self._recorder = Recorder(
-            device=device,
-            format="flac",
-            samplerate=RECORD_SAMPLERATE,
-            channels=1,
-            max_seconds=max_seconds,
-            on_level=on_level,
-            on_finished=on_finished,
-        )
+        self.device = device
+        self.max_seconds = max_seconds
+        self.on_level = on_level
+        self.on_finished = on_finished
+        self._recorder: Recorder | None = None
 
     @property
     def recorder(self) -> Recorder:
+        """The engine's recorder, made on first use (loading the audio stack then)."""
+        if self._recorder is None:
+            from app.audio import Recorder
+
+            self._recorder = Recorder(
+                device=self.device,
+                format="flac",
+                samplerate=RECORD_SAMPLERATE,
+                channels=1,
+                max_seconds=self.max_seconds,
+                on_level=self.on_level,
+                on_finished=self.on_finished,
+            )
         return self._recorder
 
     @property
     def recording(self) -> bool:
-        return self._recorder.recording
+        return self._recorder is not None and self._recorder.recording
 
     @property
     def elapsed(self) -> float:
-        return self._recorder.elapsed
+        return self._recorder.elapsed if self._recorder is not None else 0.0
 
     def configure(self, *, device: DeviceChoice, max_seconds: float | None) -> None:
         """Device and limit for the next :meth:`start`."""
-        self._recorder.device = device
-        self._recorder.max_seconds = max_seconds
+        self.device, self.max_seconds = device, max_seconds
+        if self._recorder is not None:
+            self._recorder.device = device
+            self._recorder.max_seconds = max_seconds
 
     async def start(self) -> Path:
         """Start recording into a new file; returns its path. Raises ``AudioError``s."""
@@ -155,18 +162,19 @@ class VoiceRecorder:
         while path.exists():
             counter += 1
             path = self.folder / time.strftime(f"recording-%Y%m%d-%H%M%S-{counter}.flac")
-        await self._recorder.start(path)
+        await self.recorder.start(path)
         return path
 
     async def stop(self) -> Recording:
         """End the recording; raises ``EmptyRecording`` when nothing was captured."""
-        return await self._recorder.stop()
+        return await self.recorder.stop()
 
     async def wait(self) -> Recording:
-        return await self._recorder.wait()
+        return await self.recorder.wait()
 
     async def cancel(self) -> None:
-        await self._recorder.cancel()
+        if self._recorder is not None:
+            await self._recorder.cancel()
 
 
 # --- transcription ------------------------------------------------------------------------------
@@ -245,6 +253,8 @@ async def transcribe_file(
         client = await clients.get(request.provider_id)
     except ProviderUnavailable as exc:
         raise TranscriptionError(exc.user_message) from exc
+    from app.audio import prepare_upload_async
+
     say("Preparing the audio…")
     try:
         upload = await prepare_upload_async(source)

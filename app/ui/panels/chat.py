@@ -30,6 +30,7 @@ from app.api import ApiError
 from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
+from app.core.speech import Speaker, SpeechError
 from app.store import Message, MessageStatus, StoreWriteError
 from app.store.branches import branch_positions
 from app.ui.chat.message_view import ConversationView
@@ -40,6 +41,7 @@ from app.ui.dialogs.settings import SettingsNotifier
 from app.ui.dialogs.welcome import WelcomePanel
 from app.ui.params import ParamsDrawer, ParamsPresets
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.mic_button import MicButton, attach_to_composer
 from app.ui.widgets.model_picker import ModelPicker
 
 _log = log.get("ui.chat")
@@ -120,6 +122,9 @@ class ChatPanel(QWidget):
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
+        self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
+        attach_to_composer(self.mic, self.composer.attach_button)
+        self.speaker: Speaker | None = None  # "Read aloud", made on first use
         self.drawer = ParamsDrawer(ParamsPresets(ctx.paths.config / "parameter-presets.json"))
         self.drawer.hide()
         self.picker_popup = QFrame(self, Qt.WindowType.Popup)
@@ -169,6 +174,9 @@ class ChatPanel(QWidget):
         self.view.branch_requested.connect(self.on_view_branch_requested)
         self.view.link_activated.connect(self.on_view_link_activated)
         self.view.older_requested.connect(self.on_view_older_requested)
+        self.view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
+        self.mic.transcribed.connect(self.composer.insert_text)
+        self.mic.status_changed.connect(self.status_changed)
         self.view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
         self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
@@ -444,6 +452,24 @@ class ChatPanel(QWidget):
 
         self.tasks.start("branch", switch())
 
+    def on_view_read_aloud_requested(self, message_id: str) -> None:
+        message = self.view.message(message_id)
+        if message is None or not message.text.strip():
+            return
+        if self.speaker is None:
+            ctx = self.ctx
+            self.speaker = Speaker(
+                ctx.store, ctx.clients, ctx.registry, ctx.paths.config, models=ctx.models
+            )
+        self.tasks.start("read-aloud", self._read_aloud(self.speaker, message.text))
+
+    async def _read_aloud(self, speaker: Speaker, text: str) -> None:
+        self.status_changed.emit("Reading aloud…")
+        try:
+            await speaker.speak(text)
+        except SpeechError as exc:
+            self.status_changed.emit(exc.user_message)
+
     def on_view_link_activated(self, url: QUrl) -> None:
         if url.scheme() in ("http", "https"):  # the view filters too; never trust one check
             QDesktopServices.openUrl(url)
@@ -463,3 +489,4 @@ class ChatPanel(QWidget):
 
     async def shutdown(self) -> None:
         await self.tasks.wait_all()
+        await self.mic.shutdown()

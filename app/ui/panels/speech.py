@@ -1,0 +1,642 @@
+"""The speech panel: text to speech with a player, an output device choice and past clips.
+
+Synthesis runs in core (:func:`app.core.speech.synthesize`): the clip is kept in the
+store before it plays, so every clip replays offline from the list on the right. Playback
+uses one :class:`app.audio.Player`; its callbacks arrive on the loop (the Qt thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import log
+from app.audio import AudioError, Device, Devices, list_devices_async
+from app.core.context import AppContext
+from app.core.speech import (
+    FORMATS,
+    MAX_INPUT_CHARS,
+    AudioPrefs,
+    SpeechError,
+    SpeechRequest,
+    load_clip,
+    speech_models,
+    speech_providers,
+    synthesize,
+    voices_for,
+)
+from app.store import SpeechItem
+from app.ui.dialogs.common import named
+from app.ui.tasks import TaskOwner
+
+if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at start-up
+    from app.audio import Clip, PlaybackEnd, Player, PlayerState
+
+_log = log.get("ui.speech")
+
+HISTORY_LIMIT = 200
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+_CONVERTIBLE = ("wav", "flac", "ogg", "mp3")
+
+
+def editable(combo: QComboBox, object_name: str, accessible_name: str) -> None:
+    """Let the user type a value not in the list; the editor gets its own names."""
+    combo.setEditable(True)
+    editor = combo.lineEdit()
+    if editor is not None:
+        named(editor, object_name, accessible_name)
+
+
+def clock(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def clip_label(item: SpeechItem) -> str:
+    when = dt.datetime.fromtimestamp(item.created_at).strftime("%d %b %H:%M")
+    text = " ".join(item.text.split())
+    excerpt = text if len(text) <= 60 else text[:59] + "…"
+    return f"{excerpt}\n{when} · {item.voice} · {item.format} · {item.model or ''}"
+
+
+class SpeechPanel(QWidget):
+    """Text, options, synthesise, play / pause / stop / seek, save, and past clips."""
+
+    status_changed = Signal(str)
+    clip_ready = Signal(int)  # speech item id, after synthesis
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("speechPanel")
+        self.setAccessibleName("Speech panel")
+        self.ctx = ctx
+        self.tasks = TaskOwner(self.on_task_failed)
+        self.prefs = AudioPrefs.load(ctx.paths.config)
+        self._player: Player | None = None
+        self.current: SpeechItem | None = None
+        self.clip: Clip | None = None
+        self.devices: Devices | None = None
+        self.last_end: PlaybackEnd | None = None
+        self.synthesizing = False
+        self._build()
+        self._connect_signals()
+        self._unsubscribe = ctx.registry.subscribe(self.on_registry_changed)
+        self.refresh_providers()
+        self.refresh_history()
+        self._devices_asked = False
+
+    @property
+    def player(self) -> Player:
+        """The panel's one player, made on first use."""
+        if self._player is None:
+            from app.audio import Player
+
+            self._player = Player(
+                device=self.prefs.output_device,
+                on_position=self.on_player_position,
+                on_state=self.on_player_state,
+            )
+        return self._player
+
+    @property
+    def player_state(self) -> str:
+        return "stopped" if self._player is None else str(self._player.state)
+
+    # --- building -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.text = named(
+            QPlainTextEdit(), "speechText", "Text to speak", "The text to turn into speech"
+        )
+        self.text.setPlaceholderText("Type or paste the text to speak…")
+        self.count_label = named(QLabel(), "speechCharCount", "Character count")
+        self.provider = named(QComboBox(), "speechProviderCombo", "Speech provider")
+        self.model = named(QComboBox(), "speechModelCombo", "Speech model", "Pick or type a model")
+        editable(self.model, "speechModelEdit", "Speech model name")
+        self.voice = named(QComboBox(), "speechVoiceCombo", "Voice", "Pick or type a voice")
+        editable(self.voice, "speechVoiceEdit", "Voice name")
+        self.format = named(QComboBox(), "speechFormatCombo", "Audio format")
+        self.format.addItems(FORMATS)
+        self.format.setItemData(
+            FORMATS.index("pcm"), "Raw 24 kHz 16-bit mono", Qt.ItemDataRole.ToolTipRole
+        )
+        self.speed = named(QDoubleSpinBox(), "speechSpeedSpin", "Speed", "0.25 to 4.0")
+        self.speed.setRange(0.25, 4.0)
+        self.speed.setSingleStep(0.25)
+        self.speed.setDecimals(2)
+        self.speed.setSuffix("×")
+        self.synth_button = named(
+            QPushButton("Synthesize"), "synthesizeButton", "Synthesize speech", "Ctrl+Enter"
+        )
+        self.synth_button.setDefault(True)
+        self.cancel_button = named(QPushButton("Cancel"), "cancelSpeechButton", "Cancel synthesis")
+        self.cancel_button.setEnabled(False)
+        self.progress = named(QProgressBar(), "speechProgress", "Synthesis progress")
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(6)
+        self.progress.hide()
+        self.status = named(QLabel(), "speechStatus", "Speech status")
+        self.status.setWordWrap(True)
+
+        self.play_button = named(QPushButton("▶ Play"), "playButton", "Play")
+        self.stop_button = named(QPushButton("■ Stop"), "stopPlaybackButton", "Stop playback")
+        self.position = named(
+            QSlider(Qt.Orientation.Horizontal), "positionSlider", "Playback position"
+        )
+        self.position.setRange(0, 0)
+        self.time_label = named(QLabel("0:00 / 0:00"), "playbackTime", "Playback time")
+        self.output = named(QComboBox(), "outputDeviceCombo", "Output device")
+        self.rescan_button = named(
+            QPushButton("Rescan"), "rescanOutputsButton", "Rescan output devices"
+        )
+        self.save_button = named(QPushButton("Save…"), "saveClipButton", "Save clip to a file")
+        self.device_warning = named(QLabel(), "outputDeviceWarning", "Output device problem")
+        self.device_warning.setWordWrap(True)
+        self.device_warning.setStyleSheet("color: #b35c00;")
+        self.device_warning.hide()
+        self.now_playing = named(QLabel("No clip yet."), "currentClipLabel", "Current clip")
+        self.now_playing.setWordWrap(True)
+
+        self.history = named(QListWidget(), "speechHistory", "Past clips")
+        self.history.setWordWrap(True)
+        self.history.setAlternatingRowColors(True)
+        self.reuse_button = named(
+            QPushButton("Use text"), "reuseSpeechButton", "Put the clip's text and voice above"
+        )
+        self.history_empty = QLabel("Clips you synthesise are kept here and replay offline.")
+        self.history_empty.setObjectName("speechHistoryEmpty")
+        self.history_empty.setWordWrap(True)
+
+        options = QFormLayout()
+        options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        options.addRow("Provider", self.provider)
+        options.addRow("Model", self.model)
+        options.addRow("Voice", self.voice)
+        for combo in (self.provider, self.model, self.voice):
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        row = QHBoxLayout()
+        row.addWidget(self.format)
+        row.addSpacing(16)
+        row.addWidget(QLabel("Speed"))
+        row.addWidget(self.speed)
+        row.addStretch(1)
+        options.addRow("Format", row)
+        actions = QHBoxLayout()
+        actions.addWidget(self.count_label, 1)
+        actions.addWidget(self.cancel_button)
+        actions.addWidget(self.synth_button)
+
+        compose = QGroupBox("Text to speech")
+        compose.setObjectName("speechComposeGroup")
+        compose_layout = QVBoxLayout(compose)
+        compose_layout.addWidget(self.text, 1)
+        compose_layout.addLayout(options)
+        compose_layout.addLayout(actions)
+        compose_layout.addWidget(self.progress)
+        compose_layout.addWidget(self.status)
+
+        transport = QHBoxLayout()
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.stop_button)
+        transport.addWidget(self.position, 1)
+        transport.addWidget(self.time_label)
+        device_row = QHBoxLayout()
+        device_row.addWidget(QLabel("Output"))
+        device_row.addWidget(self.output, 1)
+        device_row.addWidget(self.rescan_button)
+        device_row.addWidget(self.save_button)
+        player = QGroupBox("Player")
+        player.setObjectName("speechPlayerGroup")
+        player_layout = QVBoxLayout(player)
+        player_layout.addWidget(self.now_playing)
+        player_layout.addLayout(transport)
+        player_layout.addLayout(device_row)
+        player_layout.addWidget(self.device_warning)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 8, 4, 8)
+        left_layout.addWidget(compose, 1)
+        left_layout.addWidget(player)
+
+        right = QGroupBox("Past clips")
+        right.setObjectName("speechHistoryGroup")
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.history, 1)
+        right_layout.addWidget(self.history_empty)
+        right_layout.addWidget(self.reuse_button)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("speechSplitter")
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(splitter)
+
+        self.format.setCurrentText(self.prefs.speech_format)
+        self.speed.setValue(self.prefs.speed)
+        self._update_count()
+        self._show_player_state("stopped")
+
+    def _connect_signals(self) -> None:
+        self.text.textChanged.connect(self._update_count)
+        self.provider.currentIndexChanged.connect(self.on_provider_changed)
+        self.synth_button.clicked.connect(self.on_synth_clicked)
+        self.cancel_button.clicked.connect(self.on_cancel_clicked)
+        self.play_button.clicked.connect(self.on_play_clicked)
+        self.stop_button.clicked.connect(self.on_stop_clicked)
+        self.position.sliderReleased.connect(self.on_position_released)
+        self.position.sliderMoved.connect(self.on_position_moved)
+        self.output.currentIndexChanged.connect(self.on_output_changed)
+        self.rescan_button.clicked.connect(
+            lambda: self.tasks.start("devices", self.load_devices(rescan=True))
+        )
+        self.save_button.clicked.connect(self.on_save_clicked)
+        self.history.currentItemChanged.connect(self.on_history_current_changed)
+        self.history.itemActivated.connect(self.on_history_activated)
+        self.reuse_button.clicked.connect(self.on_reuse_clicked)
+
+    # --- providers and choices -----------------------------------------------------------
+    def on_registry_changed(self, _registry: object) -> None:
+        self.refresh_providers()
+
+    def refresh_providers(self) -> None:
+        wanted = self.provider.currentData() or self.prefs.speech_provider
+        providers = speech_providers(self.ctx.registry.all())
+        self.provider.blockSignals(True)
+        self.provider.clear()
+        for profile in providers:
+            self.provider.addItem(profile.name, profile.id)
+        index = self.provider.findData(wanted)
+        self.provider.setCurrentIndex(max(0, index))
+        self.provider.blockSignals(False)
+        self.on_provider_changed()
+        if not providers:
+            self._say(
+                "No provider offers text to speech. Add one (e.g. OpenAI) in Providers "
+                "(Ctrl+Shift+P); past clips still play."
+            )
+        self._update_actions()
+
+    def on_provider_changed(self) -> None:
+        profile = self.ctx.registry.get(self.provider.currentData() or "")
+        models = speech_models(profile, self.ctx.models) if profile else []
+        keep_model = self.model.currentText() or self.prefs.speech_model or ""
+        keep_voice = self.voice.currentText() or self.prefs.voice
+        self.model.clear()
+        self.model.addItems(models)
+        if keep_model and (keep_model in models or profile is None or not models):
+            self.model.setCurrentText(keep_model)
+        elif profile is not None and self.prefs.speech_provider == profile.id:
+            self.model.setCurrentText(self.prefs.speech_model or (models[0] if models else ""))
+        self.voice.clear()
+        self.voice.addItems(voices_for(profile))
+        self.voice.setCurrentText(keep_voice)
+
+    def request(self) -> SpeechRequest:
+        speed = round(self.speed.value(), 2)
+        return SpeechRequest(
+            provider_id=str(self.provider.currentData() or ""),
+            model=self.model.currentText().strip(),
+            text=self.text.toPlainText(),
+            voice=self.voice.currentText().strip(),
+            format=self.format.currentText(),
+            speed=None if speed == 1.0 else speed,
+        )
+
+    def _remember(self, request: SpeechRequest) -> None:
+        self.prefs = self.prefs.model_copy(
+            update={
+                "speech_provider": request.provider_id,
+                "speech_model": request.model,
+                "voice": request.voice,
+                "speech_format": request.format,
+                "speed": request.speed or 1.0,
+            }
+        )
+        self._save_prefs()
+
+    def _save_prefs(self) -> None:
+        # Merge with what the other panel saved meanwhile (one file for both).
+        saved = AudioPrefs.load(self.ctx.paths.config)
+        speech = self.prefs.model_dump(
+            include={
+                "speech_provider", "speech_model", "voice", "speech_format", "speed",
+                "output_device",
+            }
+        )  # fmt: skip
+        saved.model_copy(update=speech).save(self.ctx.paths.config)
+
+    # --- synthesis ---------------------------------------------------------------------------
+    def on_synth_clicked(self) -> None:
+        if self.tasks.running("synth"):
+            return
+        request = self.request()
+        if not request.provider_id:
+            self._say("Choose a provider that offers text to speech (add one in Providers).")
+            return
+        self.tasks.start("synth", self._synthesize(request))
+
+    async def _synthesize(self, request: SpeechRequest) -> None:
+        self._busy(True)
+        self._say("Waiting for the provider…")
+        try:
+            outcome = await synthesize(
+                self.ctx.store,
+                self.ctx.clients,
+                request,
+                models=self.ctx.models,
+                progress=self.on_bytes_received,
+            )
+        except SpeechError as exc:
+            self._say(exc.user_message, error=True)
+            return
+        finally:
+            self._busy(False)
+        self._remember(request)
+        self.refresh_history(select=outcome.item.id)
+        self.clip_ready.emit(outcome.item.id)
+        cost = "" if outcome.item.cost is None else f" · ${outcome.item.cost:.4f}"
+        self._say(f"Clip ready ({len(outcome.audio) // 1024 or 1} KB{cost}).")
+        self.tasks.start("play", self._open_and_play(outcome.item))
+
+    async def _open_and_play(self, item: SpeechItem) -> None:
+        await self._open(item)
+        if self.clip is not None and self._can_play():
+            await self._play(0.0)
+
+    def on_bytes_received(self, count: int) -> None:
+        self._say(f"Receiving audio… {count / 1024:.0f} KB")
+
+    def on_cancel_clicked(self) -> None:
+        self.tasks.cancel("synth")
+        self._busy(False)
+        self._say("Synthesis cancelled.")
+
+    def _busy(self, busy: bool) -> None:
+        self.synthesizing = busy
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0 if busy else 1)  # indeterminate: the size is not known
+        self.cancel_button.setEnabled(busy)
+        self._update_actions()
+
+    # --- the current clip and the player ----------------------------------------------------
+    async def _open(self, item: SpeechItem) -> None:
+        """Make ``item`` the current clip (decoded from the store, offline)."""
+        self.on_stop_clicked()
+        self.current = item
+        self.clip = None
+        self.now_playing.setText(f"“{_excerpt(item.text)}” · {item.voice} · {item.format}")
+        try:
+            self.clip = await load_clip(self.ctx.store, item)
+        except SpeechError as exc:
+            self._say(exc.user_message, error=True)
+        duration = self.clip.duration if self.clip is not None else 0.0
+        self.position.setRange(0, int(duration * 1000))
+        self.position.setValue(0)
+        self._show_time(0.0)
+        self._update_actions()
+
+    def on_stop_clicked(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def on_play_clicked(self) -> None:
+        state = self.player_state
+        if state == "playing":
+            self.player.pause()
+        elif state == "paused":
+            self.player.resume()
+        elif self.clip is not None:
+            at = self.position.value() / 1000
+            self.tasks.start("play", self._play(0.0 if at >= self.clip.duration - 0.05 else at))
+
+    async def _play(self, start: float) -> None:
+        if self.clip is None:
+            return
+        try:
+            self.last_end = await self.player.play(self.clip, start=start)
+        except AudioError as exc:
+            self._show_device_problem(str(exc))
+            return
+        if self.last_end == "interrupted":
+            self._say("Playback stopped: the output device went away.", error=True)
+
+    def on_player_position(self, seconds: float) -> None:
+        if not self.position.isSliderDown():
+            self.position.setValue(int(seconds * 1000))
+        self._show_time(seconds)
+
+    def on_player_state(self, state: PlayerState) -> None:
+        self._show_player_state(state)
+
+    def _show_player_state(self, state: PlayerState | str) -> None:
+        playing = state == "playing"
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play_button.setAccessibleName("Pause" if playing else "Play")
+        self.stop_button.setEnabled(state != "stopped")
+
+    def on_position_moved(self, value: int) -> None:
+        self._show_time(value / 1000)
+
+    def on_position_released(self) -> None:
+        seconds = self.position.value() / 1000
+        if self.player_state != "stopped":
+            self.player.seek(seconds)
+
+    def _show_time(self, seconds: float) -> None:
+        total = self.clip.duration if self.clip is not None else 0.0
+        self.time_label.setText(f"{clock(seconds)} / {clock(total)}")
+
+    # --- devices ---------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._devices_asked:  # PortAudio starts when the panel is first seen
+            self._devices_asked = True
+            self.tasks.start("devices", self.load_devices())
+
+    async def load_devices(self, *, rescan: bool = False) -> None:
+        self.devices = await list_devices_async(rescan=rescan and self.player_state == "stopped")
+        outputs = self.devices.outputs
+        self.output.blockSignals(True)
+        self.output.clear()
+        if outputs:
+            default = self.devices.default_output
+            name = default.name if isinstance(default, Device) else ""
+            self.output.addItem(f"System default ({name})" if name else "System default", None)
+            for device in outputs:
+                self.output.addItem(device.label, device.name)
+            index = self.output.findData(self.prefs.output_device)
+            self.output.setCurrentIndex(max(0, index))
+            self.device_warning.hide()
+        else:
+            self.output.addItem("No output device", None)
+            reason = str(self.devices.default_output)
+            self._show_device_problem(
+                f"{reason} Clips are still synthesised and kept; save them to play elsewhere."
+            )
+        self.output.setEnabled(bool(outputs))
+        self.output.blockSignals(False)
+        self._update_actions()
+
+    def _show_device_problem(self, text: str) -> None:
+        self.device_warning.setText(text)
+        self.device_warning.show()
+
+    def _can_play(self) -> bool:
+        return self.devices is not None and bool(self.devices.outputs)
+
+    def on_output_changed(self) -> None:
+        name = self.output.currentData()
+        if self._player is not None:
+            self._player.device = name
+        self.prefs = self.prefs.model_copy(update={"output_device": name})
+        self._save_prefs()
+
+    # --- saving ----------------------------------------------------------------------------
+    def on_save_clicked(self) -> None:
+        item = self.current
+        if item is None or item.audio is None:
+            return
+        suffix = "wav" if item.format == "pcm" else item.format
+        dialog = QFileDialog(self, "Save clip")
+        dialog.setObjectName("saveClipDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(suffix)
+        dialog.setNameFilters(
+            [f"{suffix.upper()} audio (*.{suffix})", "Audio (*.wav *.flac *.ogg *.mp3)"]
+        )
+        dialog.selectFile(f"speech-{item.id}.{suffix}")
+        dialog.fileSelected.connect(lambda path: self.tasks.start("save", self.save_to(Path(path))))
+        dialog.open()  # non-modal: no nested event loop
+
+    async def save_to(self, path: Path) -> None:
+        """Write the current clip to ``path``: as it came, or converted for another suffix."""
+        item = self.current
+        if item is None or item.audio is None:
+            return
+        wanted = path.suffix.lower().lstrip(".")
+        source = self.ctx.store.blob_path(item.audio)
+        try:
+            if wanted == item.format or (wanted not in _CONVERTIBLE and item.format != "pcm"):
+                await asyncio.to_thread(shutil.copyfile, source, path)
+            else:
+                from app.audio import save_async
+
+                clip = self.clip or await load_clip(self.ctx.store, item)
+                await save_async(clip, path, wanted if wanted in _CONVERTIBLE else "wav")
+        except (OSError, AudioError, SpeechError) as exc:
+            self._say(f"Could not save the clip: {exc}", error=True)
+            return
+        self._say(f"Saved to {path}.")
+        self.status_changed.emit(f"Clip saved to {path.name}.")
+
+    # --- history ---------------------------------------------------------------------------
+    def refresh_history(self, select: int | None = None) -> None:
+        items = self.ctx.store.list_speech(HISTORY_LIMIT)
+        self.history.blockSignals(True)
+        self.history.clear()
+        for item in items:
+            row = QListWidgetItem(clip_label(item))
+            row.setData(ITEM_ROLE, item)
+            row.setToolTip(item.text[:500])
+            self.history.addItem(row)
+            if item.id == select:
+                self.history.setCurrentItem(row)
+        self.history.blockSignals(False)
+        self.history_empty.setVisible(not items)
+        self._update_actions()
+
+    def _selected(self) -> SpeechItem | None:
+        row = self.history.currentItem()
+        return row.data(ITEM_ROLE) if row is not None else None
+
+    def on_history_current_changed(self) -> None:
+        item = self._selected()
+        if item is not None:
+            self.tasks.start("open", self._open(item))
+        self._update_actions()
+
+    def on_history_activated(self, row: QListWidgetItem) -> None:
+        self.tasks.start("play", self._open_and_play(row.data(ITEM_ROLE)))
+
+    def on_reuse_clicked(self) -> None:
+        item = self._selected()
+        if item is None:
+            return
+        self.text.setPlainText(item.text)
+        index = self.provider.findData(item.provider)
+        if index >= 0:
+            self.provider.setCurrentIndex(index)
+        self.model.setCurrentText(item.model or "")
+        self.voice.setCurrentText(item.voice)
+        self.format.setCurrentText(item.format)
+        self.speed.setValue(float(item.params.get("speed", 1.0)))
+
+    # --- state -----------------------------------------------------------------------------
+    def _update_count(self) -> None:
+        count = len(self.text.toPlainText())
+        over = count > MAX_INPUT_CHARS
+        self.count_label.setText(f"{count:,} / {MAX_INPUT_CHARS:,} characters")
+        self.count_label.setStyleSheet("color: #c0392b;" if over else "")
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        busy = self.synthesizing
+        has_text = bool(self.text.toPlainText().strip())
+        self.synth_button.setEnabled(not busy and has_text and self.provider.count() > 0)
+        has_clip = self.clip is not None
+        self.play_button.setEnabled(has_clip and self._can_play())
+        self.position.setEnabled(has_clip)
+        self.save_button.setEnabled(self.current is not None and self.current.audio is not None)
+        self.reuse_button.setEnabled(self.history.currentItem() is not None)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        if error:
+            self.status_changed.emit(text)
+
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("speech task failed", exc_info=error)
+        self._busy(False)
+        self._say(f"Something went wrong: {error}", error=True)
+
+    async def shutdown(self) -> None:
+        self._unsubscribe()
+        await self.tasks.wait_all()
+        if self._player is not None:
+            await self._player.close()
+
+
+def _excerpt(text: str, size: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1] + "…"

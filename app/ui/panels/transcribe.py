@@ -1,0 +1,702 @@
+"""The transcription panel: record or open audio, transcribe it, read, copy and save.
+
+Recording streams to a FLAC file (core :class:`~app.core.transcription.VoiceRecorder`);
+the level meter and the elapsed time follow the recorder's ~30 Hz readings. Uploads show
+an indeterminate bar with the size being sent: the HTTP client reports no byte progress
+for a multipart upload. Every transcript is kept in history (the list on the right) with
+its audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import log
+from app.audio import AudioError, Device, Devices, list_devices_async
+from app.core.context import AppContext
+from app.core.speech import AudioPrefs
+from app.core.transcription import (
+    EXPORT_FORMATS,
+    RESPONSE_FORMATS,
+    TranscriptionError,
+    TranscriptionRequest,
+    VoiceRecorder,
+    export,
+    format_timestamp,
+    transcribe_file,
+    transcription_models,
+    transcription_providers,
+)
+from app.store import Transcription
+from app.ui.dialogs.common import named
+from app.ui.panels.speech import clock, editable
+from app.ui.tasks import TaskOwner
+from app.ui.widgets.level_meter import LevelMeter
+
+if TYPE_CHECKING:
+    from app.audio import Level, Recording
+
+_log = log.get("ui.transcribe")
+
+HISTORY_LIMIT = 200
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+AUDIO_FILTER = (
+    "Audio (*.wav *.mp3 *.flac *.ogg *.oga *.opus *.m4a *.mp4 *.mpeg *.mpga *.webm *.aiff *.aif)"
+)
+_FILTERS = {
+    "txt": "Plain text (*.txt)",
+    "srt": "SubRip subtitles (*.srt)",
+    "vtt": "WebVTT subtitles (*.vtt)",
+}
+
+
+def transcript_label(item: Transcription) -> str:
+    when = dt.datetime.fromtimestamp(item.created_at).strftime("%d %b %H:%M")
+    text = " ".join(item.transcript.split())
+    excerpt = text if len(text) <= 60 else text[:59] + "…"
+    name = str(item.options.get("file_name") or "audio")
+    length = f" · {clock(item.duration_s)}" if item.duration_s else ""
+    return f"{excerpt or '(no speech)'}\n{when} · {name}{length} · {item.model or ''}"
+
+
+class TranscribePanel(QWidget):
+    """Microphone or file in, transcript out (text and timed segments), kept in history."""
+
+    status_changed = Signal(str)
+    transcribed = Signal(int)  # transcription id
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transcribePanel")
+        self.setAccessibleName("Transcribe panel")
+        self.setAcceptDrops(True)
+        self.ctx = ctx
+        self.tasks = TaskOwner(self.on_task_failed)
+        self.prefs = AudioPrefs.load(ctx.paths.config)
+        self.recorder = VoiceRecorder(
+            ctx.paths.cache / "recordings",
+            on_level=self.on_level,
+            on_finished=self.on_recording_ended,
+        )
+        self.devices: Devices | None = None
+        self.source: Path | None = None
+        self.source_is_recording = False
+        self.current: Transcription | None = None
+        self.recording_state = "idle"  # idle, starting, recording, stopping
+        self.transcribing = False
+        self._build()
+        self._connect_signals()
+        self._unsubscribe = ctx.registry.subscribe(self.on_registry_changed)
+        self.refresh_providers()
+        self.refresh_history()
+        self._devices_asked = False
+
+    # --- building -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.input = named(QComboBox(), "inputDeviceCombo", "Microphone")
+        self.rescan_button = named(
+            QPushButton("Rescan"), "rescanInputsButton", "Rescan input devices"
+        )
+        self.max_minutes = named(
+            QSpinBox(), "maxLengthSpin", "Maximum recording length", "Recording stops here"
+        )
+        self.max_minutes.setRange(1, 120)
+        self.max_minutes.setSuffix(" min max")
+        self.max_minutes.setValue(self.prefs.max_minutes)
+        self.record_button = named(
+            QPushButton("● Record"), "recordButton", "Start recording", "Record from the microphone"
+        )
+        self.meter = LevelMeter()
+        self.elapsed = named(QLabel("0:00"), "recordingElapsed", "Recording time")
+        self.elapsed.setMinimumWidth(48)
+        self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.device_warning = named(QLabel(), "inputDeviceWarning", "Input device problem")
+        self.device_warning.setWordWrap(True)
+        self.device_warning.setStyleSheet("color: #b35c00;")
+        self.device_warning.hide()
+        self.open_button = named(
+            QPushButton("Open file…"), "openAudioButton", "Open an audio file", AUDIO_FILTER
+        )
+        self.source_label = named(
+            QLabel("…or drop an audio file here."), "sourceLabel", "Audio to transcribe"
+        )
+        self.source_label.setWordWrap(True)
+        self.auto_transcribe = named(
+            QCheckBox("Transcribe when the recording stops"),
+            "autoTranscribeCheck",
+            "Transcribe when the recording stops",
+        )
+        self.auto_transcribe.setChecked(True)
+
+        self.provider = named(QComboBox(), "transcribeProviderCombo", "Transcription provider")
+        self.model = named(
+            QComboBox(), "transcribeModelCombo", "Transcription model", "Pick or type a model"
+        )
+        editable(self.model, "transcribeModelEdit", "Transcription model name")
+        self.language = named(
+            QLineEdit(), "languageEdit", "Language", "ISO-639-1 code such as en, de, fr"
+        )
+        self.language.setPlaceholderText("auto-detect (or en, de, fr…)")
+        self.language.setMaxLength(16)
+        self.language.setText(self.prefs.language)
+        self.prompt = named(
+            QLineEdit(), "promptEdit", "Prompt", "Spelling hints, names, the previous sentence…"
+        )
+        self.prompt.setPlaceholderText("optional: names, spellings, context")
+        self.temperature = named(
+            QDoubleSpinBox(), "temperatureSpin", "Temperature", "0 to 1; 0 is the default"
+        )
+        self.temperature.setRange(0.0, 1.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.response_format = named(QComboBox(), "responseFormatCombo", "Response format")
+        self.response_format.addItems(RESPONSE_FORMATS)
+        self.response_format.setCurrentText(self.prefs.response_format)
+        self.transcribe_button = named(
+            QPushButton("Transcribe"), "transcribeButton", "Transcribe the audio"
+        )
+        self.transcribe_button.setDefault(True)
+        self.cancel_button = named(
+            QPushButton("Cancel"), "cancelTranscribeButton", "Cancel transcription"
+        )
+        self.cancel_button.setEnabled(False)
+        self.progress = named(QProgressBar(), "uploadProgress", "Upload progress")
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(6)
+        self.progress.hide()
+        self.status = named(QLabel(), "transcribeStatus", "Transcription status")
+        self.status.setWordWrap(True)
+
+        self.transcript = named(QPlainTextEdit(), "transcriptText", "Transcript")
+        self.transcript.setReadOnly(True)
+        self.transcript.setPlaceholderText("The transcript appears here.")
+        self.segments = named(QTableWidget(0, 3), "segmentsTable", "Segments with timestamps")
+        self.segments.setHorizontalHeaderLabels(["Start", "End", "Text"])
+        self.segments.verticalHeader().hide()
+        self.segments.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.segments.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.segments.setWordWrap(True)
+        header = self.segments.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.result_tabs = named(QTabWidget(), "transcriptTabs", "Transcript views")
+        self.result_tabs.addTab(self.transcript, "Text")
+        self.result_tabs.addTab(self.segments, "Segments")
+        self.copy_button = named(QPushButton("Copy"), "copyTranscriptButton", "Copy transcript")
+        self.save_button = named(
+            QPushButton("Save…"), "saveTranscriptButton", "Save as .txt, .srt or .vtt"
+        )
+        self.result_info = named(QLabel(), "transcriptInfo", "Transcript details")
+        self.result_info.setWordWrap(True)
+
+        self.history = named(QListWidget(), "transcriptHistory", "Past transcripts")
+        self.history.setWordWrap(True)
+        self.history.setAlternatingRowColors(True)
+        self.history_empty = QLabel("Transcripts are kept here with their audio.")
+        self.history_empty.setObjectName("transcriptHistoryEmpty")
+        self.history_empty.setWordWrap(True)
+
+        mic_row = QHBoxLayout()
+        mic_row.addWidget(QLabel("Microphone"))
+        mic_row.addWidget(self.input, 1)
+        mic_row.addWidget(self.rescan_button)
+        mic_row.addWidget(self.max_minutes)
+        level_row = QHBoxLayout()
+        level_row.addWidget(self.record_button)
+        level_row.addWidget(self.meter, 1)
+        level_row.addWidget(self.elapsed)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.open_button)
+        file_row.addWidget(self.source_label, 1)
+        source = QGroupBox("Audio")
+        source.setObjectName("audioSourceGroup")
+        source_layout = QVBoxLayout(source)
+        source_layout.addLayout(mic_row)
+        source_layout.addLayout(level_row)
+        source_layout.addWidget(self.auto_transcribe)
+        source_layout.addWidget(self.device_warning)
+        source_layout.addLayout(file_row)
+
+        options = QGroupBox("Options")
+        options.setObjectName("transcribeOptionsGroup")
+        form = QFormLayout(options)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("Provider", self.provider)
+        form.addRow("Model", self.model)
+        form.addRow("Language", self.language)
+        form.addRow("Prompt", self.prompt)
+        for combo in (self.provider, self.model):
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        small = QHBoxLayout()
+        small.addWidget(self.temperature)
+        small.addSpacing(16)
+        small.addWidget(QLabel("Format"))
+        small.addWidget(self.response_format)
+        small.addStretch(1)
+        form.addRow("Temperature", small)
+        actions = QHBoxLayout()
+        actions.addWidget(self.status, 1)
+        actions.addWidget(self.cancel_button)
+        actions.addWidget(self.transcribe_button)
+        form.addRow(actions)
+        form.addRow(self.progress)
+
+        result_actions = QHBoxLayout()
+        result_actions.addWidget(self.result_info, 1)
+        result_actions.addWidget(self.copy_button)
+        result_actions.addWidget(self.save_button)
+        result = QGroupBox("Transcript")
+        result.setObjectName("transcriptGroup")
+        result_layout = QVBoxLayout(result)
+        result_layout.addWidget(self.result_tabs, 1)
+        result_layout.addLayout(result_actions)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(8, 8, 4, 8)
+        left_layout.addWidget(source)
+        left_layout.addWidget(options)
+        left_layout.addWidget(result, 1)
+
+        right = QGroupBox("History")
+        right.setObjectName("transcriptHistoryGroup")
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.history, 1)
+        right_layout.addWidget(self.history_empty)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("transcribeSplitter")
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(splitter)
+        self._update_actions()
+
+    def _connect_signals(self) -> None:
+        self.record_button.clicked.connect(self.on_record_clicked)
+        self.rescan_button.clicked.connect(
+            lambda: self.tasks.start("devices", self.load_devices(rescan=True))
+        )
+        self.input.currentIndexChanged.connect(self.on_input_changed)
+        self.open_button.clicked.connect(self.on_open_clicked)
+        self.provider.currentIndexChanged.connect(self.on_provider_changed)
+        self.transcribe_button.clicked.connect(self.on_transcribe_clicked)
+        self.cancel_button.clicked.connect(self.on_cancel_clicked)
+        self.copy_button.clicked.connect(self.on_copy_clicked)
+        self.save_button.clicked.connect(self.on_save_clicked)
+        self.history.currentItemChanged.connect(self.on_history_current_changed)
+
+    # --- providers -------------------------------------------------------------------------
+    def on_registry_changed(self, _registry: object) -> None:
+        self.refresh_providers()
+
+    def refresh_providers(self) -> None:
+        wanted = self.provider.currentData() or self.prefs.transcribe_provider
+        providers = transcription_providers(self.ctx.registry.all())
+        self.provider.blockSignals(True)
+        self.provider.clear()
+        for profile in providers:
+            self.provider.addItem(profile.name, profile.id)
+        self.provider.setCurrentIndex(max(0, self.provider.findData(wanted)))
+        self.provider.blockSignals(False)
+        self.on_provider_changed()
+        if not providers:
+            self._say(
+                "No provider offers transcription. Add one (e.g. OpenAI or Groq) in Providers "
+                "(Ctrl+Shift+P)."
+            )
+        self._update_actions()
+
+    def on_provider_changed(self) -> None:
+        profile = self.ctx.registry.get(self.provider.currentData() or "")
+        keep = self.model.currentText() or self.prefs.transcribe_model or ""
+        models = transcription_models(profile, self.ctx.models) if profile else []
+        self.model.clear()
+        self.model.addItems(models)
+        if keep and (keep in models or not models):
+            self.model.setCurrentText(keep)
+        elif profile is not None and self.prefs.transcribe_provider == profile.id:
+            self.model.setCurrentText(self.prefs.transcribe_model or models[0])
+
+    def request(self) -> TranscriptionRequest:
+        temperature = round(self.temperature.value(), 2)
+        return TranscriptionRequest(
+            provider_id=str(self.provider.currentData() or ""),
+            model=self.model.currentText().strip(),
+            language=self.language.text().strip() or None,
+            prompt=self.prompt.text().strip() or None,
+            temperature=temperature or None,
+            response_format=self.response_format.currentText(),
+        )
+
+    def _remember(self) -> None:
+        request = self.request()
+        saved = AudioPrefs.load(self.ctx.paths.config)  # the speech panel shares the file
+        self.prefs = saved.model_copy(
+            update={
+                "transcribe_provider": request.provider_id or None,
+                "transcribe_model": request.model or None,
+                "language": request.language or "",
+                "response_format": request.response_format,
+                "max_minutes": self.max_minutes.value(),
+                "input_device": self.input.currentData(),
+            }
+        )
+        self.prefs.save(self.ctx.paths.config)
+
+    # --- devices ---------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._devices_asked:  # PortAudio starts when the panel is first seen
+            self._devices_asked = True
+            self.tasks.start("devices", self.load_devices())
+
+    async def load_devices(self, *, rescan: bool = False) -> None:
+        self.devices = await list_devices_async(rescan=rescan and not self.recorder.recording)
+        inputs = self.devices.inputs
+        self.input.blockSignals(True)
+        self.input.clear()
+        if inputs:
+            default = self.devices.default_input
+            name = default.name if isinstance(default, Device) else ""
+            self.input.addItem(f"System default ({name})" if name else "System default", None)
+            for device in inputs:
+                self.input.addItem(device.label, device.name)
+            self.input.setCurrentIndex(max(0, self.input.findData(self.prefs.input_device)))
+            self.device_warning.hide()
+        else:
+            self.input.addItem("No microphone", None)
+            self._show_device_problem(
+                f"{self.devices.default_input} Recording is off; you can still open or drop "
+                "an audio file to transcribe."
+            )
+        self.input.setEnabled(bool(inputs))
+        self.input.blockSignals(False)
+        self._update_actions()
+
+    def _show_device_problem(self, text: str) -> None:
+        self.device_warning.setText(text)
+        self.device_warning.show()
+
+    def on_input_changed(self) -> None:
+        self._remember()
+
+    # --- recording -------------------------------------------------------------------------
+    def on_record_clicked(self) -> None:
+        if self.recording_state == "idle":
+            self.tasks.start("record", self._start_recording())
+        elif self.recording_state == "recording":
+            self.tasks.start("stop", self.stop_recording())
+
+    async def _start_recording(self) -> None:
+        self.recording_state = "starting"
+        self._update_actions()
+        self.recorder.configure(
+            device=self.input.currentData(), max_seconds=self.max_minutes.value() * 60.0
+        )
+        self.meter.reset()
+        try:
+            path = await self.recorder.start()
+        except AudioError as exc:
+            self.recording_state = "idle"
+            self._show_device_problem(str(exc))
+            self._say(f"Could not record: {exc}", error=True)
+            self._update_actions()
+            return
+        self.recording_state = "recording"
+        self._remember()
+        self.device_warning.hide()
+        self._say(f"Recording to {path.name}… click Stop when done.")
+        self._update_actions()
+
+    async def stop_recording(self) -> Recording | None:
+        """End the recording; it becomes the audio to transcribe (and is sent if asked)."""
+        if self.recording_state != "recording":
+            return None
+        self.recording_state = "stopping"
+        self._update_actions()
+        try:
+            recording = await self.recorder.stop()
+        except AudioError as exc:
+            self._say(str(exc), error=True)
+            return None
+        finally:
+            self.recording_state = "idle"
+            self._update_actions()
+        self._recorded(recording)
+        return recording
+
+    def on_recording_ended(self, recording: Recording | None) -> None:
+        """The recorder stopped by itself (maximum length, device lost) or after stop()."""
+        if recording is None or self.recording_state != "recording":
+            return
+        self.recording_state = "idle"
+        self._recorded(recording)
+        if recording.ended == "max-length":
+            self._say(f"Recording reached its maximum length ({clock(recording.duration)}).")
+        elif recording.ended == "interrupted":
+            self._say("The microphone stopped; what was recorded is kept.", error=True)
+        self._update_actions()
+
+    def _recorded(self, recording: Recording) -> None:
+        self._set_source(recording.path, recording=True)
+        self.elapsed.setText(clock(recording.duration))
+        self.source_label.setText(f"Recording · {clock(recording.duration)}")
+        if self.auto_transcribe.isChecked():
+            self.on_transcribe_clicked()
+        else:
+            self._say("Recorded. Click Transcribe to send it.")
+
+    def on_level(self, level: Level) -> None:
+        self.meter.show_level(level)
+        self.elapsed.setText(clock(level.elapsed))
+
+    # --- source ----------------------------------------------------------------------------
+    def on_open_clicked(self) -> None:
+        dialog = QFileDialog(self, "Open audio")
+        dialog.setObjectName("openAudioDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilters([AUDIO_FILTER, "All files (*)"])
+        dialog.fileSelected.connect(lambda path: self.set_file(Path(path)))
+        dialog.open()  # non-modal: no nested event loop
+
+    def set_file(self, path: Path) -> None:
+        """Use ``path`` as the audio to transcribe (from the dialog or a drop)."""
+        self._set_source(path, recording=False)
+        self.source_label.setText(path.name)
+        self.source_label.setToolTip(str(path))
+        self._say("Ready: click Transcribe.")
+
+    def _set_source(self, path: Path, *, recording: bool) -> None:
+        self._drop_recording()
+        self.source = path
+        self.source_is_recording = recording
+        self._update_actions()
+
+    def _drop_recording(self) -> None:
+        """A recording replaced before it was sent is deleted (it lives in the cache)."""
+        if self.source is not None and self.source_is_recording and not self.transcribing:
+            self.source.unlink(missing_ok=True)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            self.set_file(files[0])
+            event.acceptProposedAction()
+
+    # --- transcription ---------------------------------------------------------------------
+    def on_transcribe_clicked(self) -> None:
+        if self.source is None or self.transcribing:
+            return
+        request = self.request()
+        if not request.provider_id:
+            self._say("Choose a provider that offers transcription (add one in Providers).")
+            return
+        self._remember()
+        self.tasks.start("transcribe", self._transcribe(self.source, request))
+
+    async def _transcribe(self, source: Path, request: TranscriptionRequest) -> None:
+        self._busy(True)
+        recording = self.source_is_recording
+        try:
+            item = await transcribe_file(
+                self.ctx.store,
+                self.ctx.clients,
+                source,
+                request,
+                models=self.ctx.models,
+                progress=self._say,
+                name="Recording" if recording else source.name,
+            )
+        except TranscriptionError as exc:
+            self._say(exc.user_message, error=True)
+            return
+        finally:
+            self._busy(False)
+        if recording and self.source == source:  # kept in the store now
+            await asyncio.to_thread(source.unlink, True)
+            self.source = None
+            self.source_label.setText("Recording sent. Record again, or open a file.")
+        self.refresh_history(select=item.id)
+        self.show_transcription(item)
+        self._say("Done.")
+        self.transcribed.emit(item.id)
+
+    def on_cancel_clicked(self) -> None:
+        self.tasks.cancel("transcribe")
+        self._busy(False)
+        self._say("Transcription cancelled.")
+
+    def _busy(self, busy: bool) -> None:
+        self.transcribing = busy
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0 if busy else 1)  # no byte progress for the upload
+        self.cancel_button.setEnabled(busy)
+        self._update_actions()
+
+    # --- the transcript --------------------------------------------------------------------
+    def show_transcription(self, item: Transcription) -> None:
+        self.current = item
+        self.transcript.setPlainText(item.transcript)
+        self.segments.setRowCount(0)
+        for segment in item.segments:
+            row = self.segments.rowCount()
+            self.segments.insertRow(row)
+            start = float(segment.get("start") or 0.0)
+            end = float(segment.get("end") or 0.0)
+            self.segments.setItem(row, 0, QTableWidgetItem(format_timestamp(start, ".")[:-1]))
+            self.segments.setItem(row, 1, QTableWidgetItem(format_timestamp(end, ".")[:-1]))
+            self.segments.setItem(row, 2, QTableWidgetItem(str(segment.get("text") or "").strip()))
+        self.segments.resizeRowsToContents()
+        has_segments = bool(item.segments)
+        self.result_tabs.setTabEnabled(1, has_segments)
+        self.result_tabs.setTabText(
+            1, f"Segments ({len(item.segments)})" if has_segments else "Segments"
+        )
+        details = [item.model or "", str(item.options.get("response_format", ""))]
+        if item.language:
+            details.append(item.language)
+        if item.duration_s:
+            details.append(clock(item.duration_s))
+        if item.cost is not None:
+            details.append(f"${item.cost:.4f}")
+        self.result_info.setText(" · ".join(d for d in details if d))
+        self._update_actions()
+
+    def on_copy_clicked(self) -> None:
+        if self.current is not None:
+            QGuiApplication.clipboard().setText(self.current.transcript)
+            self.status_changed.emit("Transcript copied.")
+
+    def on_save_clicked(self) -> None:
+        item = self.current
+        if item is None:
+            return
+        kept = str(item.options.get("response_format", ""))
+        first = kept if kept in EXPORT_FORMATS else "txt"
+        dialog = QFileDialog(self, "Save transcript")
+        dialog.setObjectName("saveTranscriptDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        filters = [_FILTERS[first], *(_FILTERS[f] for f in EXPORT_FORMATS if f != first)]
+        dialog.setNameFilters(filters)
+        dialog.setDefaultSuffix(first)
+        stem = Path(str(item.options.get("file_name") or "transcript")).stem or "transcript"
+        dialog.selectFile(f"{stem}.{first}")
+
+        def chosen(path: str) -> None:
+            target = Path(path)
+            fmt = target.suffix.lower().lstrip(".")
+            if fmt not in EXPORT_FORMATS:
+                picked = dialog.selectedNameFilter()
+                fmt = next((f for f, label in _FILTERS.items() if label == picked), "txt")
+                target = target.with_name(f"{target.name}.{fmt}")
+            self.tasks.start("save", self.save_to(target, fmt))
+
+        dialog.fileSelected.connect(chosen)
+        dialog.open()
+
+    async def save_to(self, path: Path, fmt: str) -> None:
+        if self.current is None:
+            return
+        text = export(self.current, fmt)
+        try:
+            await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        except OSError as exc:
+            self._say(f"Could not save: {exc.strerror or exc}", error=True)
+            return
+        self._say(f"Saved to {path}.")
+        self.status_changed.emit(f"Transcript saved to {path.name}.")
+
+    # --- history ---------------------------------------------------------------------------
+    def refresh_history(self, select: int | None = None) -> None:
+        items = self.ctx.store.list_transcriptions(HISTORY_LIMIT)
+        self.history.blockSignals(True)
+        self.history.clear()
+        for item in items:
+            row = QListWidgetItem(transcript_label(item))
+            row.setData(ITEM_ROLE, item)
+            row.setToolTip(item.transcript[:500])
+            self.history.addItem(row)
+            if item.id == select:
+                self.history.setCurrentItem(row)
+        self.history.blockSignals(False)
+        self.history_empty.setVisible(not items)
+
+    def on_history_current_changed(self, row: QListWidgetItem | None) -> None:
+        if row is not None:
+            self.show_transcription(row.data(ITEM_ROLE))
+
+    # --- state -----------------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        state = self.recording_state
+        can_record = self.devices is not None and bool(self.devices.inputs)
+        self.record_button.setEnabled((state == "idle" and can_record) or state == "recording")
+        recording = state == "recording"
+        self.record_button.setText("■ Stop" if recording else "● Record")
+        self.record_button.setAccessibleName("Stop recording" if recording else "Start recording")
+        self.input.setEnabled(can_record and state == "idle")
+        self.max_minutes.setEnabled(state == "idle")
+        self.transcribe_button.setEnabled(
+            self.source is not None and not self.transcribing and self.provider.count() > 0
+        )
+        self.copy_button.setEnabled(self.current is not None)
+        self.save_button.setEnabled(self.current is not None)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        if error:
+            self.status_changed.emit(text)
+
+    def on_task_failed(self, error: BaseException) -> None:
+        _log.error("transcription task failed", exc_info=error)
+        self._busy(False)
+        self._say(f"Something went wrong: {error}", error=True)
+
+    async def shutdown(self) -> None:
+        self._unsubscribe()
+        await self.tasks.wait_all()
+        if self.recorder.recording:
+            await self.recorder.cancel()
+        self._drop_recording()
