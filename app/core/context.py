@@ -42,8 +42,7 @@ class AppContext:
         store = await Store.open(paths)
         clients = ClientPool(registry, keys, settings)
         problems = [p for p in (settings.problem, registry.problem) if p]
-        if store.report.message:
-            problems.append(store.report.message)
+        problems += [p for p in (store.report.message, store.problem) if p]
         return cls(paths, settings, registry, keys, models, store, clients, problems)
 
     async def close(self) -> None:

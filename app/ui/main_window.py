@@ -18,12 +18,12 @@ from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.compare import ComparePanel
 from app.ui.panels.images import ImagesPanel
-from app.ui.panels.placeholder import ComingPanel
 from app.ui.panels.speech import SpeechPanel
 from app.ui.panels.transcribe import TranscribePanel
 from app.ui.panels.usage import UsagePanel
 from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
+from app.ui.transfer import Transfer
 from app.ui.widgets.rate_limit import RateLimitIndicator
 
 _log = log.get("ui.window")
@@ -74,6 +74,9 @@ class MainWindow(QMainWindow):
 
         self.providers_dialog: ProvidersDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.transfer = Transfer(
+            self, ctx.store, self.tasks, self.show_message, self.refresh_conversations
+        )
         self._build_menus()
         self._build_shortcuts()
         self._connect_signals()
@@ -100,6 +103,12 @@ class MainWindow(QMainWindow):
         bar.setObjectName("menuBar")
         file_menu = bar.addMenu("&File")
         file_menu.addAction("New chat", QKeySequence.StandardKey.New, self.on_new_chat_requested)
+        file_menu.addSeparator()
+        file_menu.addAction("Import history (ChatGPT or Palaver)…", self.transfer.ask_import)
+        file_menu.addAction("Export all history…", self.transfer.ask_export_all)
+        self.export_markdown_action = file_menu.addAction(
+            "Export conversation as Markdown…", self.on_export_markdown_triggered
+        )
         file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         edit_menu = bar.addMenu("&Edit")
@@ -138,6 +147,7 @@ class MainWindow(QMainWindow):
             lambda cid: self._update_conversation(cid, archived=True)
         )
         self.sidebar.delete_requested.connect(self.on_delete_requested)
+        self.sidebar.export_requested.connect(self.transfer.ask_export_markdown)
         self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
         self.chat.status_changed.connect(self.show_message)
         self.ctx.registry.subscribe(self.on_registry_changed)
@@ -217,6 +227,12 @@ class MainWindow(QMainWindow):
         self.settings_dialog.show()
         self.settings_dialog.raise_()
         self.settings_dialog.activateWindow()
+
+    def on_export_markdown_triggered(self) -> None:
+        if self.chat.session.conversation_id is None:
+            self.show_message("Open a conversation to export it.")
+            return
+        self.transfer.ask_export_markdown(self.chat.session.conversation_id)
 
     def on_registry_changed(self, *_: object) -> None:
         self._update_provider_label()
