@@ -56,9 +56,11 @@ def _finished(panel: ComparePanel) -> bool:
 
 
 async def _run(qtbot, panel: ComparePanel, prompt: str = "Compare this") -> None:  # type: ignore[no-untyped-def]
+    before = panel.comparison
     panel.prompt.setPlainText(prompt)
+    await until(panel.run_button.isEnabled)
     qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
-    await until(lambda: panel.comparison is not None)
+    await until(lambda: panel.comparison is not None and panel.comparison is not before)
     await until(lambda: _finished(panel))
 
 
