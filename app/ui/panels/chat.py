@@ -30,9 +30,9 @@ from app.api import ApiError
 from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
+from app.core.remote_images import RemoteImageError, cached_images, fetch_image, with_image_part
 from app.core.speech import Speaker, SpeechError
 from app.store import Message, MessageStatus, StoreWriteError
-from app.store.branches import branch_positions
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
 from app.ui.composer import Composer
@@ -173,6 +173,7 @@ class ChatPanel(QWidget):
         self.view.delete_requested.connect(self.on_view_delete_requested)
         self.view.branch_requested.connect(self.on_view_branch_requested)
         self.view.link_activated.connect(self.on_view_link_activated)
+        self.view.image_requested.connect(self.on_view_image_requested)
         self.view.older_requested.connect(self.on_view_older_requested)
         self.view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
         self.mic.transcribed.connect(self.composer.insert_text)
@@ -335,8 +336,14 @@ class ChatPanel(QWidget):
         self._show_target()
 
     def _display(self, messages: list[Message]) -> list[DisplayMessage]:
-        positions = self.ctx.store.read_now(branch_positions, [m.id for m in messages])
-        return [display_message(m, positions.get(m.id, (0, 1))) for m in messages]
+        positions = self.ctx.store.branch_positions([m.id for m in messages])
+        displayed = []
+        for message in messages:
+            display = display_message(message, positions.get(message.id, (0, 1)))
+            if message.parts:
+                display.images = cached_images(self.ctx.store, message)
+            displayed.append(display)
+        return displayed
 
     def on_view_older_requested(self) -> None:
         if self._older_cursor is None or self.session.conversation_id is None:
@@ -469,6 +476,27 @@ class ChatPanel(QWidget):
             await speaker.speak(text)
         except SpeechError as exc:
             self.status_changed.emit(exc.user_message)
+
+    def on_view_image_requested(self, message_id: str, url: QUrl) -> None:
+        """The user clicked an image placeholder: fetch it now, keep it for offline."""
+        self.tasks.start(
+            f"image-{message_id}-{url.toString()}",
+            self._load_image(int(message_id), url.toString()),
+        )
+
+    async def _load_image(self, message_id: int, url: str) -> None:
+        message = self.ctx.store.get_message(message_id)
+        try:
+            client = await self.ctx.clients.get(message.provider or "")
+            data, mime = await fetch_image(client, url)
+        except (RemoteImageError, ProviderUnavailable) as exc:
+            self.status_changed.emit(
+                str(exc) if isinstance(exc, RemoteImageError) else exc.user_message
+            )
+            return
+        self.view.set_image(url, data)
+        ref = await self.ctx.store.put_blob(data, mime)
+        await self.ctx.store.set_message_parts(message_id, with_image_part(message.parts, url, ref))
 
     def on_view_link_activated(self, url: QUrl) -> None:
         if url.scheme() in ("http", "https"):  # the view filters too; never trust one check

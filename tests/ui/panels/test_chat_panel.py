@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 
 from app.api import ProviderProfile
 from app.core.context import AppContext
@@ -172,3 +172,43 @@ async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
         await panel.shutdown()
     finally:
         await context.close()
+
+
+async def test_remote_image_loads_on_request_and_stays_offline(
+    qtbot, ctx: AppContext, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "flux")
+    panel.composer.set_text("a red square")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    answer_id = panel.view.message_ids()[1]
+    answer = ctx.store.get_message(int(answer_id))
+    url = answer.text.split("](", 1)[1].split(")", 1)[0]
+    fetched_before = sum(1 for r in openai_server.requests if r.path.startswith("/files/"))
+    assert fetched_before == 0  # nothing remote loads by itself
+    panel.view.image_requested.emit(answer_id, QUrl(url))
+    await until(
+        lambda: any(
+            p.get("type") == "remote_image" for p in ctx.store.get_message(int(answer_id)).parts
+        )
+    )
+    assert panel.session.conversation_id is not None
+    panel.open_conversation(panel.session.conversation_id)
+    shown = panel.view.message(answer_id)
+    assert shown is not None and shown.images.get(url, b"").startswith(b"\x89PNG")
+
+
+async def test_a_link_that_is_not_an_image_is_refused(
+    qtbot, ctx: AppContext, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    statuses: list[str] = []
+    panel.status_changed.connect(statuses.append)
+    panel.view.image_requested.emit(
+        panel.view.message_ids()[1], QUrl(openai_server.origin + "/v1/models")
+    )
+    await until(lambda: bool(statuses))
+    assert "did not return an image" in statuses[0]
