@@ -280,6 +280,12 @@ class GalleryView(QListView):
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # The whole cell shows the selection, not only the caption (the thumbnail is opaque).
+        self.setStyleSheet(
+            "QListView::item { border-radius: 6px; padding: 2px; }"
+            "QListView::item:selected { background: palette(highlight);"
+            " color: palette(highlighted-text); }"
+        )
 
     def current_item(self) -> GalleryItem | None:
         index = self.currentIndex()
