@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QComboBox, QMessageBox, QWidget
 
@@ -400,4 +400,25 @@ async def test_a_missing_file_says_so(qtbot, ctx: AppContext) -> None:  # type: 
     panel.on_open_clicked()
     await until(lambda: "missing" in panel.status_label.text())
     assert panel.pages.currentIndex() == 0 and panel.status_label.property("tone") == "error"
+    await _close(panel)
+
+
+async def test_a_jpeg_is_saved_as_png(qtbot, ctx: AppContext, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    picture = QImage(40, 30, QImage.Format.Format_RGB32)
+    picture.fill(Qt.GlobalColor.darkCyan)
+    assert picture.save(buffer, "JPEG")  # type: ignore[call-overload]
+    ref = await ctx.store.put_blob(bytes(buffer.data().data()), "image/jpeg")
+    await ctx.store.add_image_generation("a jpeg", [ref], provider="chatty", model="flux")
+    panel = await _panel(qtbot, ctx)
+    panel.view.setCurrentIndex(panel.proxy.index(0, 0))
+    panel.save_button.click()
+    assert panel.save_dialog is not None
+    assert panel.save_dialog.selectedFiles()[0].endswith(".png")  # a name from the prompt
+    dest = tmp_path / "converted.png"
+    panel.save_dialog.fileSelected.emit(str(dest))
+    panel.save_dialog.close()
+    await until(lambda: "Saved" in panel.status_label.text())
+    assert dest.read_bytes().startswith(b"\x89PNG") and QImage(str(dest)).width() == 40
     await _close(panel)

@@ -31,7 +31,7 @@ from app.store import BlobRef, ImageGeneration, Store
 
 THUMB = 160
 PAGE = 60
-CACHE_LIMIT = 600
+CACHE_LIMIT = 300  # ~30 MB of 160 px thumbnails; a screen shows far fewer
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 SHA_ROLE = Qt.ItemDataRole.UserRole + 2
 

@@ -680,7 +680,8 @@ def _file_name(item: GalleryItem) -> str:
 
 def _convert_to_png(source: Path, dest: Path) -> bool:
     image = read_image(source)
-    return not image.isNull() and image.save(str(dest), b"PNG")
+    # PySide6 6.11 takes the format as str at run time (its stubs say bytes, which raises).
+    return not image.isNull() and image.save(str(dest), "PNG")  # type: ignore[call-overload]
 
 
 def _pictures_dir() -> Path:
