@@ -785,16 +785,13 @@ class ConversationView(QAbstractScrollArea):
             image = self._images.get(url or "")
             if image is None:
                 continue
-            dpr = self.devicePixelRatioF()
+            # Shown at its own size (as on the web), or scaled down to the column width
+            # with full-resolution pixels on high-DPI screens.
             target = min(IMAGE_MAX_WIDTH, self._body_width())
-            if image.width() > target * dpr:
-                image = image.scaledToWidth(
-                    int(target * dpr), Qt.TransformationMode.SmoothTransformation
-                )
-            image = QImage(image)
-            image.setDevicePixelRatio(
-                max(dpr, image.width() / max(1, target)) if image.width() > target else dpr
-            )
+            if image.width() > target:
+                pixels = min(image.width(), round(target * self.devicePixelRatioF()))
+                image = image.scaledToWidth(pixels, Qt.TransformationMode.SmoothTransformation)
+                image.setDevicePixelRatio(pixels / target)  # logical width: the column
             doc.addResource(
                 QTextDocument.ResourceType.ImageResource, QUrl(f"image:{match[1]}"), image
             )
