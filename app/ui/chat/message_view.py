@@ -266,7 +266,19 @@ class _ActionBar(QFrame):
 
 
 class ConversationView(QAbstractScrollArea):
-    """The message list. See the module docstring; public methods are the whole API."""
+    """The message list (objectName ``messageList``).
+
+    Content: ``set_messages(list)``, ``prepend_messages(list)`` (after ``older_requested``),
+    ``append_message(msg)``, ``update_message(msg)``, ``remove_message(id)``.
+    Streaming: ``start_stream(id)`` on an appended row, ``append_delta(id, text)`` (buffers
+    only), ``finish_stream(id, final)``. Images: ``set_image(url, bytes)`` after
+    ``image_requested``. Also ``copy_message``, ``copy_code``, ``toggle_tool_call``,
+    ``select_row``, ``scroll_to_bottom``, ``message(id)``, ``message_ids()``,
+    ``message_links(id)``, ``build_context_menu(row)``, ``anchor_rects(id)``.
+
+    Signals carry the message id; the app implements them. Only ``link_activated``
+    carries a URL to open, and only ever an http(s) one.
+    """
 
     link_activated = Signal(QUrl)  # only http(s); the app opens it
     image_requested = Signal(str, QUrl)  # message id, image URL: fetch, then set_image()
