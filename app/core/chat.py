@@ -24,6 +24,9 @@ from app import log
 from app.api import (
     ApiError,
     ChatRequest,
+    ChatStream,
+    CompletionDelta,
+    CompletionStream,
     InsufficientCreditsError,
     ProviderProfile,
     StreamInterruptedError,
@@ -132,6 +135,28 @@ class ErrorInfo:
 # --- session -----------------------------------------------------------------------------
 
 
+COMPLETION_PARAMS = frozenset(
+    {"temperature", "top_p", "n", "stop", "max_tokens", "presence_penalty", "frequency_penalty",
+     "logit_bias", "user", "seed"}
+)  # fmt: skip
+TOOL_CALL_PART = "tool_call"
+
+
+def tool_call_part(call: Any) -> dict[str, Any]:
+    """A finished tool call as a message part (shown as a collapsible block)."""
+    return {
+        "type": TOOL_CALL_PART,
+        "id": call.id,
+        "name": call.function.name,
+        "arguments": call.function.arguments,
+    }
+
+
+def _choice_text(choice: Any) -> str:
+    message = getattr(choice, "message", None)
+    return (message.content or "") if message is not None else str(getattr(choice, "text", ""))
+
+
 class ChatSession:
     """Sends, regenerates and edits within one conversation (created on the first send)."""
 
@@ -216,18 +241,31 @@ class ChatSession:
         try:
             client = await self.clients.get(target.provider_id)
             profile = self.clients.profile(target.provider_id)
-            request = self._request(self._history(prompt), target, profile)
-            async with client.stream_chat(request) as stream:
+            stream: ChatStream | CompletionStream
+            if self.mode == "completion":
+                stream = client.stream_complete(
+                    target.model, prompt.text, **self._completion_params()
+                )
+            else:
+                stream = client.stream_chat(self._request(self._history(prompt), target, profile))
+            async with stream:
                 async for delta in stream:
-                    if delta.index != 0 or not delta.content:
-                        continue
-                    text += delta.content
+                    piece = delta.text if isinstance(delta, CompletionDelta) else delta.content
+                    if delta.index != 0 or not piece:
+                        continue  # other choices (n > 1) are kept as branches at the end
+                    text += piece
                     self.store.update_streaming(answer.id, text)
-                    yield AnswerDelta(answer.id, delta.content)
+                    yield AnswerDelta(answer.id, piece)
             result = stream.result
             final = await self._finish(
                 answer, result.text or text, MessageStatus.COMPLETE, result, profile, started
             )
+            for other in result.choices[1:]:
+                await self.store.add_message(
+                    conversation_id, "assistant", _choice_text(other), parent_id=prompt.id,
+                    model=target.model, provider=target.provider_id, finish_reason=other.finish_reason,
+                    make_current=False,
+                )  # fmt: skip
             yield AnswerFinished(final)
         except asyncio.CancelledError:
             # Save what arrived as "stopped" even while being cancelled, then let it through.
@@ -268,8 +306,12 @@ class ChatSession:
             meta.latency_s if meta is not None and meta.latency_s else time.perf_counter() - started
         )
         finish_reason = None
+        parts = None
         if result is not None and getattr(result, "choices", None):
             finish_reason = result.choices[0].finish_reason
+            calls = getattr(getattr(result.choices[0], "message", None), "tool_calls", None) or []
+            if calls:
+                parts = [*answer.parts, *(tool_call_part(call) for call in calls)]
         final = await self.store.finish_message(
             answer.id,
             text,
@@ -282,6 +324,7 @@ class ChatSession:
             latency_s=latency,
             ttft_s=meta.ttft_s if meta is not None else None,
             error=error.to_json() if error else None,
+            parts=parts,
         )
         await self._record(answer, status, usage, cost, latency, meta, error)
         return final
@@ -352,8 +395,16 @@ class ChatSession:
             ):
                 continue
             messages.append({"role": message.role, "content": self._content(message)})
-        params = {k: v for k, v in self.params.items() if v is not None}
+        params = {k: v for k, v in self.params.items() if v is not None and k != "mode"}
         return ChatRequest.build(model=target.model, messages=messages, stream=True, **params)
+
+    @property
+    def mode(self) -> str:
+        """``chat``, or ``completion`` for the legacy /completions endpoint (seed 002)."""
+        return str(self.params.get("mode") or "chat")
+
+    def _completion_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.params.items() if k in COMPLETION_PARAMS and v is not None}
 
     def _content(self, message: Message) -> str | list[dict[str, Any]]:
         texts = [message.text] if message.text else []

@@ -49,6 +49,7 @@ _TEXTS = {
     "user": ("User id", "an id for your end user"),
 }
 FORMATS = {"text": None, "JSON object": {"type": "json_object"}}
+MODES = {"Chat": "chat", "Text completion": "completion"}
 
 
 def parse_params(raw: dict[str, str]) -> dict[str, Any]:
@@ -76,9 +77,10 @@ def parse_params(raw: dict[str, str]) -> dict[str, Any]:
 
 def check_params(params: dict[str, Any]) -> str | None:
     """The client's validation message for these parameters, or None when they are fine."""
+    request_params = {k: v for k, v in params.items() if k != "mode"}
     try:
         ChatRequest.build(
-            model="check", messages=[{"role": "user", "content": "x"}], **params
+            model="check", messages=[{"role": "user", "content": "x"}], **request_params
         ).check()
     except ApiError as exc:
         return exc.user_message
@@ -150,6 +152,14 @@ class ParamsDrawer(QWidget):
         self.response_format = named(QComboBox(), "responseFormatCombo", "Response format")
         self.response_format.addItems(list(FORMATS))
         form.addRow(QLabel("Response format"), self.response_format)
+        self.mode = named(
+            QComboBox(),
+            "modeCombo",
+            "Mode",
+            "Text completion sends your message as a raw prompt to /completions (legacy models)",
+        )
+        self.mode.addItems(list(MODES))
+        form.addRow(QLabel("Mode"), self.mode)
         self.problem = named(QLabel(), "paramsProblem", "Parameter problem")
         self.problem.setWordWrap(True)
         self.problem.hide()
@@ -188,6 +198,7 @@ class ParamsDrawer(QWidget):
         for edit in self.texts.values():
             edit.editingFinished.connect(self.on_value_edited)
         self.response_format.currentIndexChanged.connect(self.on_value_edited)
+        self.mode.currentIndexChanged.connect(self.on_value_edited)
         self.system_prompt.textChanged.connect(self.on_value_edited)
         self.save_preset.clicked.connect(self.on_save_preset_clicked)
         self.preset_combo.activated.connect(self.on_preset_activated)
@@ -206,6 +217,8 @@ class ParamsDrawer(QWidget):
         fmt = FORMATS[self.response_format.currentText()]
         if fmt is not None:
             params["response_format"] = fmt
+        if MODES[self.mode.currentText()] != "chat":
+            params["mode"] = MODES[self.mode.currentText()]
         problem = check_params(params)
         if problem:
             raise ValueError(problem)
@@ -232,6 +245,8 @@ class ParamsDrawer(QWidget):
             self.response_format.setCurrentText(
                 next((k for k, v in FORMATS.items() if v == fmt), "text")
             )
+            mode = params.get("mode", "chat")
+            self.mode.setCurrentText(next((k for k, v in MODES.items() if v == mode), "Chat"))
             self.problem.hide()
         finally:
             self._loading = False

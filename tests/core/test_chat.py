@@ -181,3 +181,39 @@ async def test_no_proxy_setting_ignores_proxy_variables(
     events = await _collect(ChatSession(ctx.store, ctx.clients).send("hi", Target("local", "m")))
     finished = events[-1]
     assert isinstance(finished, AnswerFinished) and finished.error is not None
+
+
+async def test_n_choices_become_branches_and_tool_calls_are_kept(ctx: AppContext) -> None:
+    session = ChatSession(ctx.store, ctx.clients, params={"n": 3})
+    events = await _collect(session.send("pick", Target("local", "m?tokens=5")))
+    answer = events[-1].message  # type: ignore[union-attr]
+    siblings = ctx.store.siblings(answer.id)
+    assert len(siblings) == 3 and siblings[0].id == answer.id
+    assert all(s.text for s in siblings)
+    assert ctx.store.branch_positions([answer.id])[answer.id] == (0, 3)
+    tools = ChatSession(ctx.store, ctx.clients)
+    events = await _collect(tools.send("weather?", Target("local", "m?tools=2")))
+    final = events[-1].message  # type: ignore[union-attr]
+    calls = [p for p in final.parts if p["type"] == "tool_call"]
+    assert len(calls) == 2 and calls[0]["name"] and calls[0]["arguments"].startswith("{")
+
+
+async def test_text_completion_mode_uses_the_completions_endpoint(
+    ctx: AppContext, openai_server: OpenAIServer
+) -> None:
+    session = ChatSession(
+        ctx.store,
+        ctx.clients,
+        params={
+            "mode": "completion",
+            "temperature": 0.2,
+            "response_format": {"type": "json_object"},
+        },
+    )
+    events = await _collect(session.send("Once upon a time", Target("local", "m?tokens=12")))
+    final = events[-1]
+    assert isinstance(final, AnswerFinished) and final.error is None and final.message.text
+    request = openai_server.requests[-1]
+    assert request.path.endswith("/completions") and "chat" not in request.path
+    assert request.json["prompt"] == "Once upon a time" and request.json["temperature"] == 0.2
+    assert "response_format" not in request.json and "mode" not in request.json

@@ -68,3 +68,12 @@ def test_parse_and_check_helpers() -> None:
     assert parse_params({"stop": "only"}) == {"stop": "only"}
     assert check_params({"temperature": 3.0}) is not None
     assert check_params({"temperature": 1.0}) is None
+
+
+def test_text_completion_mode(drawer: ParamsDrawer) -> None:
+    drawer.mode.setCurrentText("Text completion")
+    assert drawer.params() == {"mode": "completion"}
+    drawer.set_values({"mode": "completion", "seed": 1})
+    assert drawer.mode.currentText() == "Text completion"
+    drawer.set_values({})
+    assert drawer.mode.currentText() == "Chat" and drawer.params() == {}

@@ -27,14 +27,22 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.api import ApiError
-from app.core.chat import AnswerDelta, AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
+from app.core.chat import (
+    TOOL_CALL_PART,
+    AnswerDelta,
+    AnswerFinished,
+    ChatEvent,
+    ChatSession,
+    MessageSaved,
+    Target,
+)
 from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import RemoteImageError, cached_images, fetch_image, with_image_part
 from app.core.speech import Speaker, SpeechError
 from app.store import Message, MessageStatus, StoreWriteError
 from app.ui.chat.message_view import ConversationView
-from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
+from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
 from app.ui.dialogs.settings import SettingsNotifier
@@ -79,6 +87,11 @@ def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> Displ
         if message.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED)
         else "",
         retry_at=retry_at,
+        tool_calls=tuple(
+            ToolCall(str(p.get("name", "")), str(p.get("arguments", "")), str(p.get("id", "")))
+            for p in message.parts
+            if p.get("type") == TOOL_CALL_PART
+        ),
         branch_index=branch[0],
         branch_count=branch[1],
     )
@@ -410,7 +423,10 @@ class ChatPanel(QWidget):
                     self.view.append_delta(str(event.message_id), event.text)
                 elif isinstance(event, AnswerFinished):
                     self._streaming_id = None
-                    self.view.finish_stream(str(event.message.id), display_message(event.message))
+                    # _display adds what the row may have gained: branches (n > 1), images.
+                    self.view.finish_stream(
+                        str(event.message.id), self._display([event.message])[0]
+                    )
                     if event.error is not None:
                         self.status_changed.emit(event.error.message)
         except asyncio.CancelledError:
