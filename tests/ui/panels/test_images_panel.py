@@ -123,6 +123,7 @@ async def test_url_format_and_the_providers_size_spelling(
     await _generate(panel, "a cat")
     assert openai_server.requests[-1].json["size"] == "48*32", panel.status_label.text()
     panel.set_target("local", "dall-e-test")
+    assert combo.currentText() == "48x32"  # a typed size follows the provider's spelling
     assert panel.form.quality_combo.isVisible()
     panel.form.format_combo.setCurrentIndex(panel.form.format_combo.findData("url"))
     panel.form.quality_combo.setCurrentIndex(panel.form.quality_combo.findData("hd"))

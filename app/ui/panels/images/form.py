@@ -137,7 +137,7 @@ class ImageForm(QWidget):
         self.size_combo.addItem(DEFAULT, None)
         for canonical in options.sizes:
             self.size_combo.addItem(options.spell(canonical), canonical)
-        self._select(self.size_combo, size, editable=True)
+        self._select_size(size)
         for combo, values in (
             (self.quality_combo, options.qualities),
             (self.style_combo, options.styles),
@@ -165,14 +165,17 @@ class ImageForm(QWidget):
         self.via_chat_note.setVisible(options.via_chat)
 
     @staticmethod
-    def _select(combo: QComboBox, value: object, *, editable: bool = False) -> None:
+    def _select(combo: QComboBox, value: object) -> None:
         index = combo.findData(value) if value is not None else 0
+        combo.setCurrentIndex(max(index, 0))
+
+    def _select_size(self, size: str | None) -> None:
+        """A listed size is selected; another is typed in the provider's spelling."""
+        index = self.size_combo.findData(size) if size is not None else 0
         if index >= 0:
-            combo.setCurrentIndex(index)
-        elif editable and isinstance(value, str):
-            combo.setEditText(value)
+            self.size_combo.setCurrentIndex(index)
         else:
-            combo.setCurrentIndex(0)
+            self.size_combo.setEditText(self.options.spell(size or ""))
 
     # -- values ------------------------------------------------------------------------
 
@@ -211,7 +214,7 @@ class ImageForm(QWidget):
         """Fill the form from an earlier request (reuse prompt and settings)."""
         self.prompt_edit.setPlainText(request.prompt)
         self.count_spin.setValue(request.n)
-        self._select(self.size_combo, request.size, editable=True)
+        self._select_size(request.size)
         self._select(self.quality_combo, request.quality)
         self._select(self.style_combo, request.style)
         self._select(self.format_combo, request.response_format)
