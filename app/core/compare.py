@@ -53,6 +53,7 @@ from app.core.chat import (
 from app.core.clients import ClientPool
 from app.store import Conversation, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
+from app.store.media import delete_item
 
 _log = log.get("core.compare")
 
@@ -370,6 +371,16 @@ PriceOf = Callable[[Target], ModelPrice | None]
 
 
 # --- the run ------------------------------------------------------------------------------
+
+
+async def delete_run(store: Store, run_id: int) -> None:
+    """Delete a stored run with its hidden conversation (answers asked from a real
+    conversation stay there as its branches)."""
+    run = store.get_comparison(run_id)
+    extra = run.params.get(RUN_KEY) or {}
+    await store.write(delete_item, "comparison_runs", run_id)
+    if extra.get("conversation_id") and not extra.get("from_conversation"):
+        await store.delete_conversation(int(extra["conversation_id"]))
 
 
 class Comparison:

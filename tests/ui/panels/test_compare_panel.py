@@ -14,7 +14,7 @@ from app.core.chat import AnswerFinished, ChatSession, Target
 from app.core.compare import ColumnSpec, ColumnStatus
 from app.core.context import AppContext
 from app.paths import AppPaths
-from app.store import MessageStatus
+from app.store import MessageStatus, NotFoundError
 from app.ui.chat.messages import Status
 from app.ui.panels.compare import ComparePanel
 from tests.helpers.app_context import open_context
@@ -244,6 +244,15 @@ async def test_reload_from_history_offline(
     assert fresh.comparison is not None and fresh.comparison.columns[2].status is ColumnStatus.ERROR
     assert fresh.columns[2].retry_button.isVisible()
     assert fresh.prompt.toPlainText() == "Remember me"
+    # Deleting it from the history takes its hidden conversation along.
+    hidden = fresh.comparison.prompt.conversation_id
+    fresh.tabs.setCurrentWidget(fresh.history)
+    qtbot.mouseClick(fresh.history.delete_button, Qt.MouseButton.LeftButton)
+    await until(lambda: fresh.history.list.count() == 0)
+    assert fresh.comparison is None and not fresh.columns
+    assert ctx.store.list_comparisons() == []
+    with pytest.raises(NotFoundError):
+        ctx.store.get_conversation(hidden)
 
 
 async def test_diff_between_two_answers(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
@@ -314,3 +323,44 @@ async def test_attachments_are_sent_with_the_prompt(
     ]
     assert len(bodies) == 2 and all("ketchup" in b["messages"][-1]["content"] for b in bodies)
     assert panel.attachments == [] and not panel.attachments_label.isVisible()
+
+
+async def test_main_window_opens_a_continued_answer_in_the_chat_panel(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    panel = window.findChild(ComparePanel, "comparePanel")
+    assert panel is not None and window.tabs.indexOf(panel) == 1
+    panel.add_model(Target("local", "alpha?tokens=10"))
+    panel.add_model(Target("local", "beta?tokens=12"))
+    await _run(qtbot, panel, "Open me in chat")
+    window.tabs.setCurrentWidget(panel)
+    qtbot.mouseClick(panel.columns[0].continue_button, Qt.MouseButton.LeftButton)
+    await until(lambda: window.tabs.currentWidget() is window.chat)
+    conversation_id = window.chat.session.conversation_id
+    assert conversation_id is not None
+    assert ctx.store.active_branch(conversation_id)[0].text == "Open me in chat"
+    await window.shutdown()
+
+
+async def test_scroll_sync_on_demand(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "long?tokens=300", "longer?tokens=500")
+    await _run(qtbot, panel)
+    await until(lambda: all(w.view.verticalScrollBar().maximum() > 0 for w in panel.columns))
+    first, second = (w.view.verticalScrollBar() for w in panel.columns)
+    first.setValue(first.maximum())
+    second.setValue(second.maximum() // 3)
+    assert first.value() == first.maximum()  # not synchronised yet
+    qtbot.mouseClick(panel.sync_check, Qt.MouseButton.LeftButton)
+    first.setValue(0)
+    assert second.value() == 0
+    first.setValue(first.maximum() // 2)
+    assert abs(second.value() - second.maximum() // 2) <= 1
+    second.setValue(second.maximum())
+    assert first.value() == first.maximum()
+    qtbot.mouseClick(panel.sync_check, Qt.MouseButton.LeftButton)
+    first.setValue(0)
+    assert second.value() == second.maximum()

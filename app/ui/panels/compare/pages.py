@@ -36,6 +36,7 @@ class HistoryPage(QWidget):
     """Past runs, newest first; activating one opens it (offline, from the store)."""
 
     run_activated = Signal(int)
+    delete_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,10 +44,14 @@ class HistoryPage(QWidget):
         self.list = named(QListWidget(), "compareHistoryList", "Past comparisons")
         self.list.setWordWrap(True)
         self.open_button = named(QPushButton("Open"), "openRunButton", "Open the chosen comparison")
+        self.delete_button = named(
+            QPushButton("Delete"), "deleteRunButton", "Delete the chosen comparison"
+        )
         self.empty = QLabel("No comparisons yet. Run one on the Compare page.")
         self.empty.setObjectName("compareHistoryEmpty")
         row = QHBoxLayout()
         row.addWidget(self.empty, 1)
+        row.addWidget(self.delete_button)
         row.addWidget(self.open_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
@@ -56,6 +61,7 @@ class HistoryPage(QWidget):
     def _connect_signals(self) -> None:
         self.list.itemActivated.connect(self.on_list_item_activated)
         self.open_button.clicked.connect(self.on_open_clicked)
+        self.delete_button.clicked.connect(self.on_delete_clicked)
 
     def set_runs(self, runs: list[RunSummary]) -> None:
         self.list.clear()
@@ -76,11 +82,17 @@ class HistoryPage(QWidget):
             self.list.addItem(item)
         self.empty.setVisible(not runs)
         self.open_button.setEnabled(bool(runs))
+        self.delete_button.setEnabled(bool(runs))
         if runs:
             self.list.setCurrentRow(0)
 
     def on_list_item_activated(self, item: QListWidgetItem) -> None:
         self.run_activated.emit(int(item.data(RUN_ID)))
+
+    def on_delete_clicked(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.delete_requested.emit(int(item.data(RUN_ID)))
 
     def on_open_clicked(self) -> None:
         item = self.list.currentItem()

@@ -59,6 +59,7 @@ from app.core.compare import (
     CompareEvent,
     Comparison,
     Pacer,
+    delete_run,
 )
 from app.core.context import AppContext
 from app.core.diff import word_diff
@@ -364,6 +365,7 @@ class ComparePanel(QWidget):
         self.figures_timer.timeout.connect(self.on_figures_timer_timeout)
         self.tabs.currentChanged.connect(self.on_tabs_current_changed)
         self.history.run_activated.connect(self.open_run)
+        self.history.delete_requested.connect(self.on_history_delete_requested)
         self.board.period_changed.connect(lambda _p: self.refresh_leaderboard())
 
     # --- choosing models ------------------------------------------------------------------------
@@ -848,6 +850,26 @@ class ComparePanel(QWidget):
         runs = await self.ctx.store.read(voted_runs, since)
         speeds = await self.ctx.store.read(model_speeds, since)
         self.board.set_data(leaderboard(runs), speeds, len(runs))
+
+    def on_history_delete_requested(self, run_id: int) -> None:
+        if self.comparison is not None and self.comparison.run_id == run_id:
+            if self.comparison.running:
+                self.status_changed.emit("Stop the running comparison first.")
+                return
+            self._detach()
+            self.comparison = None
+            for widget in self.columns:
+                widget.deleteLater()
+            self.columns = []
+            self.run_label.clear()
+            self._arrange()
+            self._update_buttons()
+        self.tasks.start("delete", self._delete(run_id))
+
+    async def _delete(self, run_id: int) -> None:
+        await delete_run(self.ctx.store, run_id)
+        self.refresh_history()
+        self.status_changed.emit("Comparison deleted.")
 
     def open_run(self, run_id: int) -> None:
         """Show a stored run (offline) on the Compare page."""
