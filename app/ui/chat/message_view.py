@@ -641,15 +641,7 @@ class ConversationView(QAbstractScrollArea):
     # ------------------------------------------------------------------ rows
 
     def _new_row(self, msg: DisplayMessage) -> _Row:
-        row = _Row(msg)
-        for url, data in msg.images.items():
-            if url not in self._images:
-                image = _decode_image(data)
-                if image is not None:
-                    self._images[url] = image
-            if url in self._images:
-                row.ctx.loaded.add(url)
-        return row
+        return _Row(msg)  # images the message carries are decoded when it is first shown
 
     def _reindex(self) -> None:
         self._index = {r.msg.id: i for i, r in enumerate(self._rows)}
@@ -658,6 +650,13 @@ class ConversationView(QAbstractScrollArea):
         """Render a row's HTML (not yet its documents)."""
         if row.body is not None:
             return
+        for url, data in row.msg.images.items():
+            if url not in self._images:
+                image = _decode_image(data)
+                if image is None:
+                    continue
+                self._images[url] = image
+            row.ctx.loaded.add(url)
         if row.stream is None:
             row.ctx.clear()  # a live stream's registrations are its own
         if row.stream is not None:
