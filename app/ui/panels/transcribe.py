@@ -425,12 +425,13 @@ class TranscribePanel(QWidget):
         elif self.recording_state == "recording":
             self.tasks.start("stop", self.stop_recording())
 
+    def max_seconds(self) -> float:
+        return self.max_minutes.value() * 60.0
+
     async def _start_recording(self) -> None:
         self.recording_state = "starting"
         self._update_actions()
-        self.recorder.configure(
-            device=self.input.currentData(), max_seconds=self.max_minutes.value() * 60.0
-        )
+        self.recorder.configure(device=self.input.currentData(), max_seconds=self.max_seconds())
         self.meter.reset()
         try:
             path = await self.recorder.start()

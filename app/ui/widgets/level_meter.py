@@ -33,6 +33,7 @@ class LevelMeter(QWidget):
         self.peak_dbfs = FLOOR_DBFS
         self._held_peak = FLOOR_DBFS
         self._held_at = 0.0
+        self.loudest_dbfs = FLOOR_DBFS  # since the last reset: tells "sound arrived" later
         self.readings = 0
         self.paints = 0
 
@@ -46,6 +47,7 @@ class LevelMeter(QWidget):
         self.readings += 1
         self.rms_dbfs = max(FLOOR_DBFS, level.rms_dbfs)
         self.peak_dbfs = max(FLOOR_DBFS, level.peak_dbfs)
+        self.loudest_dbfs = max(self.loudest_dbfs, self.peak_dbfs)
         now = time.monotonic()
         if self.peak_dbfs >= self._held_peak or now - self._held_at > PEAK_HOLD_SECONDS:
             self._held_peak, self._held_at = self.peak_dbfs, now
@@ -53,7 +55,7 @@ class LevelMeter(QWidget):
         self.update()
 
     def reset(self) -> None:
-        self.rms_dbfs = self.peak_dbfs = self._held_peak = FLOOR_DBFS
+        self.rms_dbfs = self.peak_dbfs = self._held_peak = self.loudest_dbfs = FLOOR_DBFS
         self.update()
 
     @staticmethod
