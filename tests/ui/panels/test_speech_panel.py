@@ -231,3 +231,57 @@ async def test_playback_is_heard_on_the_monitor_and_pause_seek_stop_work(
     assert len(heard) > 0.5 * rate
     assert dominant_frequency(heard, rate) == pytest.approx(660, abs=5)
     await panel.shutdown()
+
+
+# --- the chat's Read aloud and voice input ------------------------------------------------
+
+
+async def _chat_with_answer(qtbot, ctx: AppContext):  # type: ignore[no-untyped-def]
+    from app.ui.panels.chat import ChatPanel
+
+    ctx.settings.update(default_provider="local", default_model="gpt-test?tokens=12")
+    panel = ChatPanel(ctx)
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    panel.composer.set_text("Say something")
+    panel.composer.on_send_clicked()
+    await until(lambda: len(panel.view.message_ids()) == 2 and not panel.composer.busy)
+    return panel
+
+
+async def test_chat_read_aloud_keeps_the_clip_and_says_when_it_cannot_play(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    AudioPrefs(speech_provider="local", speech_model="tts-1", output_device="Nowhere").save(
+        ctx.paths.config
+    )
+    panel = await _chat_with_answer(qtbot, ctx)
+    assert panel.mic.parentWidget() is panel.composer  # the mic sits in the composer row
+    messages: list[str] = []
+    panel.status_changed.connect(messages.append)
+    answer_id = panel.view.message_ids()[1]
+    panel.view.read_aloud_requested.emit(answer_id)
+    await until(lambda: len(messages) >= 2)
+    assert messages[0] == "Reading aloud…"
+    assert "The clip was kept but cannot be played" in messages[1]
+    assert "output device" in messages[1]
+    clip = ctx.store.list_speech()[0]
+    assert clip.text and clip.model == "tts-1"
+    await panel.shutdown()
+
+
+@pytest.mark.audio
+async def test_chat_read_aloud_plays_through_the_sink(
+    qtbot, ctx: AppContext, sink_awake: None
+) -> None:  # type: ignore[no-untyped-def]
+    AudioPrefs(speech_provider="local", speech_model="tts-1", voice="echo").save(ctx.paths.config)
+    panel = await _chat_with_answer(qtbot, ctx)
+    ends: list[str] = []
+    panel.view.read_aloud_requested.emit(panel.view.message_ids()[1])
+    await until(lambda: panel.speaker is not None)
+    panel.speaker.player.on_finished = ends.append  # type: ignore[union-attr]
+    await until(lambda: bool(ends), 30)
+    assert ends == ["finished"]
+    assert ctx.store.list_speech()[0].voice == "echo"
+    await panel.shutdown()
