@@ -42,6 +42,36 @@ SAMPLES = [
 ]
 
 
+SAFE_ATTRIBUTES = {
+    "href",
+    "title",
+    "style",
+    "width",
+    "cellspacing",
+    "cellpadding",
+    "border",
+    "bgcolor",
+    "align",
+    "alt",
+    "src",
+    "start",
+}
+
+
+def attribute_names(markup: str) -> set[str]:
+    """Every attribute name of every tag, as an HTML parser sees them."""
+    from html.parser import HTMLParser
+
+    names: set[str] = set()
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            names.update(name for name, _ in attrs)
+
+    Collect().feed(markup)
+    return names
+
+
 @pytest.fixture(scope="module")
 def renderer() -> MarkdownRenderer:
     return MarkdownRenderer(Theme.light())
@@ -108,7 +138,29 @@ def test_hostile_markdown_is_inert(renderer: MarkdownRenderer) -> None:
             "&lt;a href='https://evil'", ""
         )
     assert 'href="loadimg:0"' in html and "click to load evil" in html
+    assert attribute_names(html) <= SAFE_ATTRIBUTES
     assert ctx.images == ["http://evil/x.png"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[x](&#x6a;avascript:alert(1))",
+        "[y][1]\n[1]: javascript:alert(2)",
+        "[z](JaVaScRiPt:alert(3))",
+        "<javascript:alert(4)>",
+        "[w](  javascript:alert(5))",
+        "[v](vbscript:x) [f](FILE:///c:/x) [d](data:text/html;base64,PHNjcmlwdD4=)",
+        '[u](http://a.b "t" onclick="x")',
+    ],
+)
+def test_obfuscated_links_stay_inert(renderer: MarkdownRenderer, text: str) -> None:
+    import re
+
+    html = "".join(full(renderer, text)[0])
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(h.startswith(("http://", "https://")) for h in hrefs), html
+    assert attribute_names(html) <= SAFE_ATTRIBUTES, html
 
 
 def test_loaded_image_becomes_resource_reference(renderer: MarkdownRenderer) -> None:
