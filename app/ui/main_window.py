@@ -91,10 +91,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(compare := ComparePanel(self.ctx), "Compare")
         compare.conversation_opened.connect(self.on_compare_conversation_opened)
         compare.status_changed.connect(self.show_message)
-        self.tabs.addTab(ImagesPanel(self.ctx), "Images")
+        self.tabs.addTab(images := ImagesPanel(self.ctx), "Images")
+        images.status_changed.connect(self.show_message)
         self.tabs.addTab(speech := SpeechPanel(self.ctx), "Speech")
         speech.status_changed.connect(self.show_message)
         self.tabs.addTab(transcribe := TranscribePanel(self.ctx), "Transcribe")
+        self.images, self.transcribe = images, transcribe
         transcribe.status_changed.connect(self.show_message)
         self.tabs.addTab(UsagePanel(self.ctx), "Usage")
 
@@ -142,6 +144,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversation_selected.connect(self.on_conversation_selected)
         self.sidebar.hit_activated.connect(lambda cid, _mid: self.on_conversation_selected(cid))
         self.sidebar.search_changed.connect(self.on_search_changed)
+        self.sidebar.item_activated.connect(self.on_search_item_activated)
         self.sidebar.pin_toggled.connect(self.on_pin_toggled)
         self.sidebar.archive_requested.connect(
             lambda cid: self._update_conversation(cid, archived=True)
@@ -264,6 +267,16 @@ class MainWindow(QMainWindow):
     def on_chat_conversation_changed(self, conversation_id: int) -> None:
         # Coalesce: a finished answer and a new conversation arrive close together.
         QTimer.singleShot(0, self.refresh_conversations)
+
+    def on_search_item_activated(self, kind: str, item_id: int) -> None:
+        """A search hit that is not a conversation: open it in its own panel."""
+        if kind == "image" and self.images.show_generation(item_id):
+            self.tabs.setCurrentWidget(self.images)
+        elif kind == "transcription":
+            found = [t for t in self.ctx.store.list_transcriptions(limit=1000) if t.id == item_id]
+            if found:
+                self.transcribe.show_transcription(found[0])
+                self.tabs.setCurrentWidget(self.transcribe)
 
     def on_search_changed(self, query: str) -> None:
         async def search() -> None:

@@ -49,6 +49,7 @@ from app.ui.dialogs.common import named
 CONVERSATION_ID = Qt.ItemDataRole.UserRole + 1
 HIT_MESSAGE_ID = Qt.ItemDataRole.UserRole + 2
 SNIPPET_HTML = Qt.ItemDataRole.UserRole + 3
+HIT_ITEM = Qt.ItemDataRole.UserRole + 4
 
 
 def group_label(updated_at: float, today: dt.date) -> str:
@@ -135,6 +136,7 @@ class HistorySidebar(QWidget):
 
     conversation_selected = Signal(int)
     hit_activated = Signal(int, int)  # conversation id, message id (0 when none)
+    item_activated = Signal(str, int)  # a hit outside conversations: kind ("image", ...), its id
     new_chat_requested = Signal()
     search_changed = Signal(str)
     rename_requested = Signal(int)
@@ -260,6 +262,7 @@ class HistorySidebar(QWidget):
             item.setData(rich, SNIPPET_HTML)
             item.setData(hit.conversation_id or 0, CONVERSATION_ID)
             item.setData(hit.id if hit.kind == "message" else 0, HIT_MESSAGE_ID)
+            item.setData((hit.kind, hit.id), HIT_ITEM)
             self.results_model.appendRow(item)
         count = len(hits)
         text = note or (f"{count} result{'s' if count != 1 else ''}" if count else "No matches.")
@@ -294,6 +297,10 @@ class HistorySidebar(QWidget):
         conversation_id = index.data(CONVERSATION_ID)
         if conversation_id:
             self.hit_activated.emit(int(conversation_id), int(index.data(HIT_MESSAGE_ID) or 0))
+            return
+        kind, item_id = index.data(HIT_ITEM) or ("", 0)
+        if kind:
+            self.item_activated.emit(str(kind), int(item_id))
 
     def on_tree_context_menu(self, pos: QPoint) -> None:
         conversation_id = self.tree.indexAt(pos).data(CONVERSATION_ID)

@@ -84,3 +84,13 @@ def test_search_is_debounced_and_shows_snippets(qtbot) -> None:  # type: ignore[
     assert activated.args == [7, 11]
     sidebar.search.clear()
     assert sidebar.stack.currentWidget() is sidebar.empty_label
+
+
+def test_image_hit_asks_for_its_panel(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sidebar = HistorySidebar()
+    qtbot.addWidget(sidebar)
+    hit = SearchHit("image", 42, None, "A red fox", (("red", True),), -1.0, time.time())
+    sidebar.set_search_results([hit])
+    with qtbot.waitSignal(sidebar.item_activated) as activated:
+        sidebar.on_result_clicked(sidebar.results_model.index(0, 0))
+    assert activated.args == ["image", 42]
