@@ -40,6 +40,7 @@ from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import RemoteImageError, cached_images, fetch_image, with_image_part
 from app.core.speech import Speaker, SpeechError
+from app.core.usage import account
 from app.store import Message, MessageStatus, StoreWriteError
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
@@ -274,10 +275,19 @@ class ChatPanel(QWidget):
             if not profile.capabilities.model_list or self.ctx.models.get(profile.id) is not None:
                 continue
             try:
-                await self.ctx.models.refresh(profile.id, await self.ctx.clients.get(profile.id))
-                fetched = True
-            except (ApiError, ProviderUnavailable) as exc:
+                listing = await (await self.ctx.clients.get(profile.id)).list_models()
+            except ProviderUnavailable as exc:
+                _log.info("model list of %s not fetched: %s", profile.id, exc.user_message)
+                continue
+            except ApiError as exc:
                 _log.info("model list of %s not fetched: %s", profile.id, exc)
+                await account(self.ctx.store, self.ctx.clients, profile.id, "models", "", error=exc)
+                continue
+            self.ctx.models.put(profile.id, listing.models)
+            await account(
+                self.ctx.store, self.ctx.clients, profile.id, "models", "", result=listing
+            )
+            fetched = True
         if fetched:
             self.picker.refresh()
 

@@ -169,6 +169,8 @@ async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
         panel.on_model_button_clicked()
         await until(lambda: len(panel.picker.choices()) > 0)
         assert any(choice.provider_id == "local" for choice in panel.picker.choices())
+        # The model list call is in the usage ledger too (no cost).
+        assert [e["endpoint"] for e in await context.store.usage_entries()] == ["models"]
         await panel.shutdown()
     finally:
         await context.close()
