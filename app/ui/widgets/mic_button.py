@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QBoxLayout, QLayout, QToolButton, QWidget
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QBoxLayout, QLayout, QStyle, QToolButton, QWidget
 
 from app import log
 from app.audio import AudioError, NoDeviceError
@@ -29,7 +30,10 @@ from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.mic")
 
-IDLE_TEXT, IDLE_TIP = "🎤", "Voice input: record, then click again to transcribe into the message"
+IDLE_TEXT, IDLE_TIP = (
+    "Voice",
+    "Voice input: record, then click again to transcribe into the message",
+)
 
 
 class MicButton(QToolButton):
@@ -46,7 +50,13 @@ class MicButton(QToolButton):
         self.setAccessibleName("Voice input")
         self.setToolTip(IDLE_TIP)
         self.setText(IDLE_TEXT)
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        style = self.style()
+        self._idle_icon = QIcon.fromTheme(
+            "audio-input-microphone", style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
+        )
+        self._stop_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaStop)
+        self.setIcon(self._idle_icon)
         self.tasks = TaskOwner(self.on_task_failed)
         self.state = "idle"
         self.recorder = VoiceRecorder(ctx.paths.cache / "recordings")
@@ -62,22 +72,24 @@ class MicButton(QToolButton):
         self.setEnabled(state != "transcribing")
         if state == "idle":
             self._clock.stop()
+            self.setIcon(self._idle_icon)
             self.setText(IDLE_TEXT)
             self.setToolTip(IDLE_TIP)
             self.setAccessibleName("Voice input")
         elif state == "recording":
             self._clock.start()
+            self.setIcon(self._stop_icon)
             self.on_clock_ticked()
             self.setToolTip("Recording: click to stop and transcribe")
             self.setAccessibleName("Stop recording and transcribe")
         else:
-            self.setText("…")
+            self.setText("Wait…")
             self.setToolTip("Transcribing…")
         self.state_changed.emit(state)
 
     def on_clock_ticked(self) -> None:
         seconds = int(self.recorder.elapsed)
-        self.setText(f"■ {seconds // 60}:{seconds % 60:02d}")
+        self.setText(f"Stop {seconds // 60}:{seconds % 60:02d}")
 
     def on_clicked(self) -> None:
         if self.state == "idle":

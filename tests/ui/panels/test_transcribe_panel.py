@@ -298,7 +298,7 @@ async def test_the_mic_button_dictates_into_a_text_box(
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     await until(lambda: button.state == "recording")
     await _play_into_sink(Clip.from_array(tone(440.0, 1.0, samplerate=44_100, pad=0.2), 44_100))
-    assert button.text().startswith("■")
+    assert button.text().startswith("Stop ")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     await until(lambda: bool(texts) and button.state == "idle", 30)
     assert "dominant frequency 440 Hz" in texts[0]
