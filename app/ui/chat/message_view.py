@@ -18,17 +18,13 @@ import html as html_lib
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
-    QBuffer,
-    QByteArray,
     QEasingCurve,
     QEvent,
-    QIODevice,
     QPoint,
     QPointF,
     QRect,
@@ -49,7 +45,6 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QImage,
-    QImageReader,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -64,17 +59,16 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QFrame,
-    QHBoxLayout,
-    QLabel,
     QMenu,
     QToolButton,
     QWidget,
 )
 
 from app.ui.chat import highlight
+from app.ui.chat.action_bar import ActionBar
 from app.ui.chat.footer import countdown_running, error_text, footer_text
+from app.ui.chat.images import decode_image
 from app.ui.chat.markdown_render import (
-    SEGMENT_MARK,
     MarkdownRenderer,
     RenderContext,
     StreamRender,
@@ -83,17 +77,15 @@ from app.ui.chat.markdown_render import (
 )
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.chat.row_heights import RowHeights
+from app.ui.chat.rows import NO_PARTS, Part, Row, body_part
 from app.ui.chat.stream_buffer import FrameScheduler, StreamBuffer
 
 MARGIN = 12  # around each message card
 PAD = 10  # inside a card
 HEADER_GAP = 4
-PART_GAP = 8  # between markdown blocks (each is its own document)
 MAX_BODY_WIDTH = 860  # readable line length; wider windows centre the column
 DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured height)
 IMAGE_MAX_WIDTH = 480
-IMAGE_MAX_BYTES = 20 * 2**20
-IMAGE_MAX_PIXELS = 40_000_000  # a decompression bomb stops here, before decoding
 # Markdown work per stream per frame; after a stall the backlog is spread over frames.
 FRAME_BUDGET_S = 0.006
 # Markdown, then Pygments lexers (11-24 ms each), are warmed up one per tick after start-up.
@@ -103,166 +95,9 @@ _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
 _HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 
 
-def _decode_image(data: bytes) -> QImage | None:
-    """A QImage from untrusted bytes, or None if unreadable or too large."""
-    if len(data) > IMAGE_MAX_BYTES:
-        return None
-    buffer = QBuffer()
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-    reader = QImageReader(buffer)
-    size = reader.size()
-    if not size.isValid() or size.width() * size.height() > IMAGE_MAX_PIXELS:
-        return None
-    image = reader.read()
-    return None if image.isNull() else image
-
-
 def _cursor_x(line: QTextLine, position: int) -> float:
     x: Any = line.cursorToX(position)  # PySide6 returns (x, position)
     return float(x[0] if isinstance(x, tuple) else x)
-
-
-@dataclass(eq=False, slots=True)
-class _Part:
-    """One block of a row: its HTML, its (lazy) document and its height at ``width``."""
-
-    html: str
-    doc: QTextDocument | None = None
-    height: int = -1
-    width: int = -1
-    gap: int = PART_GAP  # space below it (none between segments of one code box)
-
-
-def _body_part(html: str) -> _Part:
-    return _Part(html, gap=0 if html.endswith(SEGMENT_MARK) else PART_GAP)
-
-
-# Shared, never mutated: a row never shown holds no containers of its own (2,000 rows
-# would otherwise add thousands of objects for the cyclic GC to walk).
-_NO_PARTS: list[_Part] = []
-_NO_HEIGHTS = RowHeights()
-
-
-@dataclass(eq=False, slots=True)
-class _Row:
-    msg: DisplayMessage
-    _ctx: RenderContext | None = None  # made when first needed (most rows never are)
-    body: list[_Part] | None = None  # None until the row is first shown
-    tail: _Part | None = None
-    extras: list[_Part] = field(default_factory=lambda: _NO_PARTS)
-    stream: StreamRender | None = None
-    expanded_tools: frozenset[int] = frozenset()
-    exact: bool = False  # height measured (else estimated)
-    # Prefix sums over the body parts (height + gap each): a streaming row with thousands
-    # of blocks still finds its visible blocks and its height in O(log n).
-    body_h: RowHeights = field(default_factory=lambda: _NO_HEIGHTS)
-
-    @property
-    def ctx(self) -> RenderContext:
-        if self._ctx is None:
-            self._ctx = RenderContext()
-        return self._ctx
-
-    @ctx.setter
-    def ctx(self, value: RenderContext) -> None:
-        self._ctx = value
-
-    def parts(self) -> list[_Part]:
-        """Every part, top to bottom (O(parts): not for per-frame paths)."""
-        return [*(self.body or ()), *self.trailing()]
-
-    def trailing(self) -> list[_Part]:
-        """The few parts after the body: the streaming tail, tool calls, the error box."""
-        return [self.tail, *self.extras] if self.tail is not None else self.extras
-
-    def set_body(self, parts: list[_Part]) -> None:
-        self.body = parts
-        self.body_h = RowHeights(max(0, p.height) + p.gap for p in parts)
-
-    def append_body(self, part: _Part) -> None:
-        assert self.body is not None
-        self.body.append(part)
-        self.body_h.append(max(0, part.height) + part.gap)
-
-    def content_height(self) -> int:
-        trailing = self.trailing()
-        total = self.body_h.total() + sum(max(0, p.height) + PART_GAP for p in trailing)
-        if trailing:
-            return total - PART_GAP
-        return total - self.body[-1].gap if self.body else 0
-
-    def visible(self, y0: int, y1: int) -> Iterator[tuple[_Part, int, int]]:
-        """Parts meeting ``y0..y1`` (body coordinates): (part, top, body index or -1)."""
-        body = self.body or []
-        heights = self.body_h
-        if body:
-            k = heights.row_at(y0)
-            top = heights.offset(k)
-            while k < len(body) and top <= y1:
-                yield body[k], top, k
-                top += heights[k]
-                k += 1
-        top = heights.total()
-        for part in self.trailing():
-            h = max(0, part.height)
-            if top + h >= y0 and top <= y1:
-                yield part, top, -1
-            top += h + PART_GAP
-
-
-class _ActionBar(QFrame):
-    """Real buttons over the hovered (or keyboard-current) row."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setObjectName("messageActions")
-        self.setAccessibleName("Message actions")
-        self.setAutoFillBackground(True)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.message_id = ""
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 0, 2, 0)
-        layout.setSpacing(0)
-
-        def button(name: str, text: str, accessible: str) -> QToolButton:
-            b = QToolButton(self)
-            b.setObjectName(name)
-            b.setText(text)
-            b.setToolTip(accessible)
-            b.setAccessibleName(accessible)
-            b.setAutoRaise(True)
-            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-            layout.addWidget(b)
-            return b
-
-        self.branch_prev = button("branchPrevButton", "‹", "Previous version")
-        self.branch_label = QLabel(self)
-        self.branch_label.setObjectName("branchLabel")
-        self.branch_label.setAccessibleName("Version")
-        layout.addWidget(self.branch_label)
-        self.branch_next = button("branchNextButton", "›", "Next version")
-        self.copy = button("copyMessageButton", "Copy", "Copy message")
-        self.read_aloud = button("readAloudButton", "Read aloud", "Read message aloud")
-        self.edit = button("editMessageButton", "Edit", "Edit and resend")
-        self.regenerate = button("regenerateButton", "Regenerate", "Regenerate answer")
-        self.retry = button("retryButton", "Retry", "Retry")
-        self.delete = button("deleteMessageButton", "Delete", "Delete message")
-
-    def configure(self, msg: DisplayMessage) -> None:
-        self.message_id = msg.id
-        branches = msg.branch_count > 1
-        for w in (self.branch_prev, self.branch_label, self.branch_next):
-            w.setVisible(branches)
-        self.branch_label.setText(f"{msg.branch_index + 1}/{msg.branch_count}")
-        self.branch_prev.setEnabled(msg.branch_index > 0)
-        self.branch_next.setEnabled(msg.branch_index < msg.branch_count - 1)
-        self.edit.setVisible(msg.role is Role.USER)
-        self.regenerate.setVisible(
-            msg.role is Role.ASSISTANT and msg.status is not Status.STREAMING
-        )
-        self.retry.setVisible(msg.status in (Status.ERROR, Status.INTERRUPTED))
-        self.adjustSize()
 
 
 class ConversationView(QAbstractScrollArea):
@@ -306,10 +141,10 @@ class ConversationView(QAbstractScrollArea):
         self.viewport().setAutoFillBackground(True)
         self.viewport().setBackgroundRole(QPalette.ColorRole.Base)
 
-        self._rows: list[_Row] = []
+        self._rows: list[Row] = []
         self._index: dict[str, int] = {}
         self._heights = RowHeights()
-        self._docs: OrderedDict[int, _Part] = OrderedDict()
+        self._docs: OrderedDict[int, Part] = OrderedDict()
         self._images: dict[str, QImage] = {}
         self._renderer_: MarkdownRenderer | None = None  # imports Markdown when first used
         self._buffer = StreamBuffer()
@@ -323,7 +158,7 @@ class ConversationView(QAbstractScrollArea):
         self._pressed_anchor: tuple[int, str] | None = None
         self._fonts_changed()
 
-        self._actions = _ActionBar(self.viewport())
+        self._actions = ActionBar(self.viewport())
         self._actions.hide()
         self._jump = QToolButton(self.viewport())
         self._jump.setObjectName("jumpToLatestButton")
@@ -460,7 +295,7 @@ class ConversationView(QAbstractScrollArea):
             update = stream.finish()
             if row.body is not None:  # (else it is rendered whole when next shown)
                 for html in fed.finished + update.finished:
-                    row.append_body(_body_part(html))
+                    row.append_body(body_part(html))
             if row.tail is not None:
                 self._forget_doc(row.tail)
             row.tail = None
@@ -501,9 +336,9 @@ class ConversationView(QAbstractScrollArea):
                 if row.tail is not None and row.tail.html == html and row.tail.width == width:
                     # The tail just became final unchanged: keep its laid-out document.
                     part, row.tail = row.tail, None
-                    part.gap = _body_part(html).gap
+                    part.gap = body_part(html).gap
                 else:
-                    part = _body_part(html)
+                    part = body_part(html)
                     self._measure(row, part, width)
                 row.append_body(part)
             if update.tail is None:
@@ -511,7 +346,7 @@ class ConversationView(QAbstractScrollArea):
                     self._forget_doc(row.tail)
                 row.tail = None
             elif row.tail is None:
-                row.tail = _Part(update.tail)
+                row.tail = Part(update.tail)
                 self._measure(row, row.tail, width)
             elif row.tail.html != update.tail:
                 self._reset_part(row, row.tail, update.tail, width)
@@ -527,9 +362,9 @@ class ConversationView(QAbstractScrollArea):
         """Show an image the app fetched after ``image_requested``.
 
         False (and nothing shown) when the bytes are not a readable image or are too big
-        to decode safely on the UI thread (:data:`IMAGE_MAX_BYTES`, :data:`IMAGE_MAX_PIXELS`).
+        to decode safely on the UI thread (see ``images.decode_image``).
         """
-        image = _decode_image(data)
+        image = decode_image(data)
         if image is None:
             return False
         self._images[url] = image
@@ -640,19 +475,19 @@ class ConversationView(QAbstractScrollArea):
 
     # ------------------------------------------------------------------ rows
 
-    def _new_row(self, msg: DisplayMessage) -> _Row:
-        return _Row(msg)  # images the message carries are decoded when it is first shown
+    def _new_row(self, msg: DisplayMessage) -> Row:
+        return Row(msg)  # images the message carries are decoded when it is first shown
 
     def _reindex(self) -> None:
         self._index = {r.msg.id: i for i, r in enumerate(self._rows)}
 
-    def _materialise(self, row: _Row) -> None:
+    def _materialise(self, row: Row) -> None:
         """Render a row's HTML (not yet its documents)."""
         if row.body is not None:
             return
         for url, data in row.msg.images.items():
             if url not in self._images:
-                image = _decode_image(data)
+                image = decode_image(data)
                 if image is None:
                     continue
                 self._images[url] = image
@@ -661,41 +496,41 @@ class ConversationView(QAbstractScrollArea):
             row.ctx.clear()  # a live stream's registrations are its own
         if row.stream is not None:
             html = row.stream.blocks
-            row.tail = None if row.stream.tail is None else _Part(row.stream.tail)
+            row.tail = None if row.stream.tail is None else Part(row.stream.tail)
         elif row.msg.role is Role.USER:
             html = self._renderer.plain_text(row.msg.text)
         elif row.msg.text:
             html = self._renderer.render_text(row.msg.text, row.ctx)
         else:
             html = []
-        row.set_body([_body_part(h) for h in html])
+        row.set_body([body_part(h) for h in html])
         self._render_extras(row)
 
-    def _render_extras(self, row: _Row) -> None:
+    def _render_extras(self, row: Row) -> None:
         """Tool calls and the error box: small parts re-rendered whenever they change."""
         for part in row.extras:
             self._forget_doc(part)
         if row.body is None:
-            row.extras = _NO_PARTS
+            row.extras = NO_PARTS
             return
         r = self._renderer
         extras = [
-            _Part(r.tool_call(n, c.name, c.arguments, expanded=n in row.expanded_tools))
+            Part(r.tool_call(n, c.name, c.arguments, expanded=n in row.expanded_tools))
             for n, c in enumerate(row.msg.tool_calls)
         ]
         msg = row.msg
         if msg.status in (Status.ERROR, Status.INTERRUPTED):
             warning = msg.status is Status.INTERRUPTED
-            extras.append(_Part(r.error_box(error_text(msg), retry=True, warning=warning)))
+            extras.append(Part(r.error_box(error_text(msg), retry=True, warning=warning)))
             if countdown_running(msg) and not self._countdown.isActive():
                 self._countdown.start()
         row.extras = extras
 
-    def _estimate(self, row: _Row) -> int:
+    def _estimate(self, row: Row) -> int:
         """A cheap height guess for a row never shown (replaced once laid out)."""
         return self._estimates([row])[0]
 
-    def _estimates(self, rows: list[_Row]) -> list[int]:
+    def _estimates(self, rows: list[Row]) -> list[int]:
         """Height guesses for many rows: a few C-speed string scans each."""
         per_line = max(10, int(max(80, self._body_width()) / self._char_w))
         line_h = self._line_h
@@ -715,11 +550,11 @@ class ConversationView(QAbstractScrollArea):
             out.append(h)
         return out
 
-    def _chrome_height(self, row: _Row) -> int:
+    def _chrome_height(self, row: Row) -> int:
         footer = self._footer_h if row.msg.role is Role.ASSISTANT else 0
         return MARGIN + 2 * PAD + self._header_h + HEADER_GAP + footer
 
-    def _row_height(self, row: _Row) -> int:
+    def _row_height(self, row: Row) -> int:
         return self._chrome_height(row) + row.content_height()
 
     def _relayout_row(self, index: int, visible: tuple[int, int] | None = None) -> None:
@@ -749,7 +584,7 @@ class ConversationView(QAbstractScrollArea):
 
     # ------------------------------------------------------------------ documents
 
-    def _measure(self, row: _Row, part: _Part, width: int, k: int = -1) -> None:
+    def _measure(self, row: Row, part: Part, width: int, k: int = -1) -> None:
         """Lay out ``part`` at ``width`` (creating its document); ``k``: its body index."""
         doc = part.doc
         if doc is None:
@@ -765,7 +600,7 @@ class ConversationView(QAbstractScrollArea):
         if k >= 0 and row.body_h[k] != part.height + part.gap:
             row.body_h.set(k, part.height + part.gap)
 
-    def _reset_part(self, row: _Row, part: _Part, html: str, width: int) -> None:
+    def _reset_part(self, row: Row, part: Part, html: str, width: int) -> None:
         part.html = html
         if part.doc is None:
             part.height = -1
@@ -778,7 +613,7 @@ class ConversationView(QAbstractScrollArea):
         part.height = math.ceil(part.doc.size().height())
         self._docs.move_to_end(id(part))
 
-    def _make_doc(self, row: _Row, html: str) -> QTextDocument:
+    def _make_doc(self, row: Row, html: str) -> QTextDocument:
         doc = QTextDocument()
         doc.setUndoRedoEnabled(False)
         doc.setDocumentMargin(0)
@@ -790,7 +625,7 @@ class ConversationView(QAbstractScrollArea):
         doc.setHtml(html)
         return doc
 
-    def _add_resources(self, row: _Row, doc: QTextDocument, html: str) -> None:
+    def _add_resources(self, row: Row, doc: QTextDocument, html: str) -> None:
         for match in _IMAGE_SRC.finditer(html):
             url = row.ctx.image(int(match[1]))
             image = self._images.get(url or "")
@@ -807,17 +642,17 @@ class ConversationView(QAbstractScrollArea):
                 QTextDocument.ResourceType.ImageResource, QUrl(f"image:{match[1]}"), image
             )
 
-    def _remember_doc(self, part: _Part) -> None:
+    def _remember_doc(self, part: Part) -> None:
         self._docs[id(part)] = part
         while len(self._docs) > DOC_CACHE:
             _, old = self._docs.popitem(last=False)
             old.doc = None  # keep the height; the document is rebuilt if it is seen again
 
-    def _forget_doc(self, part: _Part) -> None:
+    def _forget_doc(self, part: Part) -> None:
         self._docs.pop(id(part), None)
         part.doc = None
 
-    def _forget_row_docs(self, row: _Row) -> None:
+    def _forget_row_docs(self, row: Row) -> None:
         for part in row.parts():
             self._forget_doc(part)
 
@@ -857,7 +692,7 @@ class ConversationView(QAbstractScrollArea):
 
     def _part_origins(
         self, index: int, y0: int = 0, y1: int = 1 << 60
-    ) -> list[tuple[_Part, QPoint, int]]:
+    ) -> list[tuple[Part, QPoint, int]]:
         """Parts meeting ``y0..y1`` (content coordinates) with their top-left there."""
         origin = self._body_origin(index, self._heights.offset(index))
         row = self._rows[index]
@@ -1116,7 +951,7 @@ class ConversationView(QAbstractScrollArea):
                 QRect(px, card.bottom() - PAD - self._footer_h + 2, width, self._footer_h),
             )
 
-    def _paint_footer(self, painter: QPainter, row: _Row, rect: QRect) -> None:
+    def _paint_footer(self, painter: QPainter, row: Row, rect: QRect) -> None:
         pal = self.palette()
         msg = row.msg
         text = footer_text(msg)

@@ -431,7 +431,7 @@ def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
     import struct
     import zlib
 
-    from app.ui.chat import message_view
+    from app.ui.chat import images
 
     view.set_messages([DisplayMessage("i", Role.ASSISTANT, "![x](https://img.example/a.png)")])
     assert not view.set_image("https://img.example/a.png", b"not an image")
@@ -440,9 +440,7 @@ def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
     ihdr = b"IHDR" + header
     bomb = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
     assert not view.set_image("https://img.example/a.png", bomb)
-    assert not view.set_image(
-        "https://img.example/a.png", b"x" * (message_view.IMAGE_MAX_BYTES + 1)
-    )
+    assert not view.set_image("https://img.example/a.png", b"x" * (images.IMAGE_MAX_BYTES + 1))
     assert "https://img.example/a.png" not in view._images
 
 
