@@ -198,6 +198,71 @@ async def test_cancel_stops_the_upload(
     await panel.shutdown()
 
 
+# --- a stand-in sound device: recording flows run on any machine ----------------------------
+
+
+@pytest.fixture
+def fake_mic(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from app.audio import _backend
+    from tests.audio.fake_sounddevice import FakeSoundDevice, sine_source
+
+    def install(**options: object) -> FakeSoundDevice:
+        fake = FakeSoundDevice(
+            samplerate=16_000.0,
+            source=sine_source(440.0, 16_000),
+            block=160,
+            **options,  # type: ignore[arg-type]
+        )
+        monkeypatch.setattr(_backend, "sounddevice", lambda: fake)
+        return fake
+
+    return install
+
+
+async def test_recording_to_the_maximum_length_is_sent_by_itself(
+    qtbot, ctx: AppContext, fake_mic
+) -> None:  # type: ignore[no-untyped-def]
+    fake_mic(pace=0.01)
+    panel = await _panel(qtbot, ctx)
+    assert panel.input.itemText(1) == "Fake mic 0" and not panel.device_warning.isVisible()
+    panel.max_seconds = lambda: 1.0  # type: ignore[method-assign]  # minutes in the UI
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.history.count() == 1 and not panel.transcribing, 30)
+    assert "1.00 seconds at 16000 Hz, dominant frequency 440 Hz" in panel.transcript.toPlainText()
+    assert panel.meter.readings >= 29 and panel.meter.loudest_dbfs > -7
+    assert panel.elapsed.text() == "0:01"
+    assert panel.record_button.text() == "● Record" and panel.record_button.isEnabled()
+    assert list((ctx.paths.cache / "recordings").iterdir()) == []  # kept in the store instead
+    await panel.shutdown()
+
+
+async def test_a_recording_with_no_sound_says_so(qtbot, ctx: AppContext, fake_mic) -> None:  # type: ignore[no-untyped-def]
+    fake_mic(silent=True)
+    panel = await _panel(qtbot, ctx)
+    messages: list[str] = []
+    panel.status_changed.connect(messages.append)
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.recording_state == "recording")
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.recording_state == "idle" and bool(messages), 10)
+    assert "Nothing was recorded" in messages[-1]
+    assert panel.history.count() == 0 and panel.source is None
+    await panel.shutdown()
+
+
+async def test_closing_the_panel_while_recording_deletes_the_file(
+    qtbot, ctx: AppContext, fake_mic
+) -> None:  # type: ignore[no-untyped-def]
+    fake_mic(pace=0.01)
+    panel = await _panel(qtbot, ctx)
+    qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.recording_state == "recording")
+    await until(lambda: panel.meter.readings > 3)
+    await panel.shutdown()
+    assert list((ctx.paths.cache / "recordings").iterdir()) == []
+    assert ctx.store.list_transcriptions() == []
+
+
 # --- real audio ------------------------------------------------------------------------------
 
 
