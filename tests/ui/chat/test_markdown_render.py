@@ -322,4 +322,5 @@ def test_plain_fast_path_matches_markdown(renderer: MarkdownRenderer, text: str)
 def test_dark_theme_changes_colours() -> None:
     light = "".join(MarkdownRenderer(Theme.light()).render_text(SAMPLES[6], RenderContext()))
     dark = "".join(MarkdownRenderer(Theme.dark_theme()).render_text(SAMPLES[6], RenderContext()))
-    assert (light != dark and Theme.dark_theme().code_bg in dark) or "#272822" in dark
+    assert "#272822" in dark and "#272822" not in light  # monokai's background
+    assert Theme.dark_theme().link in dark and Theme.light().link not in dark
