@@ -54,44 +54,38 @@ class ColumnWidget(QFrame):
         super().__init__(parent)
         self.index = index
         self.message_id: str | None = None
-        letter = chr(ord("A") + slot)
-        named(self, f"compareColumn{letter}", f"Answer column {letter}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(260)
 
-        self.title = named(QLabel(), f"columnTitle{letter}", f"Model of column {letter}")
+        self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status = named(QLabel(), f"columnStatus{letter}", f"Status of column {letter}")
-        self.figures = named(QLabel(), f"columnFigures{letter}", f"Figures of column {letter}")
+        self.status = QLabel()
+        self.figures = QLabel()
         self.figures.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         small = self.figures.font()
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.9))
         self.figures.setFont(small)
         self.status.setFont(small)
         self.view = ConversationView()
-        self.view.setObjectName(f"columnView{letter}")
-        self.view.setAccessibleName(f"Answer {letter}")
         for name in ("deleteMessageButton", "readAloudButton"):  # no meaning in a column
             hidden = self.view.findChild(QToolButton, name)
             if hidden is not None:
                 hidden.hide()
 
-        def button(name: str, text: str, accessible: str) -> QToolButton:
-            b = named(QToolButton(), f"{name}{letter}", f"{accessible} (column {letter})")
+        def button(text: str, tip: str) -> QToolButton:
+            b = QToolButton()
             b.setText(text)
-            b.setToolTip(accessible)
+            b.setToolTip(tip)
             return b
 
-        self.stop_button = button("columnStopButton", "Stop", "Stop this answer")
-        self.retry_button = button("columnRetryButton", "Retry", "Ask this model again")
-        self.best_button = button("columnBestButton", "★ Best", "Vote this answer the best")
-        self.continue_button = button(
-            "columnContinueButton", "Continue…", "Continue as a conversation with this model"
-        )
+        self.stop_button = button("Stop", "Stop this answer")
+        self.retry_button = button("Retry", "Ask this model again")
+        self.best_button = button("★ Best", "Vote this answer the best")
+        self.continue_button = button("Continue…", "Continue as a conversation with this model")
 
         head = QHBoxLayout()
         head.setContentsMargins(0, 0, 0, 0)
@@ -111,6 +105,29 @@ class ColumnWidget(QFrame):
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         self._connect_signals()
+        self.assign(index, slot)
+
+    def assign(self, index: int, slot: int) -> None:
+        """Ready for column ``index`` of a new run, on screen at ``slot`` (names follow the
+        letter users see, so tests and screen readers find "column B")."""
+        self.index = index
+        self.message_id = None
+        letter = chr(ord("A") + slot)
+        named(self, f"compareColumn{letter}", f"Answer column {letter}")
+        named(self.title, f"columnTitle{letter}", f"Model of column {letter}")
+        named(self.status, f"columnStatus{letter}", f"Status of column {letter}")
+        named(self.figures, f"columnFigures{letter}", f"Figures of column {letter}")
+        named(self.view, f"columnView{letter}", f"Answer {letter}")
+        for b, name, accessible in (
+            (self.stop_button, "columnStopButton", "Stop this answer"),
+            (self.retry_button, "columnRetryButton", "Ask this model again"),
+            (self.best_button, "columnBestButton", "Vote this answer the best"),
+            (self.continue_button, "columnContinueButton", "Continue with this model"),
+        ):
+            named(b, f"{name}{letter}", f"{accessible} (column {letter})")
+        self.view.set_messages([])
+        self.set_title("")
+        self.figures.clear()
         self.set_state(ColumnStatus.PENDING, voting=False)
 
     def _connect_signals(self) -> None:

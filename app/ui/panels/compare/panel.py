@@ -80,6 +80,7 @@ _log = log.get("ui.compare")
 FIGURES_INTERVAL_MS = 250
 GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
 HISTORY_LIMIT = 300
+CLEAN_INTERVAL_MS = 60
 
 
 class ElidedLabel(QLabel):
@@ -194,6 +195,12 @@ class ComparePanel(QWidget):
         self.comparison: Comparison | None = None
         self.chips: list[ModelChip] = []
         self.columns: list[ColumnWidget] = []  # by index in the run
+        # Built ahead, while the user picks models, so Run does not stall on six new views.
+        self._spare: list[ColumnWidget] = []
+        # Columns of the previous run still hold its answers; dropping a long answer's
+        # documents takes 10-30 ms, so they are emptied one at a time, between frames.
+        self._dirty: list[ColumnWidget] = []
+        self._spare_timer = QTimer(self, singleShot=True, interval=0)
         self._syncing = False
         self._chip_numbers = 0
 
@@ -367,6 +374,7 @@ class ComparePanel(QWidget):
         self.history.run_activated.connect(self.open_run)
         self.history.delete_requested.connect(self.on_history_delete_requested)
         self.board.period_changed.connect(lambda _p: self.refresh_leaderboard())
+        self._spare_timer.timeout.connect(self.on_spare_timer_timeout)
 
     # --- choosing models ------------------------------------------------------------------------
     def add_model(self, target: Target, spec: ColumnSpec | None = None) -> ModelChip | None:
@@ -387,7 +395,37 @@ class ComparePanel(QWidget):
         self.chips.append(chip)
         self.chips_row.addWidget(chip)
         self._update_buttons()
+        self._spare_timer.start()
         return chip
+
+    def on_spare_timer_timeout(self) -> None:
+        """One step per tick: empty a used column, or build a spare one, until there is a
+        clean column for each chosen model (at most MAX_COLUMNS kept)."""
+        if self._dirty:
+            widget = self._dirty.pop()
+            widget.view.set_messages([])
+            if len(self.columns) + len(self._spare) < MAX_COLUMNS:
+                self._spare.append(widget)
+            else:
+                widget.deleteLater()
+        elif len(self.columns) + len(self._spare) < len(self.chips):
+            widget = self._new_column()
+            widget.hide()
+            self._spare.append(widget)
+        else:
+            return
+        self._spare_timer.start(CLEAN_INTERVAL_MS if self._dirty else 0)
+
+    def _new_column(self) -> ColumnWidget:
+        widget = ColumnWidget(0, 0, self.columns_host)
+        widget.stop_clicked.connect(self.on_column_stop_clicked)
+        widget.retry_clicked.connect(self.on_column_retry_clicked)
+        widget.best_clicked.connect(self.vote)
+        widget.continue_clicked.connect(self.on_column_continue_clicked)
+        widget.view.verticalScrollBar().valueChanged.connect(
+            lambda value, w=widget: self.on_column_scrolled(w, value)
+        )
+        return widget
 
     def on_add_model_clicked(self) -> None:
         self.picker.refresh()
@@ -619,18 +657,10 @@ class ComparePanel(QWidget):
 
     def _show(self, comparison: Comparison) -> None:
         self.comparison = comparison
-        for widget in self.columns:
-            widget.deleteLater()
-        self.columns = []
+        self._release_columns()
         for column in comparison.columns:
-            widget = ColumnWidget(column.index, column.slot)
-            widget.stop_clicked.connect(self.on_column_stop_clicked)
-            widget.retry_clicked.connect(self.on_column_retry_clicked)
-            widget.best_clicked.connect(self.vote)
-            widget.continue_clicked.connect(self.on_column_continue_clicked)
-            widget.view.verticalScrollBar().valueChanged.connect(
-                lambda value, w=widget: self.on_column_scrolled(w, value)
-            )
+            widget = self._spare.pop() if self._spare else self._new_column()
+            widget.assign(column.index, column.slot)
             self.columns.append(widget)
         prompt = " ".join(comparison.prompt.text.split())
         self.run_label.setText(f"<b>Prompt:</b> {_escape(prompt[:300])}")
@@ -644,6 +674,14 @@ class ComparePanel(QWidget):
             widget.set_state(column.status, voting=self._can_vote())
         self.hint.setText(self._vote_hint())
         self._update_buttons()
+
+    def _release_columns(self) -> None:
+        for widget in self.columns:
+            widget.hide()
+            self._dirty.append(widget)
+        self.columns = []
+        if self._dirty:
+            self._spare_timer.start(CLEAN_INTERVAL_MS)
 
     def _arrange(self) -> None:
         """Columns in one row, or a grid (two rows) from four columns on when asked."""
@@ -858,9 +896,7 @@ class ComparePanel(QWidget):
                 return
             self._detach()
             self.comparison = None
-            for widget in self.columns:
-                widget.deleteLater()
-            self.columns = []
+            self._release_columns()
             self.run_label.clear()
             self._arrange()
             self._update_buttons()
