@@ -6,7 +6,15 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QStatusBar, QTabWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStatusBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import APP_NAME, log
 from app.core.context import AppContext
@@ -16,11 +24,6 @@ from app.ui.dialogs.common import named
 from app.ui.dialogs.providers import ProvidersDialog
 from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
-from app.ui.panels.compare import ComparePanel
-from app.ui.panels.images import ImagesPanel
-from app.ui.panels.speech import SpeechPanel
-from app.ui.panels.transcribe import TranscribePanel
-from app.ui.panels.usage import UsagePanel
 from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
 from app.ui.transfer import Transfer
@@ -28,7 +31,14 @@ from app.ui.widgets.rate_limit import RateLimitIndicator
 
 _log = log.get("ui.window")
 
-PANEL_TITLES = ("Chat", "Compare", "Images", "Speech", "Transcribe", "Usage")
+LAZY_PANELS = (
+    ("compare", "Compare"),
+    ("images", "Images"),
+    ("speech", "Speech"),
+    ("transcribe", "Transcribe"),
+    ("usage", "Usage"),
+)
+PANEL_TITLES = ("Chat", *(title for _, title in LAZY_PANELS))
 SEARCH_LIMIT = 50
 SIDEBAR_LIMIT = 500
 
@@ -55,6 +65,8 @@ class MainWindow(QMainWindow):
         self.tabs = named(QTabWidget(), "panelTabs", "Panels")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.chat, "Chat")
+        self._holders: dict[str, QWidget] = {}
+        self._panels: dict[str, QWidget] = {}
         self._add_other_panels()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -87,18 +99,66 @@ class MainWindow(QMainWindow):
             self.show_message(problem, 15000)
 
     def _add_other_panels(self) -> None:
-        """One line per panel; a panel gets the services and nothing else."""
-        self.tabs.addTab(compare := ComparePanel(self.ctx), "Compare")
-        compare.conversation_opened.connect(self.on_compare_conversation_opened)
-        compare.status_changed.connect(self.show_message)
-        self.tabs.addTab(images := ImagesPanel(self.ctx), "Images")
-        images.status_changed.connect(self.show_message)
-        self.tabs.addTab(speech := SpeechPanel(self.ctx), "Speech")
-        speech.status_changed.connect(self.show_message)
-        self.tabs.addTab(transcribe := TranscribePanel(self.ctx), "Transcribe")
-        self.images, self.transcribe = images, transcribe
-        transcribe.status_changed.connect(self.show_message)
-        self.tabs.addTab(UsagePanel(self.ctx), "Usage")
+        """The other panels are built (and their modules imported) when first shown: start-up
+        pays only for the chat panel. One line per panel in ``_build_panel``."""
+        for key, title in LAZY_PANELS:
+            holder = QWidget()
+            holder.setObjectName(f"{key}PanelHolder")
+            holder.setAccessibleName(f"{title} panel")
+            layout = QVBoxLayout(holder)
+            layout.setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(holder, title)
+            self._holders[key] = holder
+
+    def panel(self, key: str) -> QWidget:
+        """The panel called ``key`` (``compare``, ``images``...), built on first use."""
+        if key not in self._panels:
+            panel = self._build_panel(key)
+            if hasattr(panel, "status_changed"):
+                panel.status_changed.connect(self.show_message)
+            holder = self._holders[key]
+            layout = holder.layout()
+            assert layout is not None
+            layout.addWidget(panel)
+            panel.show()  # at once, not on the next event-loop turn
+            self._panels[key] = panel
+        return self._panels[key]
+
+    def _build_panel(self, key: str) -> QWidget:
+        # Imports here on purpose: QtCharts, the audio stack and friends load on first use.
+        if key == "compare":
+            from app.ui.panels.compare import ComparePanel
+
+            compare = ComparePanel(self.ctx)
+            compare.conversation_opened.connect(self.on_compare_conversation_opened)
+            return compare
+        if key == "images":
+            from app.ui.panels.images import ImagesPanel
+
+            return ImagesPanel(self.ctx)
+        if key == "speech":
+            from app.ui.panels.speech import SpeechPanel
+
+            return SpeechPanel(self.ctx)
+        if key == "transcribe":
+            from app.ui.panels.transcribe import TranscribePanel
+
+            return TranscribePanel(self.ctx)
+        if key == "usage":
+            from app.ui.panels.usage import UsagePanel
+
+            return UsagePanel(self.ctx)
+        raise KeyError(key)
+
+    def show_panel(self, key: str) -> QWidget:
+        panel = self.panel(key)
+        self.tabs.setCurrentWidget(self._holders[key])
+        return panel
+
+    def on_tab_changed(self, index: int) -> None:
+        for key, holder in self._holders.items():
+            if self.tabs.widget(index) is holder:
+                self.panel(key)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -140,6 +200,7 @@ class MainWindow(QMainWindow):
         shortcut("Ctrl+L", lambda: self.chat.composer.input.setFocus(), "focusComposerShortcut")
 
     def _connect_signals(self) -> None:
+        self.tabs.currentChanged.connect(self.on_tab_changed)
         self.sidebar.new_chat_requested.connect(self.on_new_chat_requested)
         self.sidebar.conversation_selected.connect(self.on_conversation_selected)
         self.sidebar.hit_activated.connect(lambda cid, _mid: self.on_conversation_selected(cid))
@@ -270,13 +331,14 @@ class MainWindow(QMainWindow):
 
     def on_search_item_activated(self, kind: str, item_id: int) -> None:
         """A search hit that is not a conversation: open it in its own panel."""
-        if kind == "image" and self.images.show_generation(item_id):
-            self.tabs.setCurrentWidget(self.images)
+        if kind == "image":
+            images = self.panel("images")
+            if images.show_generation(item_id):  # type: ignore[attr-defined]
+                self.show_panel("images")
         elif kind == "transcription":
             found = [t for t in self.ctx.store.list_transcriptions(limit=1000) if t.id == item_id]
             if found:
-                self.transcribe.show_transcription(found[0])
-                self.tabs.setCurrentWidget(self.transcribe)
+                self.show_panel("transcribe").show_transcription(found[0])  # type: ignore[attr-defined]
 
     def on_search_changed(self, query: str) -> None:
         async def search() -> None:
@@ -324,8 +386,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        for index in range(self.tabs.count()):
-            shutdown = getattr(self.tabs.widget(index), "shutdown", None)
+        for panel in (self.chat, *self._panels.values()):
+            shutdown = getattr(panel, "shutdown", None)
             if shutdown is not None:  # panels with async work own a TaskOwner and close it here
                 await shutdown()
         await self.tasks.wait_all()
