@@ -98,7 +98,7 @@ async def test_one_failing_column_never_stops_the_others(ctx: AppContext) -> Non
         "Go",
         [
             *_specs("ok?tokens=40&rate=400", "broke?tokens=40&fault=drop", "poor?fault=402"),
-            *_specs("missing-model"),
+            *_specs("missing-model", "busy?fault=429&retry_after=0"),
             ColumnSpec(Target("gone", "x")),
         ],
     )
@@ -110,11 +110,25 @@ async def test_one_failing_column_never_stops_the_others(ctx: AppContext) -> Non
         ColumnStatus.ERROR,
         ColumnStatus.ERROR,
         ColumnStatus.ERROR,
+        ColumnStatus.ERROR,
     ]
+    assert comparison.columns[4].error is not None
+    assert comparison.columns[4].error.kind == "RateLimitError"
     assert comparison.columns[1].text  # the partial answer is kept
     for column in comparison.columns[1:]:
         assert column.error is not None and column.error.message
     assert "credit" in (comparison.columns[2].error.message or "").lower()  # type: ignore[union-attr]
+
+
+async def test_a_gateway_timeout_ends_only_its_column(ctx: AppContext) -> None:
+    comparison = await Comparison.create(
+        ctx.store, ctx.clients, "Go", _specs("ok?tokens=20&rate=200", "late?fault=504")
+    )
+    await comparison.run()
+    ok, late = comparison.columns
+    assert ok.status is ColumnStatus.COMPLETE
+    assert late.status is ColumnStatus.ERROR and late.error is not None
+    assert late.error.status == 504 and late.error.message
 
 
 async def test_retry_replaces_the_failed_answer(ctx: AppContext) -> None:
