@@ -163,4 +163,6 @@ class ColumnWidget(QFrame):
         self.continue_button.setEnabled(not active and has_text)
 
     def set_figures(self, figures: ColumnFigures) -> None:
-        self.figures.setText(figures_text(figures))
+        text = figures_text(figures)
+        self.figures.setText(text)
+        self.figures.setToolTip(text.replace(" · ", "\n"))  # whole, should the column be narrow
