@@ -332,12 +332,12 @@ async def test_main_window_opens_a_continued_answer_in_the_chat_panel(
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
-    panel = window.findChild(ComparePanel, "comparePanel")
-    assert panel is not None and window.tabs.indexOf(panel) == 1
+    panel = window.show_panel("compare")  # built when first shown
+    assert isinstance(panel, ComparePanel)
+    assert window.tabs.tabText(window.tabs.currentIndex()) == "Compare"
     panel.add_model(Target("local", "alpha?tokens=10"))
     panel.add_model(Target("local", "beta?tokens=12"))
     await _run(qtbot, panel, "Open me in chat")
-    window.tabs.setCurrentWidget(panel)
     qtbot.mouseClick(panel.columns[0].continue_button, Qt.MouseButton.LeftButton)
     await until(lambda: window.tabs.currentWidget() is window.chat)
     conversation_id = window.chat.session.conversation_id
