@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -283,6 +283,10 @@ class SpeechPanel(QWidget):
         self.history.currentItemChanged.connect(self.on_history_current_changed)
         self.history.itemActivated.connect(self.on_history_activated)
         self.reuse_button.clicked.connect(self.on_reuse_clicked)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self.text)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self.on_synth_clicked)
 
     # --- providers and choices -----------------------------------------------------------
     def on_registry_changed(self, _registry: object) -> None:
@@ -357,7 +361,7 @@ class SpeechPanel(QWidget):
 
     # --- synthesis ---------------------------------------------------------------------------
     def on_synth_clicked(self) -> None:
-        if self.tasks.running("synth"):
+        if self.synthesizing or not self.synth_button.isEnabled():
             return
         request = self.request()
         if not request.provider_id:

@@ -88,7 +88,8 @@ async def test_without_an_output_device_clips_are_still_made_kept_and_saved(
     panel.text.setPlainText("Hello from the speech panel.")
     panel.voice.setCurrentText("nova")
     panel.format.setCurrentText("wav")
-    qtbot.mouseClick(panel.synth_button, Qt.MouseButton.LeftButton)
+    panel.text.setFocus()
+    qtbot.keyClick(panel.text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     await until(lambda: panel.history.count() == 1 and panel.clip is not None)
     assert "Clip ready" in panel.status.text() and "$" in panel.status.text()
     assert not panel.play_button.isEnabled()  # nothing to play on
