@@ -233,6 +233,13 @@ async def test_reload_from_history_offline(
     texts = _texts(panel)
     openai_server.stop()  # offline from here on
     fresh = await _panel(qtbot, ctx)
+    # The chosen models come back in a new panel (the next start of the app).
+    assert [c.target.model for c in fresh.chips] == [
+        "alpha?tokens=10",
+        "beta?tokens=12",
+        "gamma?fault=402",
+    ]
+    fresh.set_models([ColumnSpec(Target("local", "other"))])
     fresh.tabs.setCurrentWidget(fresh.history)
     assert fresh.history.list.count() == 1
     assert "Remember me" in fresh.history.list.item(0).text()
@@ -244,6 +251,11 @@ async def test_reload_from_history_offline(
     assert fresh.comparison is not None and fresh.comparison.columns[2].status is ColumnStatus.ERROR
     assert fresh.columns[2].retry_button.isVisible()
     assert fresh.prompt.toPlainText() == "Remember me"
+    assert [c.target.model for c in fresh.chips] == [
+        "alpha?tokens=10",
+        "beta?tokens=12",
+        "gamma?fault=402",
+    ]
     # Deleting it from the history takes its hidden conversation along.
     hidden = fresh.comparison.prompt.conversation_id
     fresh.tabs.setCurrentWidget(fresh.history)

@@ -13,6 +13,7 @@ run four times a second.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Awaitable
 from dataclasses import replace
@@ -65,6 +66,7 @@ from app.core.context import AppContext
 from app.core.diff import word_diff
 from app.core.leaderboard import leaderboard
 from app.core.models_cache import effective_price
+from app.settings import write_atomic
 from app.store.compare_queries import model_speeds, run_summaries, voted_runs
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import AttachmentError, load_attachment
@@ -81,6 +83,7 @@ FIGURES_INTERVAL_MS = 250
 GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
 HISTORY_LIMIT = 300
 CLEAN_INTERVAL_MS = 60
+MODELS_FILE = "compare-models.json"
 
 
 class ElidedLabel(QLabel):
@@ -301,6 +304,7 @@ class ComparePanel(QWidget):
         self.run_shortcut.setObjectName("runCompareShortcut")
         self._connect_signals()
         self.set_attachments([])
+        self._load_models()
         self._update_buttons()
 
     def _build_layout(self) -> None:
@@ -396,6 +400,7 @@ class ComparePanel(QWidget):
         self.chips_row.addWidget(chip)
         self._update_buttons()
         self._spare_timer.start()
+        self._save_models()
         return chip
 
     def on_spare_timer_timeout(self) -> None:
@@ -443,6 +448,57 @@ class ComparePanel(QWidget):
         self.chips.remove(chip)
         chip.deleteLater()
         self._update_buttons()
+        self._save_models()
+
+    def set_models(self, specs: list[ColumnSpec]) -> None:
+        """Replace the chosen models (e.g. with a past run's, to ask again)."""
+        for chip in list(self.chips):
+            self.chips.remove(chip)
+            chip.deleteLater()
+        for spec in specs[:MAX_COLUMNS]:
+            self.add_model(spec.target, spec)
+        self._update_buttons()
+
+    def _models_file(self) -> Path:
+        return self.ctx.paths.config / MODELS_FILE
+
+    def _save_models(self) -> None:
+        """The chosen models (with their overrides) come back the next time."""
+        data = [
+            {
+                "provider": s.target.provider_id,
+                "model": s.target.model,
+                "params": s.params,
+                "system_prompt": s.system_prompt,
+            }
+            for s in self.specs()
+        ]
+        try:
+            write_atomic(self._models_file(), json.dumps(data, indent=1))
+        except OSError as exc:
+            _log.warning("compare models not saved: %s", exc)
+
+    def _load_models(self) -> None:
+        try:
+            data = json.loads(self._models_file().read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            _log.warning("compare models not read: %s", exc)
+            return
+        specs = [
+            ColumnSpec(
+                Target(str(d["provider"]), str(d["model"])),
+                dict(d.get("params") or {}),
+                d.get("system_prompt"),
+            )
+            for d in data
+            if isinstance(d, dict)
+            and d.get("model")
+            and self.ctx.registry.get(str(d.get("provider"))) is not None
+        ]
+        for spec in specs[:MAX_COLUMNS]:
+            self.add_model(spec.target, spec)
 
     def specs(self) -> list[ColumnSpec]:
         return [chip.spec() for chip in self.chips]
@@ -484,6 +540,7 @@ class ComparePanel(QWidget):
     def on_run_clicked(self) -> None:
         text = self.prompt.toPlainText().strip()
         specs = self.specs()
+        self._save_models()  # with any overrides changed since
         if not MIN_COLUMNS <= len(specs) <= MAX_COLUMNS:
             self.status_changed.emit(f"Choose {MIN_COLUMNS} to {MAX_COLUMNS} models first.")
             self.hint.setText(f"Choose {MIN_COLUMNS} to {MAX_COLUMNS} models first.")
@@ -919,6 +976,8 @@ class ComparePanel(QWidget):
         )  # fmt: skip
         self.prompt.setPlainText(comparison.prompt.text)
         self.system_prompt.setText(comparison.system_prompt)
+        if not comparison.running:
+            self.set_models([c.spec for c in comparison.columns])  # Run asks them again
         self._show(comparison)
         self.tabs.setCurrentIndex(0)
 
