@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -69,6 +70,36 @@ def check(conn: sqlite3.Connection, *, full: bool = False) -> str:
 def check_marker(path: Path) -> Path:
     """A file whose presence makes the next open check the database before using it."""
     return path.with_name(path.name + ".check-failed")
+
+
+def clean_marker(path: Path) -> Path:
+    """Written at a clean close with the file's size and mtime; read (and removed) at open."""
+    return path.with_name(path.name + ".closed-cleanly")
+
+
+def mark_closed_cleanly(path: Path) -> None:
+    try:
+        stat = path.stat()
+        clean_marker(path).write_text(
+            json.dumps({"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}), encoding="utf-8"
+        )
+    except OSError:
+        log.warning("could not mark %s as closed cleanly", path, exc_info=True)
+
+
+def closed_cleanly(path: Path) -> bool:
+    """Whether the last session closed the database cleanly and nothing touched it since.
+
+    The marker is removed either way, so a crash of this session leaves none behind.
+    """
+    marker = clean_marker(path)
+    try:
+        saved = json.loads(marker.read_text(encoding="utf-8"))
+        marker.unlink()
+        stat = path.stat()
+    except (OSError, ValueError):
+        return False
+    return saved == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def flag_for_check(path: Path) -> None:
@@ -167,10 +198,11 @@ def open_database(
 ) -> tuple[sqlite3.Connection, StoreOpenReport]:
     """Open (recovering from corruption), migrate and clean up; return the write connection.
 
-    ``PRAGMA quick_check`` runs before use when the database is at most ``check_limit_bytes``
-    (it reads every page: about 5 ms per MB here) or when the last background check failed;
-    a bigger file opens at once with ``report.check == "deferred"`` and the caller checks it
-    in the background (see `Store.open`).
+    ``PRAGMA quick_check`` runs before use when the last session did not close cleanly and
+    the database is at most ``check_limit_bytes`` (it reads every page: about 5 ms per MB
+    here), or when the last background check failed. Otherwise the file opens at once with
+    ``report.check == "deferred"`` and the caller checks it in the background (see
+    `Store.open`): a clean close is the common case and start-up does not wait for it.
     """
     report = StoreOpenReport(database=path)
     try:
@@ -183,7 +215,12 @@ def open_database(
     report.created = not path.exists()
     marker = check_marker(path)
     try:
-        run_check = report.created or marker.exists() or _size(path) <= check_limit_bytes
+        # After a clean close (file untouched since), the check runs in the background and
+        # start-up does not wait for it; after a crash or kill it runs before use.
+        clean = closed_cleanly(path)
+        run_check = (
+            report.created or marker.exists() or (not clean and _size(path) <= check_limit_bytes)
+        )
         try:
             conn = _prepare(path, backups, report, run_check)
         except CorruptDatabase as exc:

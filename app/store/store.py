@@ -188,6 +188,7 @@ class Store:
         self._maintenance.shutdown(wait=True)
         self._readers.close()
         self._writer.close()
+        database.mark_closed_cleanly(self.paths.database)
 
     async def __aenter__(self) -> Store:
         return self
