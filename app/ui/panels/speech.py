@@ -483,6 +483,8 @@ class SpeechPanel(QWidget):
     # --- devices ---------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        # Clips and transcripts also come from elsewhere (Read aloud, voice input, search).
+        self.refresh_history(select=self.current.id if self.current is not None else None)
         if not self._devices_asked:  # PortAudio starts when the panel is first seen
             self._devices_asked = True
             self.tasks.start("devices", self.load_devices())
