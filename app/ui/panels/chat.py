@@ -139,6 +139,7 @@ class ChatPanel(QWidget):
         self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
         attach_to_composer(self.mic, self.composer.attach_button)
         self.speaker: Speaker | None = None  # "Read aloud", made on first use
+        self._reading: str | None = None  # the message being read aloud
         self.drawer = ParamsDrawer(ParamsPresets(ctx.paths.config / "parameter-presets.json"))
         self.drawer.hide()
         self.picker_popup = QFrame(self, Qt.WindowType.Popup)
@@ -489,6 +490,11 @@ class ChatPanel(QWidget):
         message = self.view.message(message_id)
         if message is None or not message.text.strip():
             return
+        if self.tasks.running("read-aloud") and self._reading == message_id:
+            self.tasks.cancel("read-aloud")  # a second click on the same message stops it
+            self.status_changed.emit("Stopped reading aloud.")
+            return
+        self._reading = message_id
         if self.speaker is None:
             ctx = self.ctx
             self.speaker = Speaker(

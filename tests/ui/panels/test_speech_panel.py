@@ -285,4 +285,13 @@ async def test_chat_read_aloud_plays_through_the_sink(
     await until(lambda: bool(ends), 30)
     assert ends == ["finished"]
     assert ctx.store.list_speech()[0].voice == "echo"
+    # A second click on the message while it is being read stops it.
+    messages: list[str] = []
+    panel.status_changed.connect(messages.append)
+    panel.view.read_aloud_requested.emit(panel.view.message_ids()[1])
+    await until(lambda: panel.speaker.player.state == "playing", 30)  # type: ignore[union-attr]
+    panel.view.read_aloud_requested.emit(panel.view.message_ids()[1])
+    assert messages[-1] == "Stopped reading aloud."
+    await until(lambda: panel.speaker.player.state == "stopped", 10)  # type: ignore[union-attr]
+    assert not panel.tasks.running("read-aloud")
     await panel.shutdown()
