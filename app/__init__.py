@@ -1,10 +1,7 @@
 """Palaver: a desktop client for OpenAI-compatible APIs."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("palaver")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+# The one place the version is written: pyproject.toml reads it from here (a literal, so
+# start-up does not pay ~40 ms for importlib.metadata).
+__version__ = "0.1.0"
 
 APP_NAME = "Palaver"

@@ -18,15 +18,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import log
 from app.api import (
     ApiError,
     ChatRequest,
-    ChatStream,
     CompletionDelta,
-    CompletionStream,
     InsufficientCreditsError,
     ProviderProfile,
     StreamInterruptedError,
@@ -37,6 +35,9 @@ from app.core.clients import ClientPool, ProviderUnavailable
 from app.core.usage import credits_message
 from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
+
+if TYPE_CHECKING:
+    from app.api import ChatStream, CompletionStream
 
 _log = log.get("core.chat")
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from app import log
-from app.api import ApiClient, ProviderProfile, RateLimitStatus
+from app.api import ProviderProfile, RateLimitStatus
 from app.core.keys import KeyStore
 from app.core.providers import ProviderRegistry
 from app.core.usage import UsageMonitor
 from app.settings import SettingsStore
+
+if TYPE_CHECKING:  # the client (and httpx) load on the first call, not at start-up
+    import httpx
+
+    from app.api import ApiClient
 
 _log = log.get("core.clients")
 
@@ -73,6 +77,8 @@ class ClientPool:
         if current is not None:
             self._retired.append(current[0])
         transport = self._transport_factory(profile) if self._transport_factory else None
+        from app.api import ApiClient
+
         client = ApiClient(
             profile,
             key,

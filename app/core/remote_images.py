@@ -8,10 +8,13 @@ offline from then on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.api import ApiClient, ApiError
+from app.api import ApiError
 from app.store import BlobRef, Message, Store
+
+if TYPE_CHECKING:
+    from app.api import ApiClient
 
 MAX_IMAGE_BYTES = 10_000_000
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})

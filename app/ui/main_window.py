@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._update_provider_label()
         for problem in ctx.problems:
             self.show_message(problem, 15000)
+        self.tasks.start("store-check", self._report_store_check())
 
     def _add_other_panels(self) -> None:
         """The other panels are built (and their modules imported) when first shown: start-up
@@ -247,6 +248,11 @@ class MainWindow(QMainWindow):
         else:
             self.ui_state.remove("last_conversation")
         self.ui_state.sync()
+
+    async def _report_store_check(self) -> None:
+        """The integrity check may run in the background after start-up: say if it failed."""
+        if await self.ctx.store.wait_checked() != "ok" and self.ctx.store.problem:
+            self.show_message(self.ctx.store.problem, 0)
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         self.statusBar().showMessage(text, timeout_ms)

@@ -42,12 +42,12 @@ class TaskOwner:
         for name in list(self._tasks):
             self.cancel(name)
 
-    async def wait_all(self, timeout: float = 2.0) -> None:
+    async def wait_all(self, seconds: float = 2.0) -> None:
         """Cancel every task and wait (bounded) until they have finished unwinding."""
         tasks = [t for t in self._tasks.values() if not t.done()]
         self.cancel_all()
         if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+            await asyncio.wait(tasks, timeout=seconds)
 
     def _on_done(self, name: str, task: asyncio.Task[Any]) -> None:
         if self._tasks.get(name) is task:

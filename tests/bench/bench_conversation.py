@@ -7,7 +7,8 @@
    qasync loop) into that same view. A 5 ms heartbeat timer records the longest gap on the
    Qt thread; ``time.thread_time()`` around the view's work (delta intake, frame flushes,
    paints) gives its CPU for the first and the last 1,000 tokens.
-3. startup_ratio: ``python -m app --smoke-test`` (offscreen, its own --data-dir) against a
+3. startup_ratio: ``python -m app --smoke-test`` (offscreen, a --data-dir holding 2,000
+   conversations / 40,000 messages) against a
    bare PySide6 QMainWindow shown and quit 50 ms later (what --smoke-test does), as
    subprocesses, median of 5 each.
 
@@ -298,12 +299,40 @@ def time_process(cmd: list[str], env: dict[str, str]) -> float | None:
     return time.perf_counter() - t
 
 
+def make_history(root: Path) -> None:
+    """A profile holding 2,000 conversations (40,000 messages), as the issue asks."""
+    import random
+
+    from app.paths import AppPaths
+    from app.store import Store
+    from tests.helpers.bulk_history import build_history, make_vocabulary
+
+    paths = AppPaths.from_root(root).ensure()
+
+    async def create() -> None:
+        await (await Store.open(paths, daily_backup=False)).close()
+
+    asyncio.run(create())
+    rng = random.Random(5)
+    build_history(
+        paths.database, rng, make_vocabulary(rng, 5_000), conversations=2_000, messages=40_000,
+        long_conversation=2_000,
+    )  # fmt: skip
+
+
 def measure_startup() -> tuple[float | None, float]:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    # As on a user's machine, Python keeps its bytecode caches (the warm-up run writes them).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     apps, bares = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(5):
-            data = Path(tmp) / f"profile{i % 2}"  # first runs create it, later ones reuse it
+        data = Path(tmp) / "profile"
+        make_history(data)
+        size_mb = sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) / 1e6
+        print(f"  history: 2,000 conversations / 40,000 messages, {size_mb:.0f} MB on disk")
+        # One run first, so the first measured one does not pay for the daily backup.
+        time_process([sys.executable, "-m", "app", "--smoke-test", "--data-dir", str(data)], env)
+        for _ in range(5):
             app_s = time_process(
                 [sys.executable, "-m", "app", "--smoke-test", "--data-dir", str(data)], env
             )

@@ -14,7 +14,6 @@ import concurrent.futures
 import json
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -27,141 +26,28 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from app.store import SearchFilters, Store, history, ledger, search
+from tests.helpers.bulk_history import (
+    MODELS,
+    NOW,
+    build_history,
+    bulk_connection,
+    make_vocabulary,
+)
 
 CONVERSATIONS = 2_000
 MESSAGES = 200_000
 LONG_CONVERSATION = 5_000
 LEDGER_ROWS = 1_000_000
-MODELS = [
-    ("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("openai", "o3-mini"), ("anthropic-proxy", "claude-3-5-sonnet"),
-    ("openrouter", "llama-3.1-70b"), ("openrouter", "mistral-large"), ("local", "qwen2.5-7b"), ("local", "phi-3"),
-]  # fmt: skip
 ENDPOINTS = ["chat", "chat", "chat", "chat", "images", "speech", "transcription", "embeddings"]
-NOW = 1_790_000_000.0
 
 
 def log(text: str) -> None:
     print(text, flush=True)
 
 
-def make_vocabulary(rng: random.Random, size: int = 30_000) -> list[str]:
-    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"] + [
-        "th",
-        "st",
-        "ng",
-        "er",
-        "ion",
-        "al",
-    ]
-    words: set[str] = set()
-    while len(words) < size:
-        words.add("".join(rng.choices(syllables, k=rng.choice((1, 2, 2, 3, 3, 4)))))
-    return sorted(words, key=lambda w: (len(w), w))  # short words are the frequent ones (Zipf rank)
-
-
-def zipf_weights(n: int) -> list[float]:
-    return [1.0 / (rank + 1) ** 1.05 for rank in range(n)]
-
-
-def build_history(db: Path, rng: random.Random, vocab: list[str]) -> int:
-    """Bulk-insert conversations and messages; returns the id of the long conversation."""
-    weights = zipf_weights(len(vocab))
-    conn = _bulk_connection(db)
-    # Bulk path: index the text in one FTS 'rebuild' after the load instead of row by row.
-    fts_trigger = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'messages_fts_insert'"
-    ).fetchone()[0]
-    conn.execute("BEGIN")
-    conn.execute("DROP TRIGGER messages_fts_insert")
-    sizes = [rng.randint(20, 180) for _ in range(CONVERSATIONS - 1)]
-    scale = (MESSAGES - LONG_CONVERSATION) / sum(sizes)
-    sizes = [max(2, round(s * scale)) for s in sizes]
-    sizes[-1] += MESSAGES - LONG_CONVERSATION - sum(sizes)
-    long_index = rng.randrange(CONVERSATIONS)
-    sizes.insert(long_index, LONG_CONVERSATION)
-    # Draw every word at once with numpy: far faster than per message. User turns ~25
-    # words, answers ~100 (log-normal, long tail), words Zipf-distributed.
-    nprng = np.random.default_rng(rng.randrange(1 << 30))
-    lengths_np = np.where(
-        np.arange(MESSAGES) % 2 == 0,
-        nprng.lognormal(3.0, 0.7, MESSAGES).astype(int) + 3,
-        nprng.lognormal(4.4, 0.7, MESSAGES).astype(int) + 5,
-    )
-    lengths = lengths_np.tolist()
-    p = np.asarray(weights) / sum(weights)
-    words = np.asarray(vocab, dtype=object)[
-        nprng.choice(len(vocab), size=int(lengths_np.sum()), p=p)
-    ].tolist()
-    pos = 0
-    msg_id = 0
-    long_id = 0
-    t = NOW - 365 * 86400
-    message_rows: list[tuple[object, ...]] = []
-    leaves: list[tuple[int, int]] = []
-    for conv_index, size in enumerate(sizes):
-        provider, model = MODELS[conv_index % len(MODELS)]
-        conv_id = conv_index + 1
-        title = " ".join(rng.choices(vocab[:5000], k=rng.randint(2, 6))).capitalize()
-        conn.execute(
-            "INSERT INTO conversations (id, uid, title, created_at, updated_at, provider, model) VALUES (?,?,?,?,?,?,?)",
-            (conv_id, f"bench-{conv_id}", title, t, t + size * 30, provider, model),
-        )
-        parent: int | None = None
-        for i in range(size):
-            n = lengths[msg_id]
-            text = " ".join(words[pos : pos + n])
-            pos += n
-            msg_id += 1
-            role = "user" if i % 2 == 0 else "assistant"
-            message_rows.append(
-                (
-                    msg_id,
-                    conv_id,
-                    parent,
-                    role,
-                    text,
-                    model if role == "assistant" else None,
-                    provider,
-                    t + i * 30,
-                )
-            )
-            parent = msg_id
-        leaves.append((msg_id, conv_id))
-        if size == LONG_CONVERSATION:
-            long_id = conv_id
-        t += 365 * 86400 / CONVERSATIONS
-        if len(message_rows) > 20_000:
-            _insert_messages(conn, message_rows)
-            message_rows = []
-    _insert_messages(conn, message_rows)
-    conn.executemany("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", leaves)
-    conn.execute(fts_trigger)
-    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-    conn.execute("COMMIT")
-    conn.close()
-    return long_id
-
-
-def _insert_messages(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
-    conn.executemany(
-        "INSERT INTO messages (id, conversation_id, parent_id, role, text, model, provider, status, created_at, "
-        "updated_at) VALUES (?,?,?,?,?,?,?,'complete',?,?8)",
-        rows,
-    )
-
-
-def _bulk_connection(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = OFF")  # a throwaway database being generated
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -400000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
 def build_ledger(db: Path, seed: int) -> None:
     """Fill ``db`` (a store's schema) with the ledger; runs in its own process."""
-    conn = _bulk_connection(db)
+    conn = bulk_connection(db)
     conn.execute("BEGIN")
     # Bulk path: insert without the per-row trigger, then rebuild the roll-ups in one pass.
     ledger.bulk_insert_rows(conn, _ledger_rows(random.Random(seed)))
@@ -171,7 +57,7 @@ def build_ledger(db: Path, seed: int) -> None:
 
 def merge_ledger(db: Path, ledger_db: Path) -> None:
     """Copy the ledger and its roll-ups built beside the history into the history's database."""
-    conn = _bulk_connection(db)
+    conn = bulk_connection(db)
     conn.execute("ATTACH DATABASE ? AS built", (str(ledger_db),))
     conn.execute("BEGIN")
     trigger = conn.execute(
@@ -308,7 +194,10 @@ async def main() -> None:
             ledger_done = pool.submit(
                 build_ledger, ledger_data / "palaver.sqlite3", rng.randrange(1 << 30)
             )
-            long_id = build_history(db, rng, vocab)
+            long_id = build_history(
+                db, rng, vocab, conversations=CONVERSATIONS, messages=MESSAGES,
+                long_conversation=LONG_CONVERSATION,
+            )  # fmt: skip
             log(
                 f"built {CONVERSATIONS} conversations / {MESSAGES} messages in "
                 f"{time.perf_counter() - started:.1f} s"
