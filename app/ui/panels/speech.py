@@ -348,16 +348,12 @@ class SpeechPanel(QWidget):
         )
         self._save_prefs()
 
-    def _save_prefs(self) -> None:
-        # Merge with what the other panel saved meanwhile (one file for both).
+    def _save_prefs(self, *fields: str) -> None:
+        """Save the speech choices (and ``fields``), merged with what the other panel saved
+        meanwhile (one file for both)."""
         saved = AudioPrefs.load(self.ctx.paths.config)
-        speech = self.prefs.model_dump(
-            include={
-                "speech_provider", "speech_model", "voice", "speech_format", "speed",
-                "output_device",
-            }
-        )  # fmt: skip
-        saved.model_copy(update=speech).save(self.ctx.paths.config)
+        keys = {"speech_provider", "speech_model", "voice", "speech_format", "speed", *fields}
+        saved.model_copy(update=self.prefs.model_dump(include=keys)).save(self.ctx.paths.config)
 
     # --- synthesis ---------------------------------------------------------------------------
     def on_synth_clicked(self) -> None:
@@ -503,6 +499,13 @@ class SpeechPanel(QWidget):
             index = self.output.findData(self.prefs.output_device)
             self.output.setCurrentIndex(max(0, index))
             self.device_warning.hide()
+            if index < 0 and self.prefs.output_device is not None:
+                # The saved device is unplugged: play on the default until it is back
+                # (the saved choice stays in the file).
+                self._say(f"“{self.prefs.output_device}” is not connected; using the default.")
+                self.prefs = self.prefs.model_copy(update={"output_device": None})
+                if self._player is not None:
+                    self._player.device = None
         else:
             self.output.addItem("No output device", None)
             reason = str(self.devices.default_output)
@@ -525,7 +528,7 @@ class SpeechPanel(QWidget):
         if self._player is not None:
             self._player.device = name
         self.prefs = self.prefs.model_copy(update={"output_device": name})
-        self._save_prefs()
+        self._save_prefs("output_device")
 
     # --- saving ----------------------------------------------------------------------------
     def on_save_clicked(self) -> None:

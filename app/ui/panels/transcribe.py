@@ -482,7 +482,9 @@ class TranscribePanel(QWidget):
         self._set_source(recording.path, recording=True)
         self.elapsed.setText(clock(recording.duration))
         self.source_label.setText(f"Recording · {clock(recording.duration)}")
-        if self.auto_transcribe.isChecked():
+        if self.transcribing:
+            self._say("Recorded. Click Transcribe when the current transcription is done.")
+        elif self.auto_transcribe.isChecked():
             self.on_transcribe_clicked()
         else:
             self._say("Recorded. Click Transcribe to send it.")

@@ -166,6 +166,29 @@ async def test_without_providers_the_panel_says_where_to_add_one(
         await context.close()
 
 
+async def test_an_unplugged_output_falls_back_to_the_default_and_is_remembered(
+    qtbot, ctx: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from app.audio import _backend
+    from tests.audio.fake_sounddevice import FakeSoundDevice
+
+    fake = FakeSoundDevice(outputs=2, pace=0.01)
+    monkeypatch.setattr(_backend, "sounddevice", lambda: fake)
+    AudioPrefs(output_device="Gone speaker").save(ctx.paths.config)
+    panel = await _panel(qtbot, ctx)
+    assert "“Gone speaker” is not connected; using the default" in panel.status.text()
+    assert panel.output.currentIndex() == 0 and panel.output.count() == 3
+    panel.text.setPlainText("Hi")
+    qtbot.mouseClick(panel.synth_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.last_end is not None, 20)
+    assert panel.last_end == "finished"  # played on the default (fake) speaker
+    assert AudioPrefs.load(ctx.paths.config).output_device == "Gone speaker"
+    panel.output.setCurrentIndex(2)  # the user picks one: that is what is kept now
+    assert AudioPrefs.load(ctx.paths.config).output_device == "Fake speaker 1"
+    assert panel.player.device == "Fake speaker 1"
+    await panel.shutdown()
+
+
 # --- real audio ------------------------------------------------------------------------------
 
 
