@@ -2,7 +2,8 @@
 
 Each panel has one :class:`TaskOwner`. It starts named tasks (a new task under a name
 cancels the old one), cancels everything on close, and routes failures to one error
-callback so no exception is lost in the event loop.
+callback so no exception is lost in the event loop. When the error callback belongs to a
+widget, the widget's destruction cancels its tasks: work never outlives its widget.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+from PySide6.QtCore import QObject
 
 from app import log
 
@@ -20,6 +23,9 @@ class TaskOwner:
     def __init__(self, on_error: Callable[[BaseException], None] | None = None) -> None:
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._on_error = on_error
+        owner = getattr(on_error, "__self__", None)
+        if isinstance(owner, QObject):
+            owner.destroyed.connect(self.cancel_all)
 
     def start(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``coro`` as the task called ``name``, cancelling any earlier one of that name."""
@@ -58,6 +64,9 @@ class TaskOwner:
         if error is None:
             return
         if self._on_error is not None:
-            self._on_error(error)
-        else:
-            _log.error("task %s failed", name, exc_info=error)
+            try:
+                self._on_error(error)
+                return
+            except RuntimeError:  # the widget that would show it is gone
+                pass
+        _log.error("task %s failed", name, exc_info=error)
