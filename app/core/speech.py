@@ -37,7 +37,8 @@ from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.core.usage import account, record_call
 from app.settings import keep_aside, write_atomic
-from app.store import LedgerEntry, SpeechItem, Store, StoreWriteError
+from app.store import LedgerEntry, NotFoundError, SpeechItem, Store, StoreWriteError
+from app.store.audio_queries import delete_speech
 
 if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
     from app.audio import Clip, PlaybackEnd, Player
@@ -51,6 +52,7 @@ __all__ = [
     "SpeechOutcome",
     "SpeechRequest",
     "default_speech_target",
+    "delete_clip",
     "load_clip",
     "mime_type",
     "speakable",
@@ -379,6 +381,18 @@ async def load_clip(store: Store, item: SpeechItem) -> Clip:
                 "AAC clips cannot be played here; save the clip to play it elsewhere."
             ) from exc
         raise SpeechError(str(exc)) from exc
+
+
+async def delete_clip(store: Store, item_id: int) -> None:
+    """Remove a clip from history, and its audio file when no other item uses it."""
+    try:
+        unused = await store.write(delete_speech, item_id)
+    except NotFoundError:
+        return  # already gone
+    except StoreWriteError as exc:
+        raise SpeechError(f"The clip could not be deleted: {exc}") from exc
+    for sha in unused:
+        await asyncio.to_thread(store.blob_path(sha).unlink, True)
 
 
 # --- read aloud ----------------------------------------------------------------------------------

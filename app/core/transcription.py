@@ -30,7 +30,8 @@ from app.audio import AudioError
 from app.core.clients import ClientPool, ProviderUnavailable
 from app.core.models_cache import ModelsCache
 from app.core.usage import account, record_call
-from app.store import LedgerEntry, Store, StoreWriteError, Transcription
+from app.store import LedgerEntry, NotFoundError, Store, StoreWriteError, Transcription
+from app.store.audio_queries import delete_transcription as _delete_row
 
 if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
     from app.audio import DeviceChoice, Level, Recorder, Recording
@@ -43,6 +44,7 @@ __all__ = [
     "VoiceRecorder",
     "audio_duration",
     "default_transcription_target",
+    "delete_transcription",
     "export",
     "format_timestamp",
     "transcribe_file",
@@ -351,6 +353,18 @@ def _size(count: int) -> str:
     if count >= 1_000_000:
         return f"{count / 1_000_000:.1f} MB"
     return f"{max(1, count // 1000)} KB"
+
+
+async def delete_transcription(store: Store, item_id: int) -> None:
+    """Remove a transcript from history, and its audio file when no other item uses it."""
+    try:
+        unused = await store.write(_delete_row, item_id)
+    except NotFoundError:
+        return  # already gone
+    except StoreWriteError as exc:
+        raise TranscriptionError(f"The transcript could not be deleted: {exc}") from exc
+    for sha in unused:
+        await asyncio.to_thread(store.blob_path(sha).unlink, True)
 
 
 # --- export --------------------------------------------------------------------------------------

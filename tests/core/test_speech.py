@@ -183,3 +183,18 @@ async def test_speaker_uses_the_saved_choices(ctx: AppContext) -> None:
     ctx.registry.remove("local")
     with pytest.raises(SpeechError, match="No provider offers text to speech"):
         speaker.request_for("Read me")
+
+
+async def test_deleting_a_clip_removes_its_audio_unless_shared(ctx: AppContext) -> None:
+    from app.core.speech import delete_clip
+
+    request = SpeechRequest("local", "tts-test", "Same words", format="wav")
+    first = await synthesize(ctx.store, ctx.clients, request)
+    second = await synthesize(ctx.store, ctx.clients, request)  # the same bytes: one blob
+    assert first.path == second.path
+    await delete_clip(ctx.store, first.item.id)
+    assert [i.id for i in ctx.store.list_speech()] == [second.item.id]
+    assert second.path.exists()
+    await delete_clip(ctx.store, second.item.id)
+    await delete_clip(ctx.store, second.item.id)  # already gone: nothing to do
+    assert ctx.store.list_speech() == [] and not second.path.exists()

@@ -182,3 +182,19 @@ def test_timestamps_and_models() -> None:
     assert transcription_models(ProviderProfile(id="h", name="H", base_url="http://x/v1")) == [
         "whisper-1"
     ]
+
+
+async def test_deleting_a_transcript_removes_it_from_search_and_disk(
+    ctx: AppContext, tmp_path: Path
+) -> None:
+    from app.core.transcription import delete_transcription
+
+    item = await transcribe_file(
+        ctx.store, ctx.clients, _tone_file(tmp_path / "t.wav"), TranscriptionRequest("local", "stt")
+    )
+    assert item.source is not None
+    audio = ctx.store.blob_path(item.source)
+    assert audio.exists() and await ctx.store.search("dominant")
+    await delete_transcription(ctx.store, item.id)
+    assert ctx.store.list_transcriptions() == [] and not audio.exists()
+    assert not await ctx.store.search("dominant")

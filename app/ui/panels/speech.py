@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -44,6 +46,7 @@ from app.core.speech import (
     AudioPrefs,
     SpeechError,
     SpeechRequest,
+    delete_clip,
     load_clip,
     speech_models,
     speech_providers,
@@ -62,6 +65,23 @@ _log = log.get("ui.speech")
 HISTORY_LIMIT = 200
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 _CONVERTIBLE = ("wav", "flac", "ogg", "mp3")
+
+
+def confirm_delete(parent: QWidget, what: str, on_yes: Callable[[], None]) -> QMessageBox:
+    """Ask before deleting (window-modal, opened with ``open()``: no nested event loop)."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        f"Delete {what}?",
+        f"Delete this {what} and its audio from history? This cannot be undone.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    box.setObjectName("confirmDeleteBox")
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.accepted.connect(on_yes)
+    box.finished.connect(box.deleteLater)
+    box.open()
+    return box
 
 
 def editable(combo: QComboBox, object_name: str, accessible_name: str) -> None:
@@ -187,6 +207,9 @@ class SpeechPanel(QWidget):
         self.reuse_button = named(
             QPushButton("Use text"), "reuseSpeechButton", "Put the clip's text and voice above"
         )
+        self.delete_button = named(
+            QPushButton("Delete…"), "deleteClipButton", "Delete the clip", "Delete (Del)"
+        )
         self.history_empty = QLabel("Clips you synthesise are kept here and replay offline.")
         self.history_empty.setObjectName("speechHistoryEmpty")
         self.history_empty.setWordWrap(True)
@@ -248,7 +271,10 @@ class SpeechPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.history, 1)
         right_layout.addWidget(self.history_empty)
-        right_layout.addWidget(self.reuse_button)
+        history_actions = QHBoxLayout()
+        history_actions.addWidget(self.reuse_button, 1)
+        history_actions.addWidget(self.delete_button)
+        right_layout.addLayout(history_actions)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("speechSplitter")
@@ -283,6 +309,10 @@ class SpeechPanel(QWidget):
         self.history.currentItemChanged.connect(self.on_history_current_changed)
         self.history.itemActivated.connect(self.on_history_activated)
         self.reuse_button.clicked.connect(self.on_reuse_clicked)
+        self.delete_button.clicked.connect(self.on_delete_clicked)
+        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.history)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self.on_delete_clicked)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self.text)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
@@ -610,6 +640,31 @@ class SpeechPanel(QWidget):
         self.format.setCurrentText(item.format)
         self.speed.setValue(float(item.params.get("speed", 1.0)))
 
+    def on_delete_clicked(self) -> None:
+        item = self._selected()
+        if item is not None:
+            confirm_delete(self, "clip", lambda: self.delete_item(item))
+
+    def delete_item(self, item: SpeechItem) -> None:
+        """Remove ``item`` from history (stops it first when it is the current clip)."""
+
+        async def delete() -> None:
+            if self.current is not None and self.current.id == item.id:
+                if self._player is not None:
+                    await self._player.close()
+                self.current, self.clip = None, None
+                self.now_playing.setText("No clip selected.")
+                self.position.setRange(0, 0)
+                self._show_time(0.0)
+            try:
+                await delete_clip(self.ctx.store, item.id)
+            except SpeechError as exc:
+                self._say(exc.user_message, error=True)
+            self.refresh_history()
+            self._update_actions()
+
+        self.tasks.start("delete", delete())
+
     # --- state -----------------------------------------------------------------------------
     def _update_count(self) -> None:
         count = len(self.text.toPlainText())
@@ -627,6 +682,7 @@ class SpeechPanel(QWidget):
         self.position.setEnabled(has_clip)
         self.save_button.setEnabled(self.current is not None and self.current.audio is not None)
         self.reuse_button.setEnabled(self.history.currentItem() is not None)
+        self.delete_button.setEnabled(self.history.currentItem() is not None)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)

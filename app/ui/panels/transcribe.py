@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QShowEvent
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -53,6 +60,7 @@ from app.core.transcription import (
     TranscriptionError,
     TranscriptionRequest,
     VoiceRecorder,
+    delete_transcription,
     export,
     format_timestamp,
     transcribe_file,
@@ -61,7 +69,7 @@ from app.core.transcription import (
 )
 from app.store import Transcription
 from app.ui.dialogs.common import named
-from app.ui.panels.speech import clock, editable
+from app.ui.panels.speech import clock, confirm_delete, editable
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.level_meter import LevelMeter
 
@@ -225,6 +233,12 @@ class TranscribePanel(QWidget):
         self.history = named(QListWidget(), "transcriptHistory", "Past transcripts")
         self.history.setWordWrap(True)
         self.history.setAlternatingRowColors(True)
+        self.delete_button = named(
+            QPushButton("Delete…"),
+            "deleteTranscriptButton",
+            "Delete the transcript",
+            "Delete (Del)",
+        )
         self.history_empty = QLabel("Transcripts are kept here with their audio.")
         self.history_empty.setObjectName("transcriptHistoryEmpty")
         self.history_empty.setWordWrap(True)
@@ -296,6 +310,7 @@ class TranscribePanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.history, 1)
         right_layout.addWidget(self.history_empty)
+        right_layout.addWidget(self.delete_button, 0, Qt.AlignmentFlag.AlignRight)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("transcribeSplitter")
@@ -322,6 +337,10 @@ class TranscribePanel(QWidget):
         self.copy_button.clicked.connect(self.on_copy_clicked)
         self.save_button.clicked.connect(self.on_save_clicked)
         self.history.currentItemChanged.connect(self.on_history_current_changed)
+        self.delete_button.clicked.connect(self.on_delete_clicked)
+        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.history)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self.on_delete_clicked)
 
     # --- providers -------------------------------------------------------------------------
     def on_registry_changed(self, _registry: object) -> None:
@@ -667,10 +686,37 @@ class TranscribePanel(QWidget):
                 self.history.setCurrentItem(row)
         self.history.blockSignals(False)
         self.history_empty.setVisible(not items)
+        self._update_actions()
 
     def on_history_current_changed(self, row: QListWidgetItem | None) -> None:
         if row is not None:
             self.show_transcription(row.data(ITEM_ROLE))
+        self._update_actions()
+
+    def on_delete_clicked(self) -> None:
+        row = self.history.currentItem()
+        if row is not None:
+            item: Transcription = row.data(ITEM_ROLE)
+            confirm_delete(self, "transcript", lambda: self.delete_item(item))
+
+    def delete_item(self, item: Transcription) -> None:
+        """Remove ``item`` (and its audio, when unused) from history."""
+
+        async def delete() -> None:
+            try:
+                await delete_transcription(self.ctx.store, item.id)
+            except TranscriptionError as exc:
+                self._say(exc.user_message, error=True)
+                return
+            if self.current is not None and self.current.id == item.id:
+                self.current = None
+                self.transcript.clear()
+                self.segments.setRowCount(0)
+                self.result_info.clear()
+            self.refresh_history()
+            self._update_actions()
+
+        self.tasks.start("delete", delete())
 
     # --- state -----------------------------------------------------------------------------
     def _update_actions(self) -> None:
@@ -687,6 +733,7 @@ class TranscribePanel(QWidget):
         )
         self.copy_button.setEnabled(self.current is not None)
         self.save_button.setEnabled(self.current is not None)
+        self.delete_button.setEnabled(self.history.currentItem() is not None)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)

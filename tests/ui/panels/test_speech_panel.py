@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.api import ProviderProfile
 from app.audio import Devices, NoDevice, Recorder, decode
@@ -129,6 +129,15 @@ async def test_past_clips_reload_with_their_settings(
     qtbot.mouseClick(panel.reuse_button, Qt.MouseButton.LeftButton)
     assert panel.text.toPlainText() == "First clip"
     assert (panel.voice.currentText(), panel.speed.value()) == ("echo", 1.5)
+    # Delete asks first; Yes removes the clip and its file.
+    path = ctx.store.blob_path(ctx.store.list_speech()[1].audio)  # type: ignore[arg-type]
+    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    box = panel.findChild(QMessageBox, "confirmDeleteBox")
+    assert box is not None and box.isVisible()
+    box.button(QMessageBox.StandardButton.Yes).click()  # type: ignore[union-attr]
+    await until(lambda: panel.history.count() == 1)
+    assert not path.exists() and panel.clip is None and panel.current is None
+    assert [i.text for i in ctx.store.list_speech()] == ["Second clip"]
     await panel.shutdown()
 
 

@@ -153,6 +153,10 @@ async def test_a_dropped_file_in_plain_text_format(
     assert panel.segments.rowCount() == 1
     panel.history.setCurrentRow(1)
     assert panel.segments.rowCount() == 0
+    panel.delete_item(panel.history.currentItem().data(transcribe_module.ITEM_ROLE))  # type: ignore[union-attr]
+    await until(lambda: panel.history.count() == 1)
+    assert panel.transcript.toPlainText() == "" and not panel.copy_button.isEnabled()
+    assert ctx.store.list_transcriptions()[0].options["response_format"] == "srt"
     await panel.shutdown()
 
 
