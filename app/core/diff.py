@@ -1,9 +1,15 @@
 """Word-level differences between two answers.
 
-Text is split into words, runs of punctuation and runs of whitespace; the token lists are
-matched with :class:`difflib.SequenceMatcher` (no auto-junk: common words like "the" must
-still match). The result is a list of operations that rebuild both texts exactly: the
-``equal`` and ``delete`` parts give the first, ``equal`` and ``insert`` the second.
+Two passes, as ``git diff --word-diff`` does: lines are matched first (cheap, and most of
+two answers is either shared or different line by line), then the words of each changed
+stretch of lines. A word keeps its trailing whitespace (a run of spaces is no token of its
+own: the most common "word" would make matching slow and the output noisy); punctuation
+runs are separate tokens. Matching uses :class:`difflib.SequenceMatcher` without auto-junk
+(common words like "the" must still match). A changed stretch too large to match word by
+word in good time is shown as removed and added whole.
+
+The operations rebuild both texts exactly: ``equal`` + ``delete`` give the first,
+``equal`` + ``insert`` the second.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-_TOKEN = re.compile(r"\w+|[^\w\s]+|\s+")
+_TOKEN = re.compile(r"\w+\s*|[^\w\s]+\s*|\s+")
+WORD_PAIRS_LIMIT = 2_000_000
+"""Largest token-count product of one changed stretch matched word by word."""
 
 Kind = Literal["equal", "insert", "delete"]
 
@@ -28,28 +36,51 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def word_diff(a: str, b: str) -> list[DiffOp]:
-    """The operations turning ``a`` into ``b``, adjacent ones of a kind merged."""
-    ta, tb = tokens(a), tokens(b)
-    matcher = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
-    ops: list[DiffOp] = []
+class _Ops:
+    def __init__(self) -> None:
+        self.ops: list[DiffOp] = []
 
-    def add(kind: Kind, parts: list[str]) -> None:
-        text = "".join(parts)
+    def add(self, kind: Kind, text: str) -> None:
         if not text:
             return
-        if ops and ops[-1].kind == kind:
-            ops[-1] = DiffOp(kind, ops[-1].text + text)
+        if self.ops and self.ops[-1].kind == kind:
+            self.ops[-1] = DiffOp(kind, self.ops[-1].text + text)
         else:
-            ops.append(DiffOp(kind, text))
+            self.ops.append(DiffOp(kind, text))
 
+
+def word_diff(a: str, b: str) -> list[DiffOp]:
+    """The operations turning ``a`` into ``b``, adjacent ones of a kind merged."""
+    out = _Ops()
+    la, lb = a.splitlines(keepends=True), b.splitlines(keepends=True)
+    # Blank lines are everywhere in markdown: as anchors they make matching quadratic and
+    # align unrelated paragraphs, so they only extend matches that real lines start.
+    lines = difflib.SequenceMatcher(_blank, la, lb, autojunk=False)
+    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        if tag == "equal":
+            out.add("equal", "".join(la[i1:i2]))
+        else:
+            _words("".join(la[i1:i2]), "".join(lb[j1:j2]), out)
+    return out.ops
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _words(a: str, b: str, out: _Ops) -> None:
+    ta, tb = tokens(a), tokens(b)
+    if len(ta) * len(tb) > WORD_PAIRS_LIMIT:
+        out.add("delete", a)
+        out.add("insert", b)
+        return
+    matcher = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            add("equal", ta[i1:i2])
+            out.add("equal", "".join(ta[i1:i2]))
         else:
-            add("delete", ta[i1:i2])
-            add("insert", tb[j1:j2])
-    return ops
+            out.add("delete", "".join(ta[i1:i2]))
+            out.add("insert", "".join(tb[j1:j2]))
 
 
 def similarity(ops: list[DiffOp]) -> float:

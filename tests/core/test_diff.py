@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
+from app.core import diff
 from app.core.diff import DiffOp, rebuild, similarity, tokens, word_diff
 
 
@@ -11,9 +14,9 @@ def test_changed_word_is_one_delete_and_one_insert() -> None:
     ops = word_diff("The quick brown fox jumps.", "The quick red fox jumps.")
     assert ops == [
         DiffOp("equal", "The quick "),
-        DiffOp("delete", "brown"),
-        DiffOp("insert", "red"),
-        DiffOp("equal", " fox jumps."),
+        DiffOp("delete", "brown "),
+        DiffOp("insert", "red "),
+        DiffOp("equal", "fox jumps."),
     ]
 
 
@@ -27,7 +30,8 @@ def test_identical_and_empty_texts() -> None:
 
 
 def test_punctuation_and_code_are_separate_tokens() -> None:
-    assert tokens("f(x) = 2, ok?") == ["f", "(", "x", ")", " ", "=", " ", "2", ",", " ", "ok", "?"]
+    assert tokens("f(x) = 2, ok?") == ["f", "(", "x", ") ", "= ", "2", ", ", "ok", "?"]
+    assert tokens("  lead\n\n") == ["  ", "lead\n\n"]
     ops = word_diff("print(a)", "print(b)")
     assert [op.kind for op in ops] == ["equal", "delete", "insert", "equal"]
 
@@ -48,3 +52,21 @@ def test_operations_rebuild_both_texts() -> None:
         a = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
         b = " ".join(rng.choice(words) for _ in range(rng.randint(0, 40)))
         assert rebuild(word_diff(a, b)) == (a, b)
+
+
+def test_lines_are_matched_first_and_blank_lines_do_not_anchor() -> None:
+    a = "Intro line.\n\nShared paragraph one.\n\nOld ending here.\n"
+    b = "Intro line.\n\nShared paragraph one.\n\nNew ending here.\n\nExtra.\n"
+    ops = word_diff(a, b)
+    assert ops[0] == DiffOp("equal", "Intro line.\n\nShared paragraph one.\n\n")
+    assert DiffOp("delete", "Old ") in ops and DiffOp("insert", "New ") in ops
+    assert rebuild(ops) == (a, b)
+
+
+def test_a_huge_changed_stretch_is_shown_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diff, "WORD_PAIRS_LIMIT", 10)
+    ops = word_diff("one two three four five six", "one two three four five seven")
+    assert ops == [
+        DiffOp("delete", "one two three four five six"),
+        DiffOp("insert", "one two three four five seven"),
+    ]
