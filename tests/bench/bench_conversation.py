@@ -7,7 +7,8 @@
    qasync loop) into that same view. A 5 ms heartbeat timer records the longest gap on the
    Qt thread; ``time.thread_time()`` around the view's work (delta intake, frame flushes,
    paints) gives its CPU for the first and the last 1,000 tokens.
-3. startup_ratio: ``python -m app --smoke-test`` (offscreen, a --data-dir holding 2,000
+3. startup_ratio: time to an interactive window (shown, painted, loop idle) of
+   ``python -m app --smoke-test`` (offscreen, a --data-dir holding 2,000
    conversations / 40,000 messages) against a
    bare PySide6 QMainWindow shown and quit 50 ms later (what --smoke-test does), as
    subprocesses, median of 5 each.
@@ -283,20 +284,30 @@ BARE = (
     "from PySide6.QtWidgets import QApplication, QMainWindow\n"
     "app = QApplication(sys.argv[:1])\n"
     "w = QMainWindow(); w.resize(1100, 760); w.show()\n"
+    "QTimer.singleShot(0, lambda: print('palaver: interactive', flush=True))\n"
     "QTimer.singleShot(50, w.close)\n"
     "app.exec()\n"
 )
 
 
 def time_process(cmd: list[str], env: dict[str, str]) -> float | None:
-    """Wall time of a run, or None when it failed."""
+    """Seconds from spawning ``cmd`` until it prints that its window is interactive (shown,
+    painted, loop idle), or None when it failed. Shutdown is not start-up: not counted."""
     t = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if done.returncode != 0:
-        last = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-        print(f"  {' '.join(cmd[1:4])} exited {done.returncode}: {last[0]}")
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    interactive = None
+    for line in proc.stdout:
+        if line.startswith("palaver: interactive"):
+            interactive = time.perf_counter() - t
+    _, err = proc.communicate()
+    if proc.returncode != 0 or interactive is None:
+        last = err.strip().splitlines()[-1:] or ["?"]
+        print(f"  {' '.join(cmd[1:4])} exited {proc.returncode}: {last[0]}")
         return None
-    return time.perf_counter() - t
+    return interactive
 
 
 def make_history(root: Path) -> None:
