@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, log
+from app.core.chat import Target
 from app.core.context import AppContext
 from app.settings import Settings
 from app.ui.appearance import apply_appearance
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         self.sidebar.delete_requested.connect(self.on_delete_requested)
         self.sidebar.export_requested.connect(self.transfer.ask_export_markdown)
         self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
+        self.chat.another_model_requested.connect(self.on_another_model_requested)
         self.chat.status_changed.connect(self.show_message)
         self.ctx.registry.subscribe(self.on_registry_changed)
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
@@ -326,6 +328,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.chat)
         self.chat.open_conversation(conversation_id)
         self._update_provider_label()
+
+    def on_another_model_requested(self, answer_id: int, provider_id: str, model: str) -> None:
+        """The chat's last prompt answered by a second model, both side by side in Compare."""
+        compare = self.show_panel("compare")
+        compare.ask_another_model(answer_id, Target(provider_id, model))  # type: ignore[attr-defined]
 
     def on_compare_conversation_opened(self, conversation_id: int) -> None:
         self.refresh_conversations()

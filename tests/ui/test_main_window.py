@@ -54,3 +54,49 @@ def test_start_up_imports_no_other_panel() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+async def test_ask_another_model_compares_the_last_answer(
+    qtbot, data_dir: Path, openai_server
+) -> None:  # type: ignore[no-untyped-def]
+    from app.api import ProviderProfile
+    from tests.helpers.waiting import until
+
+    ctx = await open_context(AppPaths.from_root(data_dir))
+    try:
+        ctx.registry.add(
+            ProviderProfile(
+                id="local",
+                name="Local",
+                base_url=openai_server.base_url,
+                kind="local",
+                key_required=False,
+            )
+        )
+        ctx.settings.update(default_provider="local", default_model="first-model")
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.show()
+        window.chat.another_button.click()  # nothing to compare yet: says so
+        assert not window.chat.picker_popup.isVisible()
+        window.chat.composer.set_text("Which is better?")
+        window.chat.composer.on_send_clicked()
+        await until(
+            lambda: not window.chat.composer.busy and len(window.chat.view.message_ids()) == 2
+        )
+        answer_id = int(window.chat.view.message_ids()[1])
+        window.chat.another_button.click()
+        assert window.chat.picker_popup.isVisible()
+        window.chat.picker.model_chosen.emit("local", "second-model")
+        assert window.tabs.currentWidget() is window._holders["compare"]
+        await until(
+            lambda: (
+                len(ctx.store.siblings(answer_id)) == 2
+                and ctx.store.siblings(answer_id)[1].status.value == "complete"
+            ),
+            20,
+        )
+        assert ctx.store.siblings(answer_id)[1].model == "second-model"
+        await window.shutdown()
+    finally:
+        await ctx.close()

@@ -105,6 +105,7 @@ class ChatPanel(QWidget):
     status_changed = Signal(str)
     providers_requested = Signal()
     settings_requested = Signal()
+    another_model_requested = Signal(int, str, str)  # answer id, provider id, model
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,6 +134,14 @@ class ChatPanel(QWidget):
             "System prompt and sampling parameters",
         )
         self.params_button.setCheckable(True)
+        self.another_button = named(
+            QPushButton("Ask another model…"),
+            "askAnotherModelButton",
+            "Ask another model",
+            "Run the last prompt on a second model and compare both answers side by side",
+        )
+        # Set while the picker is open for "ask another model" rather than for this chat.
+        self._picking_for_answer: int | None = None
         self.view = ConversationView()
         self.composer = Composer()
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
@@ -153,6 +162,7 @@ class ChatPanel(QWidget):
         bar.setContentsMargins(8, 6, 8, 0)
         bar.addWidget(self.target_label, 1)
         bar.addWidget(self.model_button)
+        bar.addWidget(self.another_button)
         bar.addWidget(self.params_button)
         main = QWidget()
         column = QVBoxLayout(main)
@@ -201,6 +211,7 @@ class ChatPanel(QWidget):
         self.welcome.settings_requested.connect(self.settings_requested)
         self.welcome.provider_added.connect(self.on_welcome_provider_added)
         self.model_button.clicked.connect(self.on_model_button_clicked)
+        self.another_button.clicked.connect(self.on_another_button_clicked)
         self.picker.model_chosen.connect(self.on_picker_model_chosen)
         self.params_button.toggled.connect(self.drawer.setVisible)
         self.drawer.changed.connect(self.on_drawer_changed)
@@ -257,7 +268,23 @@ class ChatPanel(QWidget):
         if self.target() is None:
             self.on_model_button_clicked()
 
+    def on_another_button_clicked(self) -> None:
+        answer = self._last_answer_id()
+        if answer is None:
+            self.status_changed.emit("There is no answer yet to compare with another model.")
+            return
+        self.on_model_button_clicked()
+        self._picking_for_answer = answer  # after: opening the picker resets it
+
+    def _last_answer_id(self) -> int | None:
+        for message_id in reversed(self.view.message_ids()):
+            message = self.view.message(message_id)
+            if message is not None and message.role is Role.ASSISTANT and message.text:
+                return int(message_id)
+        return None
+
     def on_model_button_clicked(self) -> None:
+        self._picking_for_answer = None
         self.picker.refresh()
         target = self.target()
         if target is not None:
@@ -294,7 +321,11 @@ class ChatPanel(QWidget):
 
     def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
         self.picker_popup.hide()
-        self.set_target(Target(provider_id, model))
+        answer, self._picking_for_answer = self._picking_for_answer, None
+        if answer is not None:
+            self.another_model_requested.emit(answer, provider_id, model)
+        else:
+            self.set_target(Target(provider_id, model))
 
     def on_drawer_changed(self) -> None:
         try:
