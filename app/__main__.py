@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not display_available():
         sys.stderr.write(NO_DISPLAY_MESSAGE)
         return 2
+    # Palaver uses no pydantic plugins; looking for them scans every installed package's
+    # metadata (~20 ms of start-up).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
     # Qt is imported only now, so --help and the display check stay instant.
     from app.ui.application import run
 
