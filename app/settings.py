@@ -59,6 +59,15 @@ class Settings(BaseModel):
     )
     request_timeout: float = Field(default=60.0, ge=5.0, le=3600.0, description="seconds")
     font_size: int | None = Field(default=None, ge=6, le=48, description="points; null = system")
+    # Search by meaning and moderation (all off until the user turns them on).
+    embeddings_provider: str | None = Field(default=None, description="provider id")
+    embeddings_model: str | None = None
+    semantic_search: bool = Field(default=False, description="sidebar searches by meaning too")
+    moderation: bool = Field(default=False, description="check each prompt before sending")
+    moderation_answers: bool = Field(default=False, description="check answers as well")
+    moderation_warn: bool = Field(default=True, description="ask before sending a flagged prompt")
+    moderation_provider: str | None = Field(default=None, description="null = the chat's provider")
+    moderation_model: str | None = Field(default=None, description="null = the provider's default")
 
     @field_validator("proxy")
     @classmethod
@@ -73,7 +82,14 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("default_provider", "default_model")
+    @field_validator(
+        "default_provider",
+        "default_model",
+        "embeddings_provider",
+        "embeddings_model",
+        "moderation_provider",
+        "moderation_model",
+    )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         if value is None:
