@@ -445,10 +445,16 @@ class SpeechPanel(QWidget):
         self.current = item
         self.clip = None
         self.now_playing.setText(f"“{_excerpt(item.text)}” · {item.voice} · {item.format}")
+        problem = None
         try:
-            self.clip = await load_clip(self.ctx.store, item)
+            clip: Clip | None = await load_clip(self.ctx.store, item)
         except SpeechError as exc:
-            self._say(exc.user_message, error=True)
+            clip, problem = None, exc.user_message
+        if self.current is not item:
+            return  # another clip was chosen while this one loaded: that one wins
+        self.clip = clip
+        if problem:
+            self._say(problem, error=True)
         duration = self.clip.duration if self.clip is not None else 0.0
         self.position.setRange(0, int(duration * 1000))
         self.position.setValue(0)
