@@ -97,13 +97,13 @@ class Estimate:
 class VectorIndex:
     """One model's vectors in memory, normalised, for exact cosine top-k."""
 
-    def __init__(self, dims: int) -> None:
+    def __init__(self, dims: int, capacity: int = 0) -> None:
         import numpy as np
 
         self.dims = dims
         self._count = 0
-        self._ids: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._matrix: npt.NDArray[np.float32] = np.empty((0, dims), dtype=np.float32)
+        self._ids: npt.NDArray[np.int64] = np.empty(capacity, dtype=np.int64)
+        self._matrix: npt.NDArray[np.float32] = np.empty((capacity, dims), dtype=np.float32)
         self._rows: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -303,6 +303,9 @@ class SemanticSearch:
             if choice.key in self._indexes and self._indexes[choice.key] is not None:
                 return self._indexes[choice.key]
             await self.ensure_schema()
+            import numpy as np
+
+            stored = (await self._store.read(queries.stored_models)).get(choice.key, 0)
             index: VectorIndex | None = None
             after = 0
             while True:  # pages: never one 800 MB bytes object plus its copy
@@ -310,11 +313,12 @@ class SemanticSearch:
                 if not page.ids:
                     break
                 if index is None:
-                    index = VectorIndex(page.dims)
+                    index = VectorIndex(page.dims, capacity=stored)
                 if page.dims == index.dims:
-                    import numpy as np
-
-                    index.add(page.ids, np.frombuffer(page.data, dtype="<f4"))
+                    # Normalising a page takes tens of ms: off the Qt thread. Nobody else
+                    # sees this index before it is complete (it is published below).
+                    block = np.frombuffer(page.data, dtype="<f4")
+                    await asyncio.to_thread(index.add, page.ids, block)
                 after = page.ids[-1]
             self._indexes[choice.key] = index
             _log.info("loaded %d vectors of %s", len(index or ()), choice.key)
@@ -390,7 +394,12 @@ class SemanticSearch:
         if index is None or not len(index):
             return []
         result = await self._embed(choice, [choice.prefix("query") + query[:MAX_CHARS]])
-        vector = result.vectors[0]
+        return await self.nearest(index, result.vectors[0], limit)
+
+    async def nearest(
+        self, index: VectorIndex, vector: Sequence[float], limit: int
+    ) -> list[SearchHit]:
+        """The hits nearest an embedded query (what `search` does once the embedding is back)."""
         if len(vector) != index.dims:
             return []
         ids, matrix = index.snapshot()
