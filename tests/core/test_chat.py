@@ -21,22 +21,14 @@ from app.core.chat import (
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.store import MessageStatus
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 
 
 @pytest.fixture
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path))
-    context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local test",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
-        )
-    )
+    context.registry.add(local_provider(openai_server, name="Local test"))
     yield context
     await context.close()
 

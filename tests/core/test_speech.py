@@ -26,7 +26,7 @@ from app.core.speech import (
     voices_for,
 )
 from app.paths import AppPaths
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.audio_env import dominant_frequency
 from tests.helpers.openai_server import OpenAIServer
 
@@ -35,14 +35,8 @@ from tests.helpers.openai_server import OpenAIServer
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
-            capabilities={"speech": True},
-            prices={"tts-test": {"per_m_chars": 15.0}},
+        local_provider(
+            openai_server, capabilities={"speech": True}, prices={"tts-test": {"per_m_chars": 15.0}}
         )
     )
     yield context

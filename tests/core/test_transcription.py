@@ -21,7 +21,7 @@ from app.core.transcription import (
     transcription_models,
 )
 from app.paths import AppPaths
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.audio_env import tone
 from tests.helpers.openai_server import OpenAIServer
 
@@ -30,12 +30,8 @@ from tests.helpers.openai_server import OpenAIServer
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path / "profile"))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
+        local_provider(
+            openai_server,
             capabilities={"transcription": True},
             prices={"stt": {"per_audio_minute": 0.006}},
         )

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.api import ProviderProfile
 from app.core.chat import Target
 from app.paths import AppPaths
 from app.ui.appearance import apply_appearance
 from app.ui.loop import QtLoop
 from app.ui.main_window import MainWindow
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
 
@@ -40,15 +39,7 @@ async def tour(out: Path) -> None:
     await asyncio.sleep(0.4)
     save(window, out, "01-welcome")
     with OpenAIServer() as server:
-        ctx.registry.add(
-            ProviderProfile(
-                id="local",
-                name="Local server",
-                base_url=server.base_url,
-                kind="local",
-                key_required=False,
-            )
-        )
+        ctx.registry.add(local_provider(server, name="Local server"))
         ctx.settings.update(default_provider="local", default_model="gpt-test?tokens=300&rate=3000")
         window.chat.refresh_providers()
         for prompt in PROMPTS:

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.api import ProviderProfile
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.ui.main_window import MainWindow
 from app.ui.panels.speech import SpeechPanel
 from app.ui.panels.transcribe import TranscribePanel
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.audio_env import virtual_device_problem
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
@@ -42,14 +41,7 @@ def sink_awake() -> Iterator[None]:
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path / "profile"))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
-            capabilities={"speech": True, "transcription": True},
-        )
+        local_provider(openai_server, capabilities={"speech": True, "transcription": True})
     )
     yield context
     await context.close()

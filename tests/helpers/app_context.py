@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from app.api import ProviderProfile
 from app.core.context import AppContext
 from app.core.keys import KeyStore
 from app.paths import AppPaths
 from tests.helpers.memory_keyring import MemoryKeyring
+from tests.helpers.openai_server import OpenAIServer
 
 
 async def open_context(paths: AppPaths) -> AppContext:
     return await AppContext.open(paths, keys=KeyStore(backend=MemoryKeyring(), environ={}))
+
+
+def local_provider(server: OpenAIServer, **fields: Any) -> ProviderProfile:
+    """The local test server as a keyless provider with the id ``local``."""
+    values: dict[str, Any] = {
+        "id": "local",
+        "name": "Local",
+        "kind": "local",
+        "key_required": False,
+    }
+    return ProviderProfile.model_validate({**values, **fields, "base_url": server.base_url})

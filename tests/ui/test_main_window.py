@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from app.paths import AppPaths
 from app.ui.main_window import LAZY_PANELS, PANEL_TITLES, MainWindow
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 
 
 async def test_window_has_every_panel(qtbot, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -59,20 +59,11 @@ def test_start_up_imports_no_other_panel() -> None:
 async def test_ask_another_model_compares_the_last_answer(
     qtbot, data_dir: Path, openai_server
 ) -> None:  # type: ignore[no-untyped-def]
-    from app.api import ProviderProfile
     from tests.helpers.waiting import until
 
     ctx = await open_context(AppPaths.from_root(data_dir))
     try:
-        ctx.registry.add(
-            ProviderProfile(
-                id="local",
-                name="Local",
-                base_url=openai_server.base_url,
-                kind="local",
-                key_required=False,
-            )
-        )
+        ctx.registry.add(local_provider(openai_server))
         ctx.settings.update(default_provider="local", default_model="first-model")
         window = MainWindow(ctx)
         qtbot.addWidget(window)

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QUrl
 
-from app.api import ProviderProfile
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.store import MessageStatus
 from app.ui.chat.messages import Role, Status
 from app.ui.panels.chat import ChatPanel
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
 
@@ -22,15 +21,7 @@ from tests.helpers.waiting import until
 @pytest.fixture
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path))
-    context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
-        )
-    )
+    context.registry.add(local_provider(openai_server))
     yield context
     await context.close()
 
@@ -155,15 +146,7 @@ async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
         qtbot.addWidget(panel)
         panel.show()
         assert panel.pages.currentWidget() is panel.welcome
-        context.registry.add(
-            ProviderProfile(
-                id="local",
-                name="Local",
-                base_url=openai_server.base_url,
-                kind="local",
-                key_required=False,
-            )
-        )
+        context.registry.add(local_provider(openai_server))
         panel.refresh_providers()
         assert panel.pages.currentWidget() is panel.view
         panel.on_model_button_clicked()

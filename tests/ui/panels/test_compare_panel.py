@@ -9,7 +9,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-from app.api import ProviderProfile
 from app.core.chat import AnswerFinished, ChatSession, Target
 from app.core.compare import ColumnSpec, ColumnStatus
 from app.core.context import AppContext
@@ -17,7 +16,7 @@ from app.paths import AppPaths
 from app.store import MessageStatus, NotFoundError
 from app.ui.chat.messages import Status
 from app.ui.panels.compare import ComparePanel
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
 
@@ -26,12 +25,8 @@ from tests.helpers.waiting import until
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
+        local_provider(
+            openai_server,
             models=["alpha?tokens=40&rate=400", "beta?tokens=60&rate=400"],
             prices={"one?tokens=5": {"input_per_m": 5.0, "output_per_m": 20.0}},
         )

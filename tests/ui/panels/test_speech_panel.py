@@ -12,14 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.api import ProviderProfile
 from app.audio import Devices, NoDevice, Recorder, decode
 from app.core.context import AppContext
 from app.core.speech import AudioPrefs
 from app.paths import AppPaths
 from app.ui.panels import speech as speech_module
 from app.ui.panels.speech import SpeechPanel
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.audio_env import dominant_frequency, loud_part, virtual_device_problem
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
@@ -33,14 +32,8 @@ INTERACTIVE = ("QPushButton", "QToolButton", "QCheckBox", "QComboBox", "QLineEdi
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path / "profile"))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
-            capabilities={"speech": True},
-            prices={"tts-1": {"per_m_chars": 15.0}},
+        local_provider(
+            openai_server, capabilities={"speech": True}, prices={"tts-1": {"per_m_chars": 15.0}}
         )
     )
     yield context

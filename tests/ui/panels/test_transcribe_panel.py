@@ -17,7 +17,6 @@ import soundfile as sf
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 
-from app.api import ProviderProfile
 from app.audio import Clip, Devices, NoDevice, Player, decode
 from app.core.context import AppContext
 from app.core.speech import AudioPrefs
@@ -25,7 +24,7 @@ from app.paths import AppPaths
 from app.ui.panels import transcribe as transcribe_module
 from app.ui.panels.transcribe import TranscribePanel
 from app.ui.widgets.mic_button import MicButton
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.audio_env import (
     band_profile,
     loud_part,
@@ -42,12 +41,8 @@ from tests.ui.panels.test_speech_panel import assert_all_named
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path / "profile"))
     context.registry.add(
-        ProviderProfile(
-            id="local",
-            name="Local",
-            base_url=openai_server.base_url,
-            kind="local",
-            key_required=False,
+        local_provider(
+            openai_server,
             capabilities={"transcription": True},
             prices={"whisper-1": {"per_audio_minute": 0.006}},
         )

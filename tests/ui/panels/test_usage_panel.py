@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from app.api import ModelPrice, ProviderProfile
+from app.api import ModelPrice
 from app.core.context import AppContext
 from app.core.usage import BudgetCrossed, UsageEvent
 from app.paths import AppPaths
@@ -22,7 +22,7 @@ from app.ui.panels.chat import ChatPanel
 from app.ui.panels.usage import UsagePanel
 from app.ui.panels.usage.charts import chart_data
 from app.ui.widgets.rate_limit import RateLimitIndicator
-from tests.helpers.app_context import open_context
+from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
 
@@ -35,11 +35,8 @@ PRICE = ModelPrice(input_per_m=2.0, output_per_m=10.0)
 async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppContext]:
     context = await open_context(AppPaths.from_root(tmp_path))
     context.registry.add(
-        ProviderProfile(
-            id="local", name="Local", base_url=openai_server.base_url, kind="local",
-            key_required=False, prices={MODEL: PRICE, ESTIMATED_MODEL: PRICE},
-            credits_per_usd=1000, credit_unit="credit", dashboard_url="https://example.test/billing",
-        )
+        local_provider(openai_server, prices={MODEL: PRICE, ESTIMATED_MODEL: PRICE},
+            credits_per_usd=1000, credit_unit="credit", dashboard_url="https://example.test/billing")
     )  # fmt: skip
     yield context
     await context.close()
