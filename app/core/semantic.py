@@ -435,3 +435,30 @@ class SemanticSearch:
                 )
             )
         return hits
+
+
+async def meaning_search(
+    semantic: SemanticSearch, query: str, limit: int
+) -> tuple[list[SearchHit], str]:
+    """Hits by meaning and ``""``, or no hits and a sentence saying why full-text search
+    stands alone (no model chosen, offline, the provider failed). Never raises an API error."""
+    from app.api import ApiConnectionError, ApiError, ApiTimeoutError
+    from app.core.clients import ProviderUnavailable
+
+    fallback = "showing full-text matches only."
+    try:
+        hits = await semantic.search(query, limit)
+    except (SemanticUnavailable, ProviderUnavailable) as exc:
+        return [], f"{exc.user_message} Meanwhile, {fallback}"
+    except (ApiConnectionError, ApiTimeoutError):
+        return [], f"Offline (the embeddings provider cannot be reached): {fallback}"
+    except ApiError as exc:
+        return [], f"Search by meaning failed ({exc.user_message}): {fallback}"
+    if not hits:
+        estimate = await semantic.estimate()
+        if estimate.messages:
+            return [], (
+                f"{estimate.messages:,} messages are not embedded yet "
+                f"(Edit › Semantic search…): {fallback}"
+            )
+    return hits, ""

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME, log
 from app.core.chat import Target
 from app.core.context import AppContext
+from app.core.semantic import SemanticSearch, meaning_search, merge_hits
 from app.settings import Settings
 from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 480)
 
         self.sidebar = HistorySidebar()
+        self.sidebar.meaning_toggle.setChecked(ctx.settings.get().semantic_search)
+        self.semantic = SemanticSearch(ctx.store, ctx.clients, ctx.settings, ctx.models)
         self.chat = ChatPanel(ctx)
         self.tabs = named(QTabWidget(), "panelTabs", "Panels")
         self.tabs.setDocumentMode(True)
@@ -185,6 +188,7 @@ class MainWindow(QMainWindow):
             "Providers and keys…", QKeySequence("Ctrl+Shift+P"), self.open_providers
         )
         edit_menu.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
+        edit_menu.addAction("Semantic search…", self.open_semantic_search)
 
     def _build_shortcuts(self) -> None:
         def shortcut(
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversation_selected.connect(self.on_conversation_selected)
         self.sidebar.hit_activated.connect(lambda cid, _mid: self.on_conversation_selected(cid))
         self.sidebar.search_changed.connect(self.on_search_changed)
+        self.sidebar.meaning_toggled.connect(self.on_meaning_toggled)
         self.sidebar.item_activated.connect(self.on_search_item_activated)
         self.sidebar.pin_toggled.connect(self.on_pin_toggled)
         self.sidebar.archive_requested.connect(
@@ -360,9 +365,26 @@ class MainWindow(QMainWindow):
             except ValueError as exc:  # a query FTS cannot parse
                 self.sidebar.set_search_results([], f"Cannot search for that: {exc}")
                 return
-            self.sidebar.set_search_results(hits)
+            if not self.sidebar.meaning_toggle.isChecked():
+                self.sidebar.set_search_results(hits)
+                return
+            # Words first (instant), then merged with meaning once the query is embedded.
+            self.sidebar.set_search_results(hits, "Searching by meaning…")
+            nearest, note = await meaning_search(self.semantic, query, SEARCH_LIMIT)
+            merged = merge_hits(hits, nearest, SEARCH_LIMIT)
+            count = f"{len(merged)} result{'s' if len(merged) != 1 else ''}, by words and meaning"
+            self.sidebar.set_search_results(merged, note or count)
 
         self.tasks.start("search", search())
+
+    def on_meaning_toggled(self, checked: bool) -> None:
+        if self.ctx.settings.get().semantic_search != checked:
+            self.ctx.settings.update(semantic_search=checked)
+
+    def open_semantic_search(self) -> None:
+        from app.ui.dialogs.semantic import SemanticSearchDialog
+
+        SemanticSearchDialog.show_for(self, self.ctx, self.semantic, self.tasks)
 
     def on_pin_toggled(self, conversation_id: int, pinned: bool) -> None:
         self._update_conversation(conversation_id, pinned=pinned)

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -139,6 +140,7 @@ class HistorySidebar(QWidget):
     item_activated = Signal(str, int)  # a hit outside conversations: kind ("image", ...), its id
     new_chat_requested = Signal()
     search_changed = Signal(str)
+    meaning_toggled = Signal(bool)  # search by meaning too
     rename_requested = Signal(int)
     pin_toggled = Signal(int, bool)
     archive_requested = Signal(int)
@@ -156,6 +158,10 @@ class HistorySidebar(QWidget):
         self.search = named(QLineEdit(), "sidebarSearch", "Search history")
         self.search.setPlaceholderText("Search history (Ctrl+K)")
         self.search.setClearButtonEnabled(True)
+        self.meaning_toggle = named(QCheckBox("By meaning"), "meaningToggle", "Search by meaning")
+        self.meaning_toggle.setToolTip(
+            "Also find messages that mean the same thing in other words (needs an embeddings model)"
+        )
 
         self.model = QStandardItemModel(self)
         self.tree = named(QTreeView(), "conversationList", "Conversations")
@@ -197,7 +203,10 @@ class HistorySidebar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.addLayout(top)
-        layout.addWidget(self.search)
+        search_row = QHBoxLayout()
+        search_row.addWidget(self.search, 1)
+        search_row.addWidget(self.meaning_toggle)
+        layout.addLayout(search_row)
         layout.addWidget(self.status_label)
         layout.addWidget(self.stack, 1)
 
@@ -209,6 +218,7 @@ class HistorySidebar(QWidget):
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.search.textChanged.connect(self.on_search_edited)
         self._search_timer.timeout.connect(self.on_search_timer_fired)
+        self.meaning_toggle.toggled.connect(self.on_meaning_toggle_toggled)
         self.tree.clicked.connect(self.on_tree_clicked)
         self.tree.activated.connect(self.on_tree_clicked)
         self.tree.customContextMenuRequested.connect(self.on_tree_context_menu)
@@ -287,6 +297,10 @@ class HistorySidebar(QWidget):
         query = self.search.text().strip()
         if query:
             self.search_changed.emit(query)
+
+    def on_meaning_toggle_toggled(self, checked: bool) -> None:
+        self.meaning_toggled.emit(checked)
+        self.on_search_timer_fired()  # the current query again, in the new mode
 
     def on_tree_clicked(self, index: QModelIndex) -> None:
         conversation_id = index.data(CONVERSATION_ID)
