@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import keyring
@@ -35,18 +34,6 @@ class PlaintextLookalike(MemoryKeyring):
 
 
 PlaintextLookalike.__module__ = "keyrings.alt.file"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """Install an in-memory backend as keyring's active one; restore the old one after."""
-    old = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(old)
 
 
 def test_real_backend_detection() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import keyring
 import pytest
 
 from app.api.profiles import ProviderProfile
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.openai_server import OpenAIServer
 
 TEST_API_KEY = "sk-test-palaver-0123456789"
@@ -53,3 +55,15 @@ def openai_profile(openai_server: OpenAIServer) -> ProviderProfile:
             "tools": True,
         },
     )
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Install an in-memory backend as keyring's active one; restore the old one after."""
+    old = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(old)
