@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.api import ApiError
+from app.core import moderation
 from app.core.chat import (
     TOOL_CALL_PART,
     AnswerDelta,
@@ -117,6 +119,8 @@ class ChatPanel(QWidget):
         self._streaming_id: str | None = None
         self._older_cursor: int | None = None
         self._editing: int | None = None  # the user message being edited, if any
+        # The moderation check of the prompt being sent, kept on its row once saved.
+        self._prompt_verdict: Awaitable[moderation.Verdict] | None = None
         # (provider, model) of the open conversation; None for a new chat (uses the default).
         self._conversation_target: tuple[str | None, str | None] | None = None
 
@@ -415,10 +419,89 @@ class ChatPanel(QWidget):
             return
         self.composer.clear()
         editing, self._editing = self._editing, None
+        if self.ctx.settings.get().moderation:
+            self.composer.set_busy(True)
+            self.tasks.start(
+                "moderate", self._moderate_then_send(text, attachments, target, editing)
+            )
+            return
+        self._send(text, attachments, target, editing)
+
+    def _send(self, text: str, attachments: list[Any], target: Target, editing: int | None) -> None:
         if editing is not None:
             self._run(self.session.edit(editing, text, target), restore=(text, attachments))
         else:
             self._run(self.session.send(text, target, attachments), restore=(text, attachments))
+
+    async def _moderate_then_send(
+        self, text: str, attachments: list[Any], target: Target, editing: int | None
+    ) -> None:
+        """Check the prompt (a failed check is "not checked", never a reason not to send);
+        with the warning on, a flagged prompt waits for the user's word."""
+        settings = self.ctx.settings.get()
+        provider, model = moderation.provider_for(settings, target.provider_id)
+        check = self.tasks.start(
+            "moderation-prompt",
+            moderation.check(
+                self.ctx.store,
+                self.ctx.clients,
+                provider,
+                text,
+                model=model,
+                models=self.ctx.models,
+            ),
+        )
+        try:
+            if settings.moderation_warn:
+                verdict = await check
+                if verdict.flagged and not await self._confirm_flagged(verdict):
+                    self.composer.set_busy(False)
+                    self.composer.set_text(text)
+                    self._editing = editing
+                    self.status_changed.emit(f"Not sent. {verdict.summary()}")
+                    return
+        except asyncio.CancelledError:  # stopped while checking: nothing was sent
+            self.composer.set_busy(False)
+            self.composer.set_text(text)
+            self._editing = editing
+            raise
+        self._prompt_verdict = check
+        self._send(text, attachments, target, editing)
+
+    async def _confirm_flagged(self, verdict: moderation.Verdict) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Flagged prompt",
+            f"{verdict.summary()}\n\nSend it anyway?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setObjectName("moderationWarning")
+        box.setAccessibleName("Flagged prompt warning")
+        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
+        send.setObjectName("moderationSendAnyway")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_box_finished(_code: int) -> None:
+            if not answered.done():
+                answered.set_result(None)
+
+        box.finished.connect(on_box_finished)
+        box.open()  # window-modal, never exec() inside a coroutine
+        try:
+            await answered
+            return box.clickedButton() is send
+        finally:
+            box.close()
+            box.deleteLater()
+
+    async def _keep_verdict(
+        self, message_id: int, pending: Awaitable[moderation.Verdict], what: str
+    ) -> None:
+        verdict = await pending
+        await moderation.attach(self.ctx.store, message_id, verdict)
+        self.status_changed.emit(f"{what}: {verdict.summary()}")
 
     def on_view_regenerate_requested(self, message_id: str) -> None:
         target = self.target()
@@ -437,7 +520,23 @@ class ChatPanel(QWidget):
         )
 
     def stop(self) -> None:
+        self.tasks.cancel("moderate")
         self.tasks.cancel("answer")
+
+    def _moderate_answer(self, message: Message) -> None:
+        settings = self.ctx.settings.get()
+        if not (settings.moderation and settings.moderation_answers and message.text.strip()):
+            return
+        provider, model = moderation.provider_for(settings, message.provider or "")
+        check = moderation.check(
+            self.ctx.store,
+            self.ctx.clients,
+            provider,
+            message.text,
+            model=model,
+            models=self.ctx.models,
+        )
+        self.tasks.start("moderation-answer", self._keep_verdict(message.id, check, "Answer"))
 
     def _run(
         self, events: AsyncIterator[ChatEvent], restore: tuple[str, list[Any]] | None = None
@@ -453,6 +552,12 @@ class ChatPanel(QWidget):
         try:
             async for event in events:
                 if isinstance(event, MessageSaved):
+                    if event.message.role == "user" and self._prompt_verdict is not None:
+                        pending, self._prompt_verdict = self._prompt_verdict, None
+                        self.tasks.start(
+                            "moderation-keep",
+                            self._keep_verdict(event.message.id, pending, "Prompt"),
+                        )
                     display = display_message(event.message)
                     self.view.append_message(display)
                     if event.message.status is MessageStatus.STREAMING:
@@ -471,6 +576,8 @@ class ChatPanel(QWidget):
                     )
                     if event.error is not None:
                         self.status_changed.emit(event.error.message)
+                    else:
+                        self._moderate_answer(event.message)
         except asyncio.CancelledError:
             # Stopped: the session saved the partial answer as "stopped"; show that row.
             if self._streaming_id is not None:
@@ -487,6 +594,7 @@ class ChatPanel(QWidget):
                 f"Could not save: {exc}. Your message is back in the composer."
             )
         finally:
+            self._prompt_verdict = None  # a prompt that never got saved keeps no verdict
             self.composer.set_busy(False)
             if self.session.conversation_id is not None:
                 self.conversation_changed.emit(self.session.conversation_id)
