@@ -46,6 +46,8 @@ PACE_S = 0.2
 """Pause between batches, so a big history does not hog the provider's rate limit."""
 SNIPPET_CHARS = 160
 LOAD_PAGE = 20_000
+AUTO_LIMIT = 200
+"""New messages are embedded by themselves up to this many at once; more wait for Start."""
 RRF_K = 60
 
 
@@ -223,6 +225,7 @@ class SemanticSearch:
         self._indexes: dict[str, VectorIndex | None] = {}
         self._lock = asyncio.Lock()
         self._schema_ready = False
+        self._jobs = 0  # embedding runs under way
 
     # -- choice and estimate -----------------------------------------------------------------
 
@@ -237,7 +240,7 @@ class SemanticSearch:
         choice = self.choice()
         if choice is None:
             raise SemanticUnavailable(
-                "Choose an embeddings model (Edit › Semantic search…) to search by meaning."
+                "Choose an embeddings model (Edit › Semantic search and moderation…) to search by meaning."
             )
         if self._clients.registry_profile(choice.provider_id) is None:
             raise SemanticUnavailable(
@@ -345,6 +348,41 @@ class SemanticSearch:
         task to stop; a later run resumes where this one stopped. API errors propagate
         (after the client's own retries); what was saved stays saved."""
         choice = self.require()
+        self._jobs += 1
+        try:
+            return await self._embed_pending(choice, progress, batch_size, pace_s)
+        finally:
+            self._jobs -= 1
+
+    async def embed_new(self, limit: int = AUTO_LIMIT) -> int:
+        """Keep an embedded history current: with search by meaning on, embed the few new
+        messages once the chosen model has vectors (the first, maybe costly, run is the
+        user's Start). Never raises an API error; returns how many were embedded."""
+        from app.api import ApiError
+        from app.core.clients import ProviderUnavailable
+
+        choice = self.choice()
+        if self._jobs or choice is None or not self._settings.get().semantic_search:
+            return 0
+        try:
+            await self.ensure_schema()
+            if not (await self._store.read(queries.stored_models)).get(choice.key):
+                return 0
+            pending = await self._store.read(queries.count_pending, choice.key, MAX_CHARS)
+            if not pending.messages or pending.messages > limit or self._jobs:
+                return 0
+            return (await self.embed_pending()).done
+        except (ApiError, ProviderUnavailable, SemanticUnavailable) as exc:
+            _log.info("new messages not embedded: %s", exc)
+            return 0
+
+    async def _embed_pending(
+        self,
+        choice: EmbeddingChoice,
+        progress: Callable[[EmbedProgress], None] | None,
+        batch_size: int,
+        pace_s: float,
+    ) -> EmbedProgress:
         await self.ensure_schema()
         await self.index(choice)  # loaded now, so new vectors are added to it as they come
         total = (await self._store.read(queries.count_pending, choice.key, MAX_CHARS)).messages
@@ -459,6 +497,6 @@ async def meaning_search(
         if estimate.messages:
             return [], (
                 f"{estimate.messages:,} messages are not embedded yet "
-                f"(Edit › Semantic search…): {fallback}"
+                f"(Edit › Semantic search and moderation…): {fallback}"
             )
     return hits, ""

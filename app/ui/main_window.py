@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
             "Providers and keys…", QKeySequence("Ctrl+Shift+P"), self.open_providers
         )
         edit_menu.addAction("Settings…", QKeySequence("Ctrl+,"), self.open_settings)
-        edit_menu.addAction("Semantic search…", self.open_semantic_search)
+        edit_menu.addAction("Semantic search and moderation…", self.open_semantic_search)
 
     def _build_shortcuts(self) -> None:
         def shortcut(
@@ -346,6 +346,8 @@ class MainWindow(QMainWindow):
     def on_chat_conversation_changed(self, conversation_id: int) -> None:
         # Coalesce: a finished answer and a new conversation arrive close together.
         QTimer.singleShot(0, self.refresh_conversations)
+        if self.ctx.settings.get().semantic_search and not self.tasks.running("embed-new"):
+            self.tasks.start("embed-new", self.semantic.embed_new())
 
     def on_search_item_activated(self, kind: str, item_id: int) -> None:
         """A search hit that is not a conversation: open it in its own panel."""

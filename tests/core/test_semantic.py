@@ -205,3 +205,27 @@ async def test_offline_raises_connection_error(ctx: AppContext) -> None:
     )
     with pytest.raises(ApiConnectionError):
         await semantic.search("a text")
+
+
+async def test_new_messages_are_embedded_by_themselves_once_the_user_started(
+    ctx: AppContext, openai_server: OpenAIServer
+) -> None:
+    semantic = _semantic(ctx)
+    await _messages(ctx, ["first", "second"])
+    # Off, or never started by the user: nothing is sent.
+    assert await semantic.embed_new() == 0
+    ctx.settings.update(semantic_search=True)
+    assert await semantic.embed_new() == 0
+    assert not [r for r in openai_server.requests if r.path.endswith("/embeddings")]
+    await semantic.embed_pending(pace_s=0)
+    await _messages(ctx, ["third"])
+    assert await semantic.embed_new() == 1
+    # A big backlog waits for the user (and its estimate).
+    await _messages(ctx, [f"more {i}" for i in range(5)])
+    assert await semantic.embed_new(limit=4) == 0
+    # A failing provider is logged, never raised.
+    ctx.settings.update(embeddings_model="emb?fault=400")
+    await ctx.store.write(
+        lambda conn: conn.execute("UPDATE message_embeddings SET model = 'local/emb?fault=400'")
+    )
+    assert await semantic.embed_new() == 0

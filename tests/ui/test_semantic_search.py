@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QCheckBox
 
 from app.core.context import AppContext
 from app.paths import AppPaths
+from app.store import embeddings as queries
 from app.ui.dialogs.semantic import SemanticSearchDialog
 from app.ui.main_window import MainWindow
 from tests.helpers.app_context import local_provider, open_context
@@ -51,7 +52,7 @@ async def test_dialog_embeds_history_then_sidebar_finds_by_meaning(  # type: ign
     assert toggle is not None and toggle.accessibleName() == "Search by meaning"
     assert not toggle.isChecked()
     menu_texts = [a.text() for menu in window.menuBar().actions() for a in menu.menu().actions()]
-    assert "Semantic search…" in menu_texts
+    assert "Semantic search and moderation…" in menu_texts
 
     window.open_semantic_search()
     dialog = window.findChild(SemanticSearchDialog, "semanticSearchDialog")
@@ -106,4 +107,43 @@ async def test_no_model_or_offline_falls_back_to_full_text(qtbot, ctx: AppContex
     window.sidebar.on_search_timer_fired()
     await until(lambda: "Offline" in window.sidebar.status_label.text(), seconds=30)
     assert set(_titles(window)) == {"Eggs"}
+    await window.shutdown()
+
+
+async def test_moderation_choices_are_saved(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    window = await _window(qtbot, ctx)
+    window.open_semantic_search()
+    dialog = window.findChild(SemanticSearchDialog, "semanticSearchDialog")
+    assert dialog is not None
+    assert not dialog.moderation_box.isChecked() and dialog.moderation_warn_box.isChecked()
+    dialog.moderation_box.setChecked(True)
+    dialog.moderation_answers_box.setChecked(True)
+    dialog.moderation_provider_box.setCurrentIndex(dialog.moderation_provider_box.findData("local"))
+    dialog.moderation_model_edit.setText("omni-moderation-latest")
+    dialog.moderation_model_edit.editingFinished.emit()
+    s = ctx.settings.get()
+    assert (s.moderation, s.moderation_answers, s.moderation_warn) == (True, True, True)
+    assert (s.moderation_provider, s.moderation_model) == ("local", "omni-moderation-latest")
+    # Reopening raises the same dialog.
+    window.open_semantic_search()
+    assert len(window.findChildren(SemanticSearchDialog)) == 1
+    await window.shutdown()
+
+
+async def test_new_chat_messages_are_embedded_after_the_answer(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    ctx.settings.update(
+        semantic_search=True,
+        embeddings_provider="local",
+        embeddings_model="emb",
+        default_provider="local",
+        default_model="gpt-test?tokens=5",
+    )
+    window = await _window(qtbot, ctx)
+    await window.semantic.embed_pending(pace_s=0)
+    window.chat.composer.set_text("Where is the station?")
+    window.chat.composer.on_send_clicked()
+    await until(lambda: len(window.chat.view.message_ids()) == 2 and not window.chat.composer.busy)
+    # The user's message and the answer: embedded by themselves, no Start needed.
+    await until(lambda: ctx.store.read_now(queries.stored_models).get("local/emb") == 5)
+    assert (await window.semantic.estimate()).messages == 0
     await window.shutdown()

@@ -1,4 +1,5 @@
-"""Semantic search settings: the embeddings model, the cost estimate, and the background job.
+"""Semantic search and moderation settings: the embeddings model, the cost estimate, the
+background embedding job, and which moderation checks run when sending.
 
 Non-modal. The job runs in the window's task owner, so closing this dialog keeps it going
 (reopening shows its progress) and closing the app cancels it; it resumes on the next Start.
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QProgressBar,
@@ -58,9 +60,9 @@ class SemanticSearchDialog(QDialog):
         self.tasks = tasks
         self.setObjectName("semanticSearchDialog")
         self.setAccessibleName("Semantic search")
-        self.setWindowTitle("Semantic search")
+        self.setWindowTitle("Semantic search and moderation")
         self.setModal(False)
-        self.resize(520, 300)
+        self.resize(560, 460)
 
         settings = ctx.settings.get()
         self.provider_box = named(QComboBox(), "embeddingsProvider", "Embeddings provider")
@@ -82,6 +84,7 @@ class SemanticSearchDialog(QDialog):
         self.status_label = note("", "semanticStatus")
         self.start_button = named(QPushButton("Start"), "semanticStart", "Start embedding")
         self.stop_button = named(QPushButton("Stop"), "semanticStop", "Stop embedding")
+        moderation_group = self._build_moderation()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
 
@@ -106,6 +109,7 @@ class SemanticSearchDialog(QDialog):
         layout.addWidget(self.estimate_label)
         layout.addLayout(row)
         layout.addWidget(self.status_label)
+        layout.addWidget(moderation_group)
         layout.addStretch(1)
         layout.addWidget(buttons)
 
@@ -116,6 +120,61 @@ class SemanticSearchDialog(QDialog):
         self.stop_button.clicked.connect(self.on_stop_clicked)
         self._update_buttons()
         self.refresh_estimate()
+
+    def _build_moderation(self) -> QGroupBox:
+        settings = self.ctx.settings.get()
+        group = named(QGroupBox("Moderation"), "moderationGroup", "Moderation")
+        self.moderation_box = named(
+            QCheckBox("Check each prompt with the provider's moderation endpoint"),
+            "moderationEnabled",
+            "Check prompts",
+        )
+        self.moderation_answers_box = named(
+            QCheckBox("Check answers too"), "moderationAnswers", "Check answers"
+        )
+        self.moderation_warn_box = named(
+            QCheckBox("Ask before sending a flagged prompt"), "moderationWarn", "Warn when flagged"
+        )
+        self.moderation_provider_box = named(
+            QComboBox(), "moderationProvider", "Moderation provider"
+        )
+        self.moderation_provider_box.addItem("The chat's provider", None)
+        for profile in self.ctx.registry.all():
+            self.moderation_provider_box.addItem(profile.name, profile.id)
+        index = self.moderation_provider_box.findData(settings.moderation_provider)
+        self.moderation_provider_box.setCurrentIndex(max(index, 0))
+        self.moderation_model_edit = named(QLineEdit(), "moderationModel", "Moderation model")
+        self.moderation_model_edit.setPlaceholderText("the provider's default")
+        self.moderation_model_edit.setText(settings.moderation_model or "")
+        self.moderation_box.setChecked(settings.moderation)
+        self.moderation_answers_box.setChecked(settings.moderation_answers)
+        self.moderation_warn_box.setChecked(settings.moderation_warn)
+        form = QFormLayout(group)
+        form.addRow(self.moderation_box)
+        form.addRow(self.moderation_answers_box)
+        form.addRow(self.moderation_warn_box)
+        form.addRow("Provider", self.moderation_provider_box)
+        form.addRow("Model", self.moderation_model_edit)
+        form.addRow(
+            note(
+                "A check that fails never stops a message: it is marked “not checked”.",
+                "moderationNote",
+            )
+        )
+        for box in (self.moderation_box, self.moderation_answers_box, self.moderation_warn_box):
+            box.toggled.connect(self.on_moderation_edited)
+        self.moderation_provider_box.currentIndexChanged.connect(self.on_moderation_edited)
+        self.moderation_model_edit.editingFinished.connect(self.on_moderation_edited)
+        return group
+
+    def on_moderation_edited(self, *_: object) -> None:
+        self.ctx.settings.update(
+            moderation=self.moderation_box.isChecked(),
+            moderation_answers=self.moderation_answers_box.isChecked(),
+            moderation_warn=self.moderation_warn_box.isChecked(),
+            moderation_provider=self.moderation_provider_box.currentData(),
+            moderation_model=self.moderation_model_edit.text().strip() or None,
+        )
 
     @classmethod
     def show_for(
