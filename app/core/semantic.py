@@ -49,6 +49,7 @@ LOAD_PAGE = 20_000
 AUTO_LIMIT = 200
 """New messages are embedded by themselves up to this many at once; more wait for Start."""
 RRF_K = 60
+DELETED_SLACK = 10
 
 
 class SemanticUnavailable(Exception):
@@ -306,6 +307,8 @@ class SemanticSearch:
             if choice.key in self._indexes and self._indexes[choice.key] is not None:
                 return self._indexes[choice.key]
             await self.ensure_schema()
+            # One model's matrix at a time in memory (200,000 x 1,024 is 800 MB).
+            self._indexes.clear()
             import numpy as np
 
             stored = (await self._store.read(queries.stored_models)).get(choice.key, 0)
@@ -443,9 +446,10 @@ class SemanticSearch:
         ids, matrix = index.snapshot()
         started = time.perf_counter()
         # Tens of ms over a big history: off the Qt thread (numpy releases the GIL).
-        nearest = await asyncio.to_thread(top_k, ids, matrix, vector, limit)
+        # A little more than asked: rows of messages deleted since are dropped by `hits`.
+        nearest = await asyncio.to_thread(top_k, ids, matrix, vector, limit + DELETED_SLACK)
         _log.debug("nearest of %d in %.1f ms", len(ids), (time.perf_counter() - started) * 1e3)
-        return await self.hits(nearest)
+        return (await self.hits(nearest))[:limit]
 
     async def hits(self, nearest: Sequence[tuple[int, float]]) -> list[SearchHit]:
         """Search hits (with a snippet) for ``(message id, score)`` pairs, in that order;
