@@ -317,6 +317,8 @@ class MainWindow(QMainWindow):
     def on_settings_changed(self, settings: Settings, changed: frozenset[str]) -> None:
         if changed & {"theme", "font_size"}:
             apply_appearance(settings)
+        if "semantic_search" in changed:
+            self.sidebar.meaning_toggle.setChecked(settings.semantic_search)
         self._update_provider_label()
 
     # --- slots -------------------------------------------------------------------------------

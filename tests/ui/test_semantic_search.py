@@ -124,6 +124,9 @@ async def test_moderation_choices_are_saved(qtbot, ctx: AppContext) -> None:  # 
     s = ctx.settings.get()
     assert (s.moderation, s.moderation_answers, s.moderation_warn) == (True, True, True)
     assert (s.moderation_provider, s.moderation_model) == ("local", "omni-moderation-latest")
+    # The dialog's switch and the sidebar's toggle are the same setting.
+    dialog.enabled_box.setChecked(True)
+    assert window.sidebar.meaning_toggle.isChecked() and ctx.settings.get().semantic_search
     # Reopening raises the same dialog.
     window.open_semantic_search()
     assert len(window.findChildren(SemanticSearchDialog)) == 1

@@ -204,10 +204,12 @@ class SemanticSearchDialog(QDialog):
     def _save_choice(self) -> bool:
         provider = self.provider_box.currentData()
         model = self.model_edit.text().strip()
+        if not (provider and model):
+            return False  # nothing chosen yet: opening the dialog changes no setting
         settings = self.ctx.settings.get()
         if (provider, model or None) != (settings.embeddings_provider, settings.embeddings_model):
             self.ctx.settings.update(embeddings_provider=provider, embeddings_model=model)
-        return bool(provider and model)
+        return True
 
     def refresh_estimate(self) -> None:
         if not self._save_choice():
