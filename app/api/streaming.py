@@ -12,6 +12,7 @@ cancellation is never caught.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +128,7 @@ def _recover(data: bytes) -> list[Any]:
     return found
 
 
-class _SSEStream:
+class _SSEStream(ABC):
     """Shared plumbing: open (with retries before the first byte), iterate, close."""
 
     _endpoint: Endpoint
@@ -251,12 +252,14 @@ class _SSEStream:
     def _all_finished(self) -> bool:
         return False
 
+    @abstractmethod
     def _process(self, events: list[SSEEvent]) -> list[Any]:
-        raise NotImplementedError
+        """Turn decoded events into the deltas this stream yields (and accumulate them)."""
 
     @property
+    @abstractmethod
     def result(self) -> Any:
-        raise NotImplementedError
+        """The whole answer so far (complete once the stream has ended)."""
 
 
 class ChatStream(_SSEStream):
