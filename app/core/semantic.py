@@ -272,6 +272,16 @@ class SemanticSearch:
         await self.ensure_schema()
         return await self._store.read(queries.stored_models)
 
+    async def forget_other_models(self) -> int:
+        """Delete the vectors of every model but the chosen one; returns how many."""
+        choice = self.require()
+        forgotten = 0
+        for key in await self.stored_counts():
+            if key != choice.key:
+                forgotten += await self._store.write(queries.drop_model, key)
+                self._indexes.pop(key, None)
+        return forgotten
+
     # -- embedding ---------------------------------------------------------------------------
 
     async def _embed(self, choice: EmbeddingChoice, texts: list[str]) -> EmbeddingResult:

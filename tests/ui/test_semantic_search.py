@@ -70,6 +70,20 @@ async def test_dialog_embeds_history_then_sidebar_finds_by_meaning(  # type: ign
     await until(lambda: "Every message is embedded" in dialog.estimate_label.text())
     assert ctx.settings.get().embeddings_model == "emb"
 
+    # Another model: everything is pending again; the first model's vectors can be forgotten.
+    dialog.model_edit.setText("emb?dims=8")
+    dialog.model_edit.editingFinished.emit()
+    await until(lambda: "3 messages to embed" in dialog.estimate_label.text())
+    await until(lambda: not dialog.forget_button.isHidden())
+    dialog.forget_button.click()
+    await until(lambda: dialog.status_label.text() == "Forgot 3 vectors of other models.")
+    await until(lambda: dialog.forget_button.isHidden())
+    assert ctx.store.read_now(queries.stored_models) == {}
+    dialog.model_edit.setText("emb")
+    dialog.model_edit.editingFinished.emit()
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    await until(lambda: dialog.status_label.text().startswith("Done: 3 messages"))
+
     # The server's vectors are hashes of the exact text: that text is the nearest message.
     toggle.setChecked(True)
     assert ctx.settings.get().semantic_search

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -84,6 +84,12 @@ class SemanticSearchDialog(QDialog):
         self.status_label = note("", "semanticStatus")
         self.start_button = named(QPushButton("Start"), "semanticStart", "Start embedding")
         self.stop_button = named(QPushButton("Stop"), "semanticStop", "Stop embedding")
+        self.forget_button = named(
+            QPushButton("Forget other models' vectors"),
+            "semanticForgetOthers",
+            "Forget vectors of other models",
+        )
+        self.forget_button.hide()
         moderation_group = self._build_moderation()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
@@ -109,6 +115,7 @@ class SemanticSearchDialog(QDialog):
         layout.addWidget(self.estimate_label)
         layout.addLayout(row)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(moderation_group)
         layout.addStretch(1)
         layout.addWidget(buttons)
@@ -118,6 +125,7 @@ class SemanticSearchDialog(QDialog):
         self.enabled_box.toggled.connect(self.on_enabled_toggled)
         self.start_button.clicked.connect(self.on_start_clicked)
         self.stop_button.clicked.connect(self.on_stop_clicked)
+        self.forget_button.clicked.connect(self.on_forget_clicked)
         self._update_buttons()
         self.refresh_estimate()
 
@@ -223,6 +231,15 @@ class SemanticSearchDialog(QDialog):
                 self.estimate_label.setText(exc.user_message)
                 return
             self.estimate_label.setText(describe_estimate(estimate))
+            choice = self.semantic.choice()
+            others = {
+                k: n for k, n in (await self.semantic.stored_counts()).items()
+                if choice is None or k != choice.key
+            }  # fmt: skip
+            self.forget_button.setVisible(bool(others))
+            self.forget_button.setToolTip(
+                "Frees the space of: " + ", ".join(f"{k} ({n:,})" for k, n in others.items())
+            )
 
         self.tasks.start("embed-estimate", run())
 
@@ -240,6 +257,14 @@ class SemanticSearchDialog(QDialog):
         self.status_label.setText("Embedding…")
         self.tasks.start(JOB, self._run())
         self._update_buttons()
+
+    def on_forget_clicked(self) -> None:
+        async def forget() -> None:
+            forgotten = await self.semantic.forget_other_models()
+            self.status_label.setText(f"Forgot {forgotten:,} vectors of other models.")
+            self.refresh_estimate()
+
+        self.tasks.start("embed-forget", forget())
 
     def on_stop_clicked(self) -> None:
         self.tasks.cancel(JOB)
