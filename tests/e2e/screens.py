@@ -17,7 +17,7 @@ from app.core.chat import Target
 from app.paths import AppPaths
 from app.ui.appearance import apply_appearance
 from app.ui.loop import QtLoop
-from app.ui.main_window import MainWindow
+from app.ui.main_window import LAZY_PANELS, MainWindow
 from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
@@ -64,6 +64,11 @@ async def tour(out: Path) -> None:
         window.sidebar.search.setText("decorators")
         await asyncio.sleep(0.6)
         save(window, out, "06-search")
+        ctx.settings.update(theme="light")
+        for number, (key, _title) in enumerate(LAZY_PANELS, start=7):
+            window.show_panel(key)
+            await asyncio.sleep(0.5)
+            save(window, out, f"{number:02d}-{key}")
     await window.shutdown()
     await ctx.close()
 

@@ -49,6 +49,11 @@ def test_main_views_under_xvfb(tmp_path: Path) -> None:
         "04-chat-error",
         "05-chat-dark",
         "06-search",
+        "07-compare",
+        "08-images",
+        "09-speech",
+        "10-transcribe",
+        "11-usage",
     ]
     for name in names:
         shot = out / f"{name}.png"
