@@ -227,6 +227,8 @@ class SemanticSearch:
         self._lock = asyncio.Lock()
         self._schema_ready = False
         self._jobs = 0  # embedding runs under way
+        self._arrivals: dict[str, list[tuple[list[int], Any]]] = {}
+        self._loads: dict[str, asyncio.Task[VectorIndex | None]] = {}
 
     # -- choice and estimate -----------------------------------------------------------------
 
@@ -312,38 +314,67 @@ class SemanticSearch:
 
     async def index(self, choice: EmbeddingChoice) -> VectorIndex | None:
         """The in-memory index of ``choice``, loaded from the store the first time (None
-        while nothing is embedded with it)."""
-        async with self._lock:
-            if choice.key in self._indexes and self._indexes[choice.key] is not None:
-                return self._indexes[choice.key]
-            await self.ensure_schema()
-            # One model's matrix at a time in memory (200,000 x 1,024 is 800 MB).
-            self._indexes.clear()
-            import numpy as np
+        while nothing is embedded with it). The load is shared and shielded: a search
+        replaced by the next keystroke does not throw away seconds of loading."""
+        current = self._indexes.get(choice.key)
+        if current is not None:
+            return current
+        task = self._loads.get(choice.key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load(choice))
+            self._loads[choice.key] = task
+        return await asyncio.shield(task)
 
-            stored = (await self._store.read(queries.stored_models)).get(choice.key, 0)
-            index: VectorIndex | None = None
-            after = 0
-            while True:  # pages: never one 800 MB bytes object plus its copy
-                page = await self._store.read(queries.load_vectors, choice.key, after, LOAD_PAGE)
-                if not page.ids:
-                    break
-                if index is None:
-                    index = VectorIndex(page.dims, capacity=stored)
-                if page.dims == index.dims:
-                    # Normalising a page takes tens of ms: off the Qt thread. Nobody else
-                    # sees this index before it is complete (it is published below).
-                    block = np.frombuffer(page.data, dtype="<f4")
-                    await asyncio.to_thread(index.add, page.ids, block)
-                after = page.ids[-1]
+    def cancel(self) -> None:
+        """Stop loading (at shutdown, before the store closes)."""
+        for task in self._loads.values():
+            task.cancel()
+
+    async def _load(self, choice: EmbeddingChoice) -> VectorIndex | None:
+        import numpy as np
+
+        async with self._lock:
+            # Batches saved while the pages are read may land behind the page cursor:
+            # they are kept aside and added once the load is done.
+            arrivals: list[tuple[list[int], Any]] = []
+            self._arrivals[choice.key] = arrivals
+            try:
+                await self.ensure_schema()
+                # One model's matrix at a time in memory (200,000 x 1,024 is 800 MB).
+                self._indexes.clear()
+                stored = (await self._store.read(queries.stored_models)).get(choice.key, 0)
+                index: VectorIndex | None = None
+                after = 0
+                while True:  # pages: never one 800 MB bytes object plus its copy
+                    page = await self._store.read(
+                        queries.load_vectors, choice.key, after, LOAD_PAGE
+                    )
+                    if not page.ids:
+                        break
+                    if index is None:
+                        index = VectorIndex(page.dims, capacity=stored)
+                    if page.dims == index.dims:
+                        # Normalising a page takes tens of ms: off the Qt thread. Nobody
+                        # else sees this index before it is complete (published below).
+                        block = np.frombuffer(page.data, dtype="<f4")
+                        await asyncio.to_thread(index.add, page.ids, block)
+                    after = page.ids[-1]
+            finally:
+                del self._arrivals[choice.key]
+                self._loads.pop(choice.key, None)
             self._indexes[choice.key] = index
+            for ids, vectors in arrivals:
+                self._remember(choice, ids, vectors)
             _log.info("loaded %d vectors of %s", len(index or ()), choice.key)
-            return index
+            return self._indexes[choice.key]
 
     def _remember(self, choice: EmbeddingChoice, ids: list[int], vectors: Any) -> None:
-        index = self._indexes.get(choice.key)
+        if choice.key in self._arrivals:
+            self._arrivals[choice.key].append((ids, vectors))
+            return
         if choice.key not in self._indexes:
-            return  # not loaded yet: the load will read these from the store
+            return  # not loaded: a later load reads these from the store
+        index = self._indexes.get(choice.key)
         dims = len(vectors[0])
         if index is None or index.dims != dims:
             index = VectorIndex(dims)  # a first vector, or the model changed its size
@@ -396,8 +427,9 @@ class SemanticSearch:
         batch_size: int,
         pace_s: float,
     ) -> EmbedProgress:
+        # The index is not loaded for this: a history never searched by meaning never
+        # fills memory with its matrix. A loaded one gets each batch as it is saved.
         await self.ensure_schema()
-        await self.index(choice)  # loaded now, so new vectors are added to it as they come
         total = (await self._store.read(queries.count_pending, choice.key, MAX_CHARS)).messages
         price = self.price_per_m(choice)
         done = tokens = 0

@@ -429,5 +429,6 @@ class MainWindow(QMainWindow):
             shutdown = getattr(panel, "shutdown", None)
             if shutdown is not None:  # panels with async work own a TaskOwner and close it here
                 await shutdown()
+        self.semantic.cancel()
         await self.tasks.wait_all()
         _log.info("window closed")

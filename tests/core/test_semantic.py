@@ -229,3 +229,20 @@ async def test_new_messages_are_embedded_by_themselves_once_the_user_started(
         lambda conn: conn.execute("UPDATE message_embeddings SET model = 'local/emb?fault=400'")
     )
     assert await semantic.embed_new() == 0
+
+
+async def test_a_cancelled_search_leaves_the_load_going(ctx: AppContext) -> None:
+    semantic = _semantic(ctx)
+    await _messages(ctx, ["one", "two", "three"])
+    await semantic.embed_pending(pace_s=0)
+    search = asyncio.create_task(semantic.search("one"))
+    await asyncio.sleep(0)  # the search started the load
+    loading = list(semantic._loads.values())
+    assert len(loading) == 1
+    search.cancel()  # the next keystroke replaced this search
+    with pytest.raises(asyncio.CancelledError):
+        await search
+    index = await semantic.index(semantic.require())
+    assert index is not None and len(index) == 3
+    assert loading[0].done() and not loading[0].cancelled()
+    assert not semantic._loads
