@@ -2,6 +2,7 @@
 # Palaver from a checkout: install everything it needs, then start it or test it.
 #   bash packaging/dev.sh run [app args...]   # system packages, .venv, start the app
 #   bash packaging/dev.sh test [pytest args...] # + test extras, virtual audio and keyring, pytest
+#   bash packaging/dev.sh packages run|test     # print the Debian packages each mode needs
 # System packages are installed with apt on Debian/Ubuntu (sudo when not root); elsewhere
 # install PortAudio yourself. Re-running skips what is already there.
 set -euo pipefail
@@ -38,6 +39,9 @@ python_env() {
 }
 
 case "$mode" in
+  packages)
+    if [ "${1:-run}" = test ]; then echo $RUN_PKGS $TEST_PKGS; else echo $RUN_PKGS; fi
+    ;;
   run)
     apt_install $RUN_PKGS
     python_env ""
@@ -49,7 +53,7 @@ case "$mode" in
     exec bash packaging/with-test-services.sh .venv/bin/python -m pytest "$@"
     ;;
   *)
-    echo "usage: bash packaging/dev.sh run|test [args...]" >&2
+    echo "usage: bash packaging/dev.sh run|test [args...]  |  packages run|test" >&2
     exit 64
     ;;
 esac
