@@ -18,7 +18,7 @@ _STATUS_WORDS = {
 def footer_text(msg: DisplayMessage) -> str:
     """``model · 1,204 in · ≈380 out · $0.0031 · first token 420 ms · 52.1 tok/s · Stopped``."""
     if msg.role is not Role.ASSISTANT:
-        return ""
+        return msg.note
     u = msg.usage
     approx = "≈" if u.estimated else ""
     parts: list[str] = []
@@ -39,6 +39,8 @@ def footer_text(msg: DisplayMessage) -> str:
     word = _STATUS_WORDS.get(msg.status)
     if word:
         parts.append(word)
+    if msg.note:
+        parts.append(msg.note)
     return " · ".join(parts)
 
 

@@ -542,7 +542,7 @@ class ConversationView(QAbstractScrollArea):
             msg = row.msg
             text = msg.text
             h = (text.count("\n") + len(text) // per_line + 1) * line_h
-            h += (assistant if msg.role is Role.ASSISTANT else user) + 8 * text.count("```")
+            h += (assistant if msg.has_footer else user) + 8 * text.count("```")
             if msg.tool_calls:
                 h += len(msg.tool_calls) * (line_h + 12)
             if msg.status in failed:
@@ -551,7 +551,7 @@ class ConversationView(QAbstractScrollArea):
         return out
 
     def _chrome_height(self, row: Row) -> int:
-        footer = self._footer_h if row.msg.role is Role.ASSISTANT else 0
+        footer = self._footer_h if row.msg.has_footer else 0
         return MARGIN + 2 * PAD + self._header_h + HEADER_GAP + footer
 
     def _row_height(self, row: Row) -> int:
@@ -944,7 +944,7 @@ class ConversationView(QAbstractScrollArea):
             ctx.clip = QRectF(0, -py, width, vh)
             part.doc.documentLayout().draw(painter, ctx)
             painter.restore()
-        if msg.role is Role.ASSISTANT:
+        if msg.has_footer:
             self._paint_footer(
                 painter,
                 row,

@@ -73,6 +73,12 @@ class DisplayMessage:
     # Image bytes the app already holds (cached in the store), by URL: shown at once,
     # without the click-to-load placeholder.
     images: dict[str, bytes] = field(default_factory=dict)
+    # One line under the message for what the app knows about it (e.g. a moderation verdict).
+    note: str = ""
+
+    @property
+    def has_footer(self) -> bool:
+        return self.role is Role.ASSISTANT or bool(self.note)
 
     @property
     def is_user(self) -> bool:

@@ -95,9 +95,18 @@ def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> Displ
             for p in message.parts
             if p.get("type") == TOOL_CALL_PART
         ),
+        note=_moderation_note(message),
         branch_index=branch[0],
         branch_count=branch[1],
     )
+
+
+def _moderation_note(message: Message) -> str:
+    """Flagged categories with scores, or why it was not checked; nothing when all is fine."""
+    verdict = moderation.verdict_in(message)
+    if verdict is None or verdict.status == "ok":
+        return ""
+    return f"⚑ {verdict.summary()}" if verdict.flagged else verdict.summary()
 
 
 class ChatPanel(QWidget):
@@ -502,6 +511,9 @@ class ChatPanel(QWidget):
         verdict = await pending
         await moderation.attach(self.ctx.store, message_id, verdict)
         self.status_changed.emit(f"{what}: {verdict.summary()}")
+        shown = self.view.message(str(message_id))
+        if shown is not None and shown.status is not Status.STREAMING:  # show it on the row
+            self.view.update_message(self._display([self.ctx.store.get_message(message_id)])[0])
 
     def on_view_regenerate_requested(self, message_id: str) -> None:
         target = self.target()

@@ -52,3 +52,12 @@ def test_error_text_defaults_in_plain_words() -> None:
         error_text(DisplayMessage("e", Role.ASSISTANT, status=Status.ERROR))
         == "The request failed."
     )
+
+
+def test_a_note_shows_under_any_message() -> None:
+    from app.ui.chat.footer import footer_text
+    from app.ui.chat.messages import DisplayMessage, Role
+
+    user = DisplayMessage("1", Role.USER, "hi", note="⚑ Flagged by moderation: hate 0.91.")
+    assert user.has_footer and footer_text(user) == "⚑ Flagged by moderation: hate 0.91."
+    assert not DisplayMessage("2", Role.USER, "hi").has_footer

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from app.core import moderation
 from app.core.context import AppContext
 from app.paths import AppPaths
+from app.ui.chat.messages import DisplayMessage, Role
 from app.ui.panels.chat import ChatPanel
 from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
@@ -71,6 +72,11 @@ async def test_prompt_and_answer_checks_are_kept_on_the_messages(  # type: ignor
     answer = _verdict(ctx, answer_id)
     assert answer is not None and answer.status in ("ok", "flagged")
     await until(lambda: any(s.startswith("Prompt: Flagged by moderation: ") for s in statuses))
+    # The verdict shows on the message itself, with its categories and scores.
+    await until(
+        lambda: "hate 0.91" in (panel.view.message(user_id) or DisplayMessage("", Role.USER)).note
+    )
+    assert panel.view.message(user_id).note.startswith("⚑ Flagged")  # type: ignore[union-attr]
     ledger = await ctx.store.usage_entries()
     assert sorted(r["endpoint"] for r in ledger).count("moderations") == 2
 
