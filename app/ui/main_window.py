@@ -21,6 +21,7 @@ from app.core.chat import Target
 from app.core.context import AppContext
 from app.core.semantic import SemanticSearch, meaning_search, merge_hits
 from app.settings import Settings
+from app.store import StoreError
 from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
 from app.ui.dialogs.providers import ProvidersDialog
@@ -244,7 +245,7 @@ class MainWindow(QMainWindow):
         if last:
             try:
                 self.chat.open_conversation(int(str(last)))
-            except Exception:  # deleted since, or unreadable: start with a new chat
+            except (ValueError, StoreError):  # deleted since, or unreadable: a new chat
                 _log.info("last conversation %s not reopened", last)
 
     def _save_state(self) -> None:

@@ -91,3 +91,21 @@ async def test_ask_another_model_compares_the_last_answer(
         await window.shutdown()
     finally:
         await ctx.close()
+
+
+async def test_a_deleted_last_conversation_just_starts_a_new_chat(qtbot, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    ctx = await open_context(AppPaths.from_root(data_dir))
+    try:
+        conversation = await ctx.store.create_conversation("gone soon")
+        first = MainWindow(ctx)
+        qtbot.addWidget(first)
+        first.chat.open_conversation(conversation.id)
+        first.close()  # remembers it as the last conversation
+        await first.shutdown()
+        await ctx.store.delete_conversation(conversation.id)
+        second = MainWindow(ctx)
+        qtbot.addWidget(second)
+        assert second.chat.session.conversation_id is None
+        await second.shutdown()
+    finally:
+        await ctx.close()
