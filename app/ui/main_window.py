@@ -286,6 +286,7 @@ class MainWindow(QMainWindow):
                 self,
                 models_cache=self.ctx.models,
                 settings=self.ctx.settings.get(),
+                on_call=self.on_model_list_called,
             )
             self.providers_dialog.provider_saved.connect(lambda _id: self.chat.refresh_providers())
             self.providers_dialog.provider_removed.connect(
@@ -314,6 +315,25 @@ class MainWindow(QMainWindow):
 
     def on_registry_changed(self, *_: object) -> None:
         self._update_provider_label()
+
+    def on_model_list_called(
+        self, provider_id: str, listing: object, error: Exception | None
+    ) -> None:
+        """A connection test is an API call too: it goes in the usage ledger (no cost)."""
+        from app.core.usage import account
+
+        self.tasks.start(
+            f"account-models-{provider_id}",
+            account(
+                self.ctx.store,
+                self.ctx.clients,
+                provider_id,
+                "models",
+                "",
+                result=listing,
+                error=error,
+            ),
+        )
 
     def on_settings_changed(self, settings: Settings, changed: frozenset[str]) -> None:
         if changed & {"theme", "font_size"}:

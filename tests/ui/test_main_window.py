@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -107,5 +108,29 @@ async def test_a_deleted_last_conversation_just_starts_a_new_chat(qtbot, data_di
         qtbot.addWidget(second)
         assert second.chat.session.conversation_id is None
         await second.shutdown()
+    finally:
+        await ctx.close()
+
+
+async def test_model_list_calls_from_the_providers_dialog_reach_the_ledger(
+    qtbot, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from app.api import ModelList
+    from app.api.errors import AuthenticationError
+
+    ctx = await open_context(AppPaths.from_root(data_dir))
+    try:
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.on_model_list_called("p1", ModelList(), None)
+        window.on_model_list_called("p2", None, AuthenticationError("bad key", status=401))
+        for _ in range(100):  # the two ledger writes are tasks: wait for both
+            rows = await ctx.store.usage_entries()
+            if len(rows) == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert sorted(str(r["provider"]) for r in rows) == ["p1", "p2"]
+        assert {str(r["endpoint"]) for r in rows} == {"models"}
+        await window.shutdown()
     finally:
         await ctx.close()

@@ -32,6 +32,9 @@ class ConnectionResult:
     models: list[Any] = field(default_factory=list)
     seconds: float = 0.0
     checked: bool = True  # False when nothing could be asked over the network
+    # The call itself, for the usage ledger: the listing (with its metadata) or the error.
+    listing: Any = None
+    error: Exception | None = None
 
     @property
     def model_ids(self) -> list[str]:
@@ -59,7 +62,8 @@ async def check_connection(
         listing = await client.list_models()
     except ApiError as error:
         headline, hint = describe_failure(error, profile)
-        return ConnectionResult(False, headline, hint, seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return ConnectionResult(False, headline, hint, seconds=seconds, error=error)
     finally:
         await client.aclose()
     models = list(getattr(listing, "models", listing))
@@ -69,7 +73,8 @@ async def check_connection(
         headline = "Connected, but the provider lists no models. Add the models you use by hand."
     else:
         headline = f"Connected: {count} model{'s' if count != 1 else ''} available."
-    return ConnectionResult(True, headline, f"Answered in {seconds:.1f} s.", models, seconds)
+    detail = f"Answered in {seconds:.1f} s."
+    return ConnectionResult(True, headline, detail, models, seconds, listing=listing)
 
 
 def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, str]:

@@ -104,6 +104,7 @@ class ProvidersDialog(QDialog):
         models_cache: ModelsCache | None = None,
         settings: Settings | None = None,
         client_factory: ClientFactory | None = None,
+        on_call: Callable[[str, Any, Exception | None], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.registry = registry
@@ -111,6 +112,8 @@ class ProvidersDialog(QDialog):
         self.models_cache = models_cache
         self.presets = list(presets) if presets is not None else default_presets()
         self.make_client = client_factory or client_factory_for(settings)
+        # Told of every model-list call (provider id, listing, error) for the usage ledger.
+        self.on_call = on_call
         self.tasks = TaskOwner(on_error=self.on_task_failed)
         self.key_tasks = TaskOwner(on_error=self.on_task_failed)
         self._current_id: str | None = None
@@ -494,6 +497,8 @@ class ProvidersDialog(QDialog):
                 self.connection_tested.emit(profile.id, False, message)
                 return
             result = await check_connection(profile, key, self.make_client)
+            if result.checked and self.on_call is not None:
+                self.on_call(self._editing_id() or profile.id, result.listing, result.error)
         finally:
             self.editor.test_button.setEnabled(True)
         if result.ok and not result.checked:

@@ -700,3 +700,17 @@ async def test_a_dialog_shown_again_reloads_the_registry_and_the_key(
     assert dialog.editor.name_edit.text() == "Renamed While Hidden"
     await until(lambda: dialog.editor.key_edit.text() == NOT_A_KEY)
     assert not dialog.dirty
+
+
+async def test_connection_tests_are_reported_for_the_usage_ledger(
+    make_dialog: Callable[..., ProvidersDialog],
+    openai_server_with_key: OpenAIServer,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    dialog = make_dialog(openai_server_with_key)
+    calls: list[tuple[str, object, Exception | None]] = []
+    dialog.on_call = lambda pid, listing, error: calls.append((pid, listing, error))
+    provider_id = await add_with_key(dialog, "sk-test-wrong-key-000000")
+    ok, _ = await run_test_connection(dialog)
+    assert not ok
+    assert calls[-1][0] == provider_id and calls[-1][2] is not None  # the 401, for the ledger
