@@ -39,9 +39,10 @@ from app.audio import Recorder, _backend  # noqa: E402
 from app.paths import AppPaths  # noqa: E402
 from app.ui.loop import loop_factory  # noqa: E402
 from tests.audio.fake_sounddevice import FakeSoundDevice, sine_source  # noqa: E402
-from tests.bench.bench_compare import Heartbeat, start_server, until  # noqa: E402
 from tests.helpers.app_context import open_context  # noqa: E402
 from tests.helpers.audio_env import tone  # noqa: E402
+from tests.helpers.bench_tools import Heartbeat, start_server  # noqa: E402
+from tests.helpers.waiting import until  # noqa: E402
 
 RATE = 48_000
 RECORD_SECONDS = 600
@@ -122,14 +123,14 @@ async def record_while_uploading(root: Path, base_url: str) -> dict[str, float]:
     panel.resize(1000, 760)
     panel.show()
     panel.auto_transcribe.setChecked(False)
-    await until(lambda: panel.devices is not None)
+    await until(lambda: panel.devices is not None, 60)
     # The provider's client is made before timing: building its TLS context costs ~80 ms on
     # the loop thread once per provider (the client pool's start-up cost, not this panel's).
     await ctx.clients.get("local")
     heart = Heartbeat()
     heart.start()
     panel.on_record_clicked()
-    await until(lambda: panel.recording_state == "recording")
+    await until(lambda: panel.recording_state == "recording", 60)
     readings_at, started = panel.meter.readings, time.perf_counter()
     if not os.environ.get("BENCH_NO_UPLOAD"):
         panel.set_file(big)

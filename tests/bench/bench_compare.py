@@ -26,9 +26,7 @@ import asyncio
 import gc
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +37,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.api import ProviderProfile  # noqa: E402
@@ -50,79 +47,14 @@ from app.ui.chat.message_view import ConversationView  # noqa: E402
 from app.ui.chat.messages import DisplayMessage, Role, Status  # noqa: E402
 from app.ui.panels.compare import ComparePanel  # noqa: E402
 from tests.helpers.app_context import open_context  # noqa: E402
+from tests.helpers.bench_tools import Heartbeat, start_server  # noqa: E402
+from tests.helpers.waiting import until  # noqa: E402
 
 COLUMNS = 6
 TOKENS = 2_000
 RATE = 500
 ROUNDS = 3
 MODELS = [f"model-{i}?tokens={TOKENS}&rate={RATE}" for i in range(COLUMNS)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.helpers.openai_server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(10),
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the test server did not start")
-
-
-class Heartbeat:
-    """A 5 ms timer on the Qt thread; the longest gap between ticks is the worst stall."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self.beat)
-        self.last = self.cpu = 0.0
-        self.worst = self.worst_cpu = 0.0
-        self.beats = 0
-        self.over_50 = 0
-
-    def start(self) -> None:
-        self.last, self.cpu = time.perf_counter(), time.thread_time()
-        self.worst = self.worst_cpu = 0.0
-        self.beats = self.over_50 = 0
-        self.timer.start()
-
-    def beat(self) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        gap = (now - self.last) * 1000
-        if gap > self.worst:
-            # The Qt thread's own CPU in that gap: near the gap means our work, far below
-            # it means the thread was waiting (other processes on the cores, the GIL).
-            self.worst, self.worst_cpu = gap, (cpu - self.cpu) * 1000
-        self.over_50 += gap >= 50
-        self.last, self.cpu = now, cpu
-        self.beats += 1
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return self.worst
-
-
-async def until(condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(seconds):
-        while not condition():  # noqa: ASYNC110 - widget state, polled like the tests do
-            await asyncio.sleep(0.01)
 
 
 async def alone(ctx, view: ConversationView, model: str) -> float:  # type: ignore[no-untyped-def]
@@ -180,7 +112,7 @@ async def run(app: QApplication, base_url: str, data: Path) -> dict[str, Any]:
             beat.start()
             t = time.perf_counter()
             panel.start("Stream a long answer.", [ColumnSpec(Target("local", m)) for m in MODELS])
-            await until(lambda: panel.comparison is not None and not panel.busy)
+            await until(lambda: panel.comparison is not None and not panel.busy, 60)
             together = time.perf_counter() - t
             await asyncio.sleep(0.1)  # the last frames
             stall = beat.stop()

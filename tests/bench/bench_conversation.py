@@ -22,7 +22,6 @@ import asyncio
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.api import ApiClient, ChatRequest, ProviderProfile  # noqa: E402
 from app.ui.chat.message_view import ConversationView  # noqa: E402
 from app.ui.chat.messages import DisplayMessage, Role, Status, Usage  # noqa: E402
+from tests.helpers.bench_tools import start_server  # noqa: E402
 
 TOKENS = 20_000
 RATE = 2_000
@@ -137,33 +137,6 @@ def measure_open(app: QApplication, view: ConversationView) -> tuple[float, floa
     app.processEvents()
     gc.collect()
     return ms, rss_mb() - before
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.helpers.openai_server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # It stands in for a remote provider: it must not take the UI thread's core.
-        preexec_fn=lambda: os.nice(10),
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the test server did not start")
 
 
 async def stream_into(view: MeteredView, client: ApiClient) -> int:
