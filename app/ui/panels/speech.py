@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -56,6 +54,7 @@ from app.core.speech import (
 from app.store import SpeechItem
 from app.ui.dialogs.common import named
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
 
 if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at start-up
     from app.audio import Clip, PlaybackEnd, Player, PlayerState
@@ -63,25 +62,7 @@ if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at s
 _log = log.get("ui.speech")
 
 HISTORY_LIMIT = 200
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 _CONVERTIBLE = ("wav", "flac", "ogg", "mp3")
-
-
-def confirm_delete(parent: QWidget, what: str, on_yes: Callable[[], None]) -> QMessageBox:
-    """Ask before deleting (window-modal, opened with ``open()``: no nested event loop)."""
-    box = QMessageBox(
-        QMessageBox.Icon.Question,
-        f"Delete {what}?",
-        f"Delete this {what} and its audio from history? This cannot be undone.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        parent,
-    )
-    box.setObjectName("confirmDeleteBox")
-    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-    box.accepted.connect(on_yes)
-    box.finished.connect(box.deleteLater)
-    box.open()
-    return box
 
 
 def editable(combo: QComboBox, object_name: str, accessible_name: str) -> None:
@@ -607,16 +588,7 @@ class SpeechPanel(QWidget):
     # --- history ---------------------------------------------------------------------------
     def refresh_history(self, select: int | None = None) -> None:
         items = self.ctx.store.list_speech(HISTORY_LIMIT)
-        self.history.blockSignals(True)
-        self.history.clear()
-        for item in items:
-            row = QListWidgetItem(clip_label(item))
-            row.setData(ITEM_ROLE, item)
-            row.setToolTip(item.text[:500])
-            self.history.addItem(row)
-            if item.id == select:
-                self.history.setCurrentItem(row)
-        self.history.blockSignals(False)
+        fill_history(self.history, items, clip_label, lambda item: item.text, select)
         self.history_empty.setVisible(not items)
         self._update_actions()
 

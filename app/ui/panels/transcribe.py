@@ -69,8 +69,9 @@ from app.core.transcription import (
 )
 from app.store import Transcription
 from app.ui.dialogs.common import named
-from app.ui.panels.speech import clock, confirm_delete, editable
+from app.ui.panels.speech import clock, editable
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
 from app.ui.widgets.level_meter import LevelMeter
 
 if TYPE_CHECKING:
@@ -79,7 +80,6 @@ if TYPE_CHECKING:
 _log = log.get("ui.transcribe")
 
 HISTORY_LIMIT = 200
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 AUDIO_FILTER = (
     "Audio (*.wav *.mp3 *.flac *.ogg *.oga *.opus *.m4a *.mp4 *.mpeg *.mpga *.webm *.aiff *.aif)"
 )
@@ -675,16 +675,7 @@ class TranscribePanel(QWidget):
     # --- history ---------------------------------------------------------------------------
     def refresh_history(self, select: int | None = None) -> None:
         items = self.ctx.store.list_transcriptions(HISTORY_LIMIT)
-        self.history.blockSignals(True)
-        self.history.clear()
-        for item in items:
-            row = QListWidgetItem(transcript_label(item))
-            row.setData(ITEM_ROLE, item)
-            row.setToolTip(item.transcript[:500])
-            self.history.addItem(row)
-            if item.id == select:
-                self.history.setCurrentItem(row)
-        self.history.blockSignals(False)
+        fill_history(self.history, items, transcript_label, lambda item: item.transcript, select)
         self.history_empty.setVisible(not items)
         self._update_actions()
 
