@@ -45,6 +45,31 @@ class AppContext:
         problems += [p for p in (store.report.message, store.problem) if p]
         return cls(paths, settings, registry, keys, models, store, clients, problems)
 
+    async def fetch_missing_model_lists(self) -> bool:
+        """Fetch and cache the model list of every provider never fetched (each call goes in
+        the usage ledger); True when something new arrived. Offline, the cache stays as is."""
+        from app.api import ApiError
+        from app.core.clients import ProviderUnavailable
+        from app.core.usage import account
+
+        fetched = False
+        for profile in self.registry.all():
+            if not profile.capabilities.model_list or self.models.get(profile.id) is not None:
+                continue
+            try:
+                listing = await (await self.clients.get(profile.id)).list_models()
+            except ProviderUnavailable as exc:
+                _log.info("model list of %s not fetched: %s", profile.id, exc.user_message)
+                continue
+            except ApiError as exc:
+                _log.info("model list of %s not fetched: %s", profile.id, exc)
+                await account(self.store, self.clients, profile.id, "models", "", error=exc)
+                continue
+            self.models.put(profile.id, listing.models)
+            await account(self.store, self.clients, profile.id, "models", "", result=listing)
+            fetched = True
+        return fetched
+
     async def close(self) -> None:
         """Network first (nothing new to save), then the store (flushes streamed text)."""
         await self.clients.aclose()

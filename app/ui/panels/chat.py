@@ -15,7 +15,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
-from app.api import ApiError
 from app.core import moderation
 from app.core.chat import (
     TOOL_CALL_PART,
@@ -42,7 +40,6 @@ from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import RemoteImageError, cached_images, fetch_image, with_image_part
 from app.core.speech import Speaker, SpeechError
-from app.core.usage import account
 from app.store import Message, MessageStatus, StoreWriteError
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
@@ -53,7 +50,7 @@ from app.ui.dialogs.welcome import WelcomePanel
 from app.ui.params import ParamsDrawer, ParamsPresets
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
-from app.ui.widgets.model_picker import ModelPicker
+from app.ui.widgets.model_picker import ModelPickerPopup
 
 _log = log.get("ui.chat")
 
@@ -164,12 +161,8 @@ class ChatPanel(QWidget):
         self._reading: str | None = None  # the message being read aloud
         self.drawer = ParamsDrawer(ParamsPresets(ctx.paths.config / "parameter-presets.json"))
         self.drawer.hide()
-        self.picker_popup = QFrame(self, Qt.WindowType.Popup)
-        self.picker_popup.setObjectName("modelPickerPopup")
-        self.picker = ModelPicker(ctx.registry, ctx.models, self.picker_popup)
-        popup_layout = QVBoxLayout(self.picker_popup)
-        popup_layout.setContentsMargins(4, 4, 4, 4)
-        popup_layout.addWidget(self.picker)
+        self.picker_popup = ModelPickerPopup(ctx.registry, ctx.models, self)
+        self.picker = self.picker_popup.picker
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 0)
@@ -298,38 +291,14 @@ class ChatPanel(QWidget):
 
     def on_model_button_clicked(self) -> None:
         self._picking_for_answer = None
-        self.picker.refresh()
         target = self.target()
-        if target is not None:
-            self.picker.set_current(target.provider_id, target.model)
-        self.picker_popup.resize(max(420, self.model_button.width()), 420)
-        corner = self.model_button.mapToGlobal(self.model_button.rect().bottomRight())
-        self.picker_popup.move(corner.x() - self.picker_popup.width(), corner.y())
-        self.picker_popup.show()
-        self.picker.search.setFocus()
+        current = (target.provider_id, target.model) if target is not None else None
+        self.picker_popup.show_below(self.model_button, current)
         self.tasks.start("models", self._fetch_missing_models())
 
     async def _fetch_missing_models(self) -> None:
         """Fill the picker with the lists of providers never fetched (offline: cache only)."""
-        fetched = False
-        for profile in self.ctx.registry.all():
-            if not profile.capabilities.model_list or self.ctx.models.get(profile.id) is not None:
-                continue
-            try:
-                listing = await (await self.ctx.clients.get(profile.id)).list_models()
-            except ProviderUnavailable as exc:
-                _log.info("model list of %s not fetched: %s", profile.id, exc.user_message)
-                continue
-            except ApiError as exc:
-                _log.info("model list of %s not fetched: %s", profile.id, exc)
-                await account(self.ctx.store, self.ctx.clients, profile.id, "models", "", error=exc)
-                continue
-            self.ctx.models.put(profile.id, listing.models)
-            await account(
-                self.ctx.store, self.ctx.clients, profile.id, "models", "", result=listing
-            )
-            fetched = True
-        if fetched:
+        if await self.ctx.fetch_missing_model_lists():
             self.picker.refresh()
 
     def on_picker_model_chosen(self, provider_id: str, model: str) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from PySide6.QtGui import QKeyEvent, QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -249,3 +250,32 @@ class ModelPicker(QWidget):
             self.empty_label.setText(
                 "No models yet. Add a provider, then use Test connection to fetch its list, or type a model below."
             )
+
+
+class ModelPickerPopup(QFrame):
+    """The picker in a popup under the button that opened it."""
+
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        models_cache: ModelsCache | None,
+        parent: QWidget,
+        object_name: str = "modelPickerPopup",
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName(object_name)
+        self.picker = ModelPicker(registry, models_cache, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.picker)
+
+    def show_below(self, anchor: QWidget, current: tuple[str, str] | None) -> None:
+        """Open right-aligned under ``anchor`` with ``current`` (provider, model) selected."""
+        self.picker.refresh()
+        if current is not None:
+            self.picker.set_current(*current)
+        self.resize(max(420, anchor.width()), 420)
+        corner = anchor.mapToGlobal(anchor.rect().bottomRight())
+        self.move(max(0, corner.x() - self.width()), corner.y())
+        self.show()
+        self.picker.search.setFocus()

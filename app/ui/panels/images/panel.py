@@ -26,7 +26,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -41,8 +40,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
-from app.api import ApiError
-from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.images import ImageJob, ImageJobError, ImageOptions, ImageRequest, image_options
 from app.core.models_cache import effective_price
@@ -59,7 +56,7 @@ from app.ui.panels.images.gallery import (
 )
 from app.ui.panels.images.viewer import ImageViewer
 from app.ui.tasks import TaskOwner
-from app.ui.widgets.model_picker import ModelPicker
+from app.ui.widgets.model_picker import ModelPickerPopup
 
 _log = log.get("ui.images")
 
@@ -92,12 +89,10 @@ class ImagesPanel(QWidget):
             QPushButton("Choose model…"), "imageModelButton", "Choose image model",
             "Choose the image model (any provider)",
         )  # fmt: skip
-        self.picker_popup = QFrame(self, Qt.WindowType.Popup)
-        self.picker_popup.setObjectName("imageModelPickerPopup")
-        self.picker = ModelPicker(ctx.registry, ctx.models, self.picker_popup)
-        popup_layout = QVBoxLayout(self.picker_popup)
-        popup_layout.setContentsMargins(4, 4, 4, 4)
-        popup_layout.addWidget(self.picker)
+        self.picker_popup = ModelPickerPopup(
+            ctx.registry, ctx.models, self, "imageModelPickerPopup"
+        )
+        self.picker = self.picker_popup.picker
         self.form = ImageForm()
         self.generate_button = named(
             QPushButton("Generate"), "generateImagesButton", "Generate images", "Ctrl+Enter"
@@ -328,28 +323,12 @@ class ImagesPanel(QWidget):
         return image_options(profile, self.target[1])
 
     def on_model_button_clicked(self) -> None:
-        self.picker.refresh()
-        if self.target is not None:
-            self.picker.set_current(*self.target)
-        self.picker_popup.resize(max(420, self.model_button.width()), 420)
-        corner = self.model_button.mapToGlobal(self.model_button.rect().bottomRight())
-        self.picker_popup.move(max(0, corner.x() - self.picker_popup.width()), corner.y())
-        self.picker_popup.show()
-        self.picker.search.setFocus()
+        self.picker_popup.show_below(self.model_button, self.target)
         self.tasks.start("models", self._fetch_missing_models())
 
     async def _fetch_missing_models(self) -> None:
         """Fill the picker with the lists of providers never fetched (offline: cache only)."""
-        fetched = False
-        for profile in self.ctx.registry.all():
-            if not profile.capabilities.model_list or self.ctx.models.get(profile.id) is not None:
-                continue
-            try:
-                await self.ctx.models.refresh(profile.id, await self.ctx.clients.get(profile.id))
-                fetched = True
-            except (ApiError, ProviderUnavailable) as exc:
-                _log.info("model list of %s not fetched: %s", profile.id, exc)
-        if fetched:
+        if await self.ctx.fetch_missing_model_lists():
             self.picker.refresh()
 
     def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
