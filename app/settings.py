@@ -20,12 +20,11 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app import log
 
@@ -41,60 +40,54 @@ PROXY_NONE = "none"
 _PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
-class Settings(BaseModel):
-    """Everything a user can change in the settings dialog."""
+class SettingsError(ValueError):
+    """A setting has a value it cannot take; the message says which and why, in plain words."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can change in the settings dialog.
+
+    A plain frozen dataclass checked by :meth:`validate`, not a pydantic model: settings
+    are read before the first window paints, and pydantic's import and schema building
+    cost more than a bare window takes to start (see DESIGN.md, start-up).
+    """
 
     version: int = SETTINGS_VERSION
-    default_provider: str | None = Field(default=None, description="provider id")
+    default_provider: str | None = None  # a provider id
     default_model: str | None = None
-    send_key: SendKey = Field(
-        default="enter", description="the other combination inserts a newline"
-    )
+    send_key: SendKey = "enter"  # the other combination inserts a newline
     theme: Theme = "system"
-    proxy: str = Field(
-        default=PROXY_SYSTEM,
-        description='"system" (environment/OS), "none" (direct), or a proxy URL',
-    )
-    request_timeout: float = Field(default=60.0, ge=5.0, le=3600.0, description="seconds")
-    font_size: int | None = Field(default=None, ge=6, le=48, description="points; null = system")
+    proxy: str = PROXY_SYSTEM  # "system" (environment/OS), "none" (direct), or a proxy URL
+    request_timeout: float = 60.0  # seconds, 5..3600
+    font_size: int | None = None  # points, 6..48; None = system
     # Search by meaning and moderation (all off until the user turns them on).
-    embeddings_provider: str | None = Field(default=None, description="provider id")
+    embeddings_provider: str | None = None  # a provider id
     embeddings_model: str | None = None
-    semantic_search: bool = Field(default=False, description="sidebar searches by meaning too")
-    moderation: bool = Field(default=False, description="check each prompt before sending")
-    moderation_answers: bool = Field(default=False, description="check answers as well")
-    moderation_warn: bool = Field(default=True, description="ask before sending a flagged prompt")
-    moderation_provider: str | None = Field(default=None, description="null = the chat's provider")
-    moderation_model: str | None = Field(default=None, description="null = the provider's default")
+    semantic_search: bool = False  # sidebar searches by meaning too
+    moderation: bool = False  # check each prompt before sending
+    moderation_answers: bool = False  # check answers as well
+    moderation_warn: bool = True  # ask before sending a flagged prompt
+    moderation_provider: str | None = None  # None = the chat's provider
+    moderation_model: str | None = None  # None = the provider's default
 
-    @field_validator("proxy")
-    @classmethod
-    def _check_proxy(cls, value: str) -> str:
-        value = value.strip()
-        if value.lower() in (PROXY_SYSTEM, PROXY_NONE, ""):
-            return value.lower() or PROXY_SYSTEM
-        parts = urlsplit(value)
-        if parts.scheme not in _PROXY_SCHEMES or not parts.hostname:
-            raise ValueError(
-                "proxy must be system, none, or a URL like http://host:3128 or socks5://host:1080"
-            )
-        return value
+    def __post_init__(self) -> None:
+        # Checked (and normalised) on every construction, as a pydantic model would be.
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            checked = _check(name, value)
+            if checked is not value:
+                object.__setattr__(self, name, checked)
 
-    @field_validator(
-        "default_provider",
-        "default_model",
-        "embeddings_provider",
-        "embeddings_model",
-        "moderation_provider",
-        "moderation_model",
-    )
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        return value.strip() or None
+    def validate(cls, data: Mapping[str, Any]) -> Settings:
+        """Settings from JSON-like ``data`` (unknown keys ignored, blank ids become None);
+        raises :class:`SettingsError` naming the first bad value."""
+        return cls(**{name: data[name] for name in _FIELD_NAMES if name in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @property
     def proxy_url(self) -> str | None:
@@ -105,6 +98,69 @@ class Settings(BaseModel):
     def use_system_proxy(self) -> bool:
         """Whether HTTP clients should honour the environment's proxy variables."""
         return self.proxy == PROXY_SYSTEM
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Settings))
+_OPTIONAL_TEXT = {
+    "default_provider", "default_model", "embeddings_provider", "embeddings_model",
+    "moderation_provider", "moderation_model",
+}  # fmt: skip
+_FLAGS = {"semantic_search", "moderation", "moderation_answers", "moderation_warn"}
+_CHOICES: dict[str, tuple[str, ...]] = {"send_key": get_args(SendKey), "theme": get_args(Theme)}
+
+
+def _check(name: str, value: Any) -> Any:
+    """``value`` for field ``name`` in its normal form, or :class:`SettingsError`."""
+    if name in _OPTIONAL_TEXT:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise SettingsError(f"{name} must be text or null")
+        return value.strip() or None
+    if name in _FLAGS:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{name} must be true or false")
+        return value
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise SettingsError(f"{name} must be one of {', '.join(_CHOICES[name])}")
+        return value
+    if name == "proxy":
+        return _check_proxy(value)
+    if name == "request_timeout":
+        return float(_number(name, value, 5, 3600, "seconds"))
+    if name == "font_size":
+        return None if value is None else int(_number(name, value, 6, 48, "points", whole=True))
+    if name == "version":
+        return int(_number(name, value, 0, 1_000_000, "", whole=True))
+    raise AssertionError(name)
+
+
+def _number(
+    name: str, value: Any, low: float, high: float, unit: str, *, whole: bool = False
+) -> float:
+    # bool is an int in Python, and "true" seconds would be a surprise.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingsError(f"{name} must be a number")
+    if whole and value != int(value):
+        raise SettingsError(f"{name} must be a whole number")
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g} {unit}".rstrip())
+    return value
+
+
+def _check_proxy(value: Any) -> str:
+    if not isinstance(value, str):
+        raise SettingsError("proxy must be text")
+    value = value.strip()
+    if value.lower() in (PROXY_SYSTEM, PROXY_NONE, ""):
+        return value.lower() or PROXY_SYSTEM
+    parts = urlsplit(value)
+    if parts.scheme not in _PROXY_SCHEMES or not parts.hostname:
+        raise SettingsError(
+            "proxy must be system, none, or a URL like http://host:3128 or socks5://host:1080"
+        )
+    return value
 
 
 SettingsListener = Callable[[Settings, frozenset[str]], None]
@@ -186,8 +242,8 @@ class SettingsStore:
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            return cls(path, Settings.model_validate(data))
-        except (ValueError, ValidationError) as error:
+            return cls(path, Settings.validate(data))
+        except ValueError as error:
             kept = keep_aside(path)
             _log.warning(
                 "settings file %s is invalid (%s); kept as %s", path, _first_line(error), kept
@@ -204,13 +260,12 @@ class SettingsStore:
     def update(self, **changes: Any) -> Settings:
         """Apply ``changes`` (field=value), save, and notify subscribers.
 
-        Raises :class:`pydantic.ValidationError` for invalid values; nothing is changed then.
+        Raises :class:`SettingsError` for invalid values; nothing is changed then.
         """
-        unknown = set(changes) - set(Settings.model_fields)
+        unknown = set(changes) - set(_FIELD_NAMES)
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-        merged = {**self._settings.model_dump(), **changes}
-        new = Settings.model_validate(merged)
+        new = Settings.validate({**self._settings.to_dict(), **changes})
         changed = frozenset(k for k in changes if getattr(new, k) != getattr(self._settings, k))
         if not changed:
             return self._settings
@@ -221,7 +276,7 @@ class SettingsStore:
 
     def reset(self) -> Settings:
         """Back to defaults (saved and announced like any change)."""
-        defaults = Settings().model_dump()
+        defaults = Settings().to_dict()
         return self.update(**{k: v for k, v in defaults.items() if k != "version"})
 
     def subscribe(self, listener: SettingsListener) -> Callable[[], None]:
@@ -232,7 +287,7 @@ class SettingsStore:
         return self._listeners.add(listener)
 
     def save(self) -> None:
-        text = json.dumps(self._settings.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        text = json.dumps(self._settings.to_dict(), indent=2, ensure_ascii=False)
         write_atomic(self.path, text + "\n")
 
 

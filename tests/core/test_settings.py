@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from app.paths import AppPaths
-from app.settings import Settings, SettingsStore, write_atomic
+from app.settings import Settings, SettingsError, SettingsStore, write_atomic
 
 
 @pytest.fixture
@@ -84,7 +83,7 @@ def test_invalid_values_are_refused_and_nothing_changes(
 ) -> None:
     store = SettingsStore.load(settings_file)
     before = store.get()
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError):
         store.update(**changes)
     assert store.get() == before
     assert not settings_file.exists()

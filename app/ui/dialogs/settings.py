@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from pydantic import ValidationError
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 from app import log
 from app.core.models_cache import ModelsCache, model_choices
 from app.core.providers import ProviderRegistry
-from app.settings import PROXY_NONE, PROXY_SYSTEM, Settings, SettingsStore
+from app.settings import PROXY_NONE, PROXY_SYSTEM, Settings, SettingsError, SettingsStore
 from app.ui.dialogs.common import named, note, set_tone
 
 _log = log.get("ui.settings")
@@ -289,9 +288,8 @@ class SettingsDialog(QDialog):
             return
         try:
             self.store.update(**changes)
-        except ValidationError as error:
-            first = error.errors()[0]
-            message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        except SettingsError as error:
+            message = str(error)
             self._say(message[:1].upper() + message[1:] + ".", "error")
             self.setting_failed.emit(message)
             return
