@@ -29,16 +29,15 @@ provider's own text (for logs and details). Neither ever contains HTML or a key.
 
 from __future__ import annotations
 
-import email.utils
-import html
 import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from app.log import redact
+
+# html, orjson and email.utils are imported where used: the app imports this module before
+# its first paint, and error bodies are only ever read after a call.
 
 __all__ = [
     "ApiConnectionError",
@@ -273,6 +272,8 @@ def _clean(text: str) -> str:
 
 
 def _html_text(fragment: bytes) -> str:
+    import html
+
     return _clean(html.unescape(_TAGS.sub(" ", fragment.decode("utf-8", "replace"))))
 
 
@@ -298,6 +299,8 @@ def parse_error_body(
         match = _TITLE.search(body) or _H1.search(body)
         text = _html_text(match.group(1)) if match else ""
         return (text or "an HTML error page with no title"), None, None, None, None
+    import orjson
+
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -383,6 +386,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return max(0.0, float(raw))
     except ValueError:
         pass
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):

@@ -21,23 +21,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from app import log
-from app.api import (
-    ApiError,
-    ChatRequest,
-    CompletionDelta,
-    InsufficientCreditsError,
-    ProviderProfile,
-    StreamInterruptedError,
-    image_part,
-)
-from app.api import Usage as ApiUsage
+from app.api.errors import ApiError, InsufficientCreditsError, StreamInterruptedError
 from app.core.clients import ClientPool, ProviderUnavailable
 from app.core.usage import credits_message
 from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
 
-if TYPE_CHECKING:
-    from app.api import ChatStream, CompletionStream
+if TYPE_CHECKING:  # the wire types (pydantic) load with the first call, not at start-up
+    from app.api import ChatRequest, ChatStream, CompletionStream, ProviderProfile
+    from app.api import Usage as ApiUsage
 
 _log = log.get("core.chat")
 
@@ -249,6 +241,8 @@ class ChatSession:
                 )
             else:
                 stream = client.stream_chat(self._request(self._history(prompt), target, profile))
+            from app.api.types import CompletionDelta
+
             async with stream:
                 async for delta in stream:
                     piece = delta.text if isinstance(delta, CompletionDelta) else delta.content
@@ -397,6 +391,8 @@ class ChatSession:
                 continue
             messages.append({"role": message.role, "content": self._content(message)})
         params = {k: v for k, v in self.params.items() if v is not None and k != "mode"}
+        from app.api.types import ChatRequest
+
         return ChatRequest.build(model=target.model, messages=messages, stream=True, **params)
 
     @property
@@ -428,6 +424,8 @@ class ChatSession:
             data = self.store.blob_path(blob["sha256"]).read_bytes()
         except (OSError, KeyError):
             return None  # a missing file drops the image, not the whole request
+        from app.api.types import image_part
+
         return image_part(data, blob.get("mime", "image/png"))
 
     async def _parts(self, attachments: Sequence[Attachment]) -> list[dict[str, Any]]:

@@ -11,16 +11,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app import log
-from app.api import ProviderProfile, RateLimitStatus
 from app.core.keys import KeyStore
 from app.core.providers import ProviderRegistry
 from app.core.usage import UsageMonitor
 from app.settings import SettingsStore
 
-if TYPE_CHECKING:  # the client (and httpx) load on the first call, not at start-up
+if TYPE_CHECKING:  # the client (httpx, pydantic) loads on the first call, not at start-up
     import httpx
 
-    from app.api import ApiClient
+    from app.api import ApiClient, ProviderProfile, RateLimitStatus
 
 _log = log.get("core.clients")
 

@@ -7,17 +7,31 @@ same engine can be driven from a script or a test.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app import log
 from app.core.clients import ClientPool
 from app.core.keys import KeyStore
-from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
 from app.settings import SettingsStore
 from app.store import Store
 
+if TYPE_CHECKING:
+    from app.core.models_cache import ModelsCache
+
 _log = log.get("core.context")
+
+# The engine's modules that start-up leaves out (pydantic, the wire types, the HTTP client):
+# :func:`preload_engine` imports them on a worker thread once the window has painted.
+ENGINE_MODULES = (
+    "app.api.profiles",
+    "app.api.types",
+    "app.core.models_cache",
+    "app.core.chat",
+    "app.api.client",
+)
 
 
 @dataclass
@@ -26,11 +40,18 @@ class AppContext:
     settings: SettingsStore
     registry: ProviderRegistry
     keys: KeyStore
-    models: ModelsCache
     store: Store
     clients: ClientPool
     problems: list[str] = field(default_factory=list)
-    """Start-up problems in plain words (a damaged file kept aside, a recovered database)."""
+    """Start-up problems in plain words (a damaged file kept aside, a recovered database).
+    The providers file is read after the first paint: its problem is ``registry.problem``."""
+
+    @cached_property
+    def models(self) -> ModelsCache:
+        """Cached model lists (read per provider on first use)."""
+        from app.core.models_cache import ModelsCache
+
+        return ModelsCache(self.paths.cache / "models")
 
     @classmethod
     async def open(cls, paths: AppPaths, *, keys: KeyStore | None = None) -> AppContext:
@@ -38,12 +59,10 @@ class AppContext:
         settings = SettingsStore.load(paths.settings_file)
         registry = ProviderRegistry.load(paths.providers_file)
         keys = keys or KeyStore()
-        models = ModelsCache(paths.cache / "models")
         store = await Store.open(paths)
         clients = ClientPool(registry, keys, settings)
-        problems = [p for p in (settings.problem, registry.problem) if p]
-        problems += [p for p in (store.report.message, store.problem) if p]
-        return cls(paths, settings, registry, keys, models, store, clients, problems)
+        problems = [p for p in (settings.problem, store.report.message, store.problem) if p]
+        return cls(paths, settings, registry, keys, store, clients, problems)
 
     async def fetch_missing_model_lists(self) -> bool:
         """Fetch and cache the model list of every provider never fetched (each call goes in
@@ -70,9 +89,24 @@ class AppContext:
             fetched = True
         return fetched
 
+    def load_engine(self) -> None:
+        """Read the provider profiles (the engine's modules are imported on this thread if
+        :func:`preload_engine` has not done it yet)."""
+        self.registry.all()
+
     async def close(self) -> None:
         """Network first (nothing new to save), then the store (flushes streamed text)."""
         await self.clients.aclose()
         await self.store.close()
         self.keys.close()
         _log.info("services closed")
+
+
+def preload_engine() -> None:
+    """Import :data:`ENGINE_MODULES`. Meant for a worker thread: imports are thread-safe, and
+    the Qt thread, idle meanwhile, stays responsive (it takes the GIL back within the
+    interpreter's switch interval)."""
+    import importlib
+
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)

@@ -15,14 +15,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from app import log
-from app.api.profiles import ProviderProfile
 from app.settings import Subscribers, keep_aside, write_atomic
+
+if TYPE_CHECKING:  # profiles (pydantic) load with the file, after the first paint
+    from app.api.profiles import ProviderProfile
 
 _log = log.get("core.providers")
 
@@ -64,7 +64,7 @@ def _strip_secret_fields(profile: ProviderProfile) -> ProviderProfile:
     data = profile.model_dump()
     for name in bad:
         data.pop(name, None)
-    return ProviderProfile.model_validate(data)
+    return type(profile).model_validate(data)
 
 
 def slug(text: str) -> str:
@@ -80,63 +80,50 @@ def same_endpoint(a: str, b: str) -> bool:
 
 
 class ProviderRegistry:
-    """The user's provider profiles, in order, saved to ``path`` after every change."""
+    """The user's provider profiles, in order, saved to ``path`` after every change.
+
+    Built from ``profiles``, or, when none are given, read from ``path`` on first use: the
+    window paints before pydantic and the profiles load (see DESIGN.md, start-up).
+    """
 
     def __init__(
-        self, path: Path, profiles: Iterable[ProviderProfile] = (), problem: str | None = None
+        self,
+        path: Path,
+        profiles: Iterable[ProviderProfile] | None = None,
+        problem: str | None = None,
     ) -> None:
         self.path = path
-        self._profiles: dict[str, ProviderProfile] = {p.id: p for p in profiles}
+        self._read: dict[str, ProviderProfile] | None = (
+            None if profiles is None else {p.id: p for p in profiles}
+        )
+        self._problem = problem
         self._listeners = Subscribers("providers")
-        self.problem = problem
-        """A plain-words message when the file could not be used at load time, else None."""
 
     @classmethod
     def load(cls, path: Path) -> ProviderRegistry:
-        """Read ``path``; missing means empty; a damaged file is kept aside.
+        """The registry of ``path``, read on first use (see :func:`read_profiles`)."""
+        return cls(path)
 
-        A single invalid profile is skipped (and reported) rather than losing the others.
-        """
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls(path)
-        except OSError as error:
-            return cls(path, problem=f"Your providers could not be read ({error.strerror}).")
-        try:
-            data = json.loads(raw)
-            entries = data["providers"] if isinstance(data, dict) else data
-            if not isinstance(entries, list):
-                raise ValueError("no provider list")
-        except (ValueError, KeyError, TypeError) as error:
-            kept = keep_aside(path)
-            _log.warning("providers file %s is damaged (%s); kept as %s", path, error, kept)
-            where = f" It was kept as {kept.name}." if kept else ""
-            return cls(
-                path, problem=f"Your providers file was damaged and could not be read.{where}"
-            )
-        profiles: list[ProviderProfile] = []
-        skipped: list[str] = []
-        for entry in entries:
-            try:
-                profile = _strip_secret_fields(ProviderProfile.model_validate(entry))
-            except ValidationError:
-                skipped.append(
-                    str(entry.get("name") or entry.get("id") or "?")
-                    if isinstance(entry, dict)
-                    else "?"
-                )
-                continue
-            if profile.id in {p.id for p in profiles}:
-                skipped.append(profile.id)
-                continue
-            profiles.append(profile)
-        problem = None
-        if skipped:
-            problem = f"Some providers could not be read and were left out: {', '.join(skipped)}."
-            # Keep a copy so the user can repair it by hand; the next save rewrites the file.
-            keep_aside(path, copy=True)
-        return cls(path, profiles, problem=problem)
+    @property
+    def loaded(self) -> bool:
+        return self._read is not None
+
+    @property
+    def _profiles(self) -> dict[str, ProviderProfile]:
+        if self._read is None:
+            profiles, self._problem = read_profiles(self.path)
+            self._read = {p.id: p for p in profiles}
+        return self._read
+
+    @_profiles.setter
+    def _profiles(self, profiles: dict[str, ProviderProfile]) -> None:
+        self._read = profiles
+
+    @property
+    def problem(self) -> str | None:
+        """A plain-words message when the file could not be used at load time, else None."""
+        _ = self._profiles
+        return self._problem
 
     # -- reading ---------------------------------------------------------------
 
@@ -227,6 +214,52 @@ class ProviderRegistry:
     def _changed(self) -> None:
         self.save()
         self._listeners.notify(self)
+
+
+def read_profiles(path: Path) -> tuple[list[ProviderProfile], str | None]:
+    """The profiles in ``path`` and a problem in plain words (or None). Missing means none;
+    a damaged file is kept aside; a single invalid profile is skipped (and reported) rather
+    than losing the others."""
+    from pydantic import ValidationError
+
+    from app.api.profiles import ProviderProfile
+
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return [], None
+    except OSError as error:
+        return [], f"Your providers could not be read ({error.strerror})."
+    try:
+        data = json.loads(raw)
+        entries = data["providers"] if isinstance(data, dict) else data
+        if not isinstance(entries, list):
+            raise ValueError("no provider list")
+    except (ValueError, KeyError, TypeError) as error:
+        kept = keep_aside(path)
+        _log.warning("providers file %s is damaged (%s); kept as %s", path, error, kept)
+        where = f" It was kept as {kept.name}." if kept else ""
+        return [], f"Your providers file was damaged and could not be read.{where}"
+    profiles: list[ProviderProfile] = []
+    skipped: list[str] = []
+    for entry in entries:
+        try:
+            profile = _strip_secret_fields(ProviderProfile.model_validate(entry))
+        except ValidationError:
+            skipped.append(
+                str(entry.get("name") or entry.get("id") or "?") if isinstance(entry, dict) else "?"
+            )
+            continue
+        if profile.id in {p.id for p in profiles}:
+            skipped.append(profile.id)
+            continue
+        profiles.append(profile)
+    problem = None
+    if skipped:
+        problem = f"Some providers could not be read and were left out: {', '.join(skipped)}."
+        # Keep a copy so the user can repair it by hand; the next save rewrites the file.
+        keep_aside(path, copy=True)
+    return profiles, problem
 
 
 def _dump(profile: ProviderProfile) -> dict[str, Any]:

@@ -16,22 +16,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
-
 from app import log
-from app.api import ApiError, InsufficientCreditsError, RateLimitError
-from app.api.profiles import ModelPrice, ProviderProfile
-from app.api.types import CallMeta, RateLimitStatus, Usage
+from app.api.errors import ApiError, InsufficientCreditsError, RateLimitError
 from app.settings import keep_aside, write_atomic
 from app.store import LedgerEntry, Store, StoreWriteError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the wire types (pydantic) load with the first call, not at start-up
+    from app.api.profiles import ModelPrice, ProviderProfile
+    from app.api.types import CallMeta, RateLimitStatus, Usage
     from app.core.clients import ClientPool
     from app.core.models_cache import ModelsCache
 
@@ -74,6 +73,8 @@ def call_cost(
         if price.per_audio_minute is None:
             return None
         return price.per_audio_minute * audio_seconds / 60.0
+    from app.api.types import Usage
+
     return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens).cost_usd(price)
 
 
@@ -255,10 +256,8 @@ async def account(
 BudgetLevel = Literal["none", "ok", "warning", "over"]
 
 
-class BudgetFile(BaseModel):
-    """``budgets.json``: monthly budgets in US dollars per provider id."""
-
-    monthly_usd: dict[str, float] = Field(default_factory=dict)
+def _is_amount(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 def budget_level(spent_usd: float, budget_usd: float | None) -> BudgetLevel:
@@ -290,31 +289,38 @@ class Budgets:
     def in_config(cls, config_dir: Path) -> Budgets:
         return cls(config_dir / BUDGETS_FILE)
 
-    def _load(self) -> BudgetFile:
+    def _load(self) -> dict[str, float]:
+        """``budgets.json`` is ``{"monthly_usd": {provider id: US dollars}}``."""
         try:
-            return BudgetFile.model_validate_json(self.path.read_bytes())
+            data = json.loads(self.path.read_bytes())
+            budgets = data["monthly_usd"] if isinstance(data, dict) else None
+            if not isinstance(budgets, dict) or not all(
+                isinstance(k, str) and _is_amount(v) for k, v in budgets.items()
+            ):
+                raise ValueError("not a map of provider ids to amounts")
+            return {k: float(v) for k, v in budgets.items()}
         except FileNotFoundError:
-            return BudgetFile()
-        except (OSError, ValidationError, ValueError):
+            return {}
+        except (OSError, ValueError, KeyError):
             aside = keep_aside(self.path)
             self.problem = f"The budgets file was unreadable and was set aside ({aside})."
-            return BudgetFile()
+            return {}
 
     def get(self, provider_id: str) -> float | None:
-        return self._data.monthly_usd.get(provider_id)
+        return self._data.get(provider_id)
 
     def all(self) -> dict[str, float]:
-        return dict(self._data.monthly_usd)
+        return dict(self._data)
 
     def set(self, provider_id: str, monthly_usd: float | None) -> None:
         """Set (or with None/0 remove) a provider's monthly budget in US dollars."""
         if monthly_usd:
             if monthly_usd < 0:
                 raise ValueError("a budget cannot be negative")
-            self._data.monthly_usd[provider_id] = float(monthly_usd)
+            self._data[provider_id] = float(monthly_usd)
         else:
-            self._data.monthly_usd.pop(provider_id, None)
-        write_atomic(self.path, self._data.model_dump_json(indent=1) + "\n")
+            self._data.pop(provider_id, None)
+        write_atomic(self.path, json.dumps({"monthly_usd": self._data}, indent=1) + "\n")
         for key in [k for k in self._warned if k[0] == provider_id]:
             del self._warned[key]
 
@@ -326,7 +332,7 @@ class Budgets:
         month = month_start(today).isoformat()
         order = {"none": 0, "ok": 0, "warning": 1, "over": 2}
         out: list[tuple[str, BudgetLevel, float, float]] = []
-        for provider_id, budget in self._data.monthly_usd.items():
+        for provider_id, budget in self._data.items():
             spent = spent_by_provider.get(provider_id, 0.0)
             level = budget_level(spent, budget)
             previous = self._warned.get((provider_id, month), "ok")
@@ -512,6 +518,8 @@ class UsageMonitor:
         if rate_limit is not None:
             self.observe_rate_limit(entry.provider, rate_limit)
         elif entry.rate_limit:
+            from app.api.types import RateLimitStatus
+
             self.observe_rate_limit(
                 entry.provider, RateLimitStatus.model_validate(entry.rate_limit)
             )

@@ -36,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from app.store import branches, database, exporting, history, importing, ledger, media, search
+from app.store import branches, database, history, ledger, media, search
 from app.store.blobs import BlobFiles
 from app.store.errors import ImportFormatError, StoreError
 from app.store.history import CURRENT_LEAF
@@ -516,12 +516,16 @@ class Store:
     async def export_json(self, dest: Path, conversation_ids: Sequence[int] | None = None) -> Path:
         """Write a lossless export (zip: ``palaver.json`` + files) of some or all
         conversations; exporting all includes comparisons, images, speech and transcriptions."""
+        from app.store import exporting  # export and import load on first use, not at start-up
+
         doc = await self._readers.run(exporting.collect, conversation_ids)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._files, exporting.write_zip, doc, self._blobs, dest)
 
     def export_markdown(self, conversation_id: int) -> str:
         """The visible branch of one conversation as Markdown."""
+        from app.store import exporting
+
         conv = self.get_conversation(conversation_id)
         return exporting.markdown(conv, self.active_branch(conversation_id))
 
@@ -529,6 +533,8 @@ class Store:
         self, dest: Path, conversation_ids: Sequence[int] | None = None
     ) -> list[Path]:
         """One ``.md`` file per conversation in ``dest`` (files beside them under ``files/``)."""
+        from app.store import exporting
+
         return await self._readers.run(
             exporting.write_markdown_folder, self._blobs, dest, conversation_ids
         )
@@ -538,6 +544,8 @@ class Store:
         export zip) in ONE transaction. Raises `ImportFormatError` for a malformed file and
         `StoreWriteError` when saving fails; in both cases nothing is imported. Conversations
         already present (same uid) are skipped and counted as duplicates."""
+        from app.store import importing
+
         loop = asyncio.get_running_loop()
         parsed, report = await loop.run_in_executor(
             self._files, importing.parse_file, path, self._blobs

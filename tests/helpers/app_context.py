@@ -13,7 +13,11 @@ from tests.helpers.openai_server import OpenAIServer
 
 
 async def open_context(paths: AppPaths) -> AppContext:
-    return await AppContext.open(paths, keys=KeyStore(backend=MemoryKeyring(), environ={}))
+    """Opened as the app opens it, with the engine loaded at once (the app loads it after the
+    first paint), so widgets built on it show their providers from the start."""
+    ctx = await AppContext.open(paths, keys=KeyStore(backend=MemoryKeyring(), environ={}))
+    ctx.load_engine()
+    return ctx
 
 
 def local_provider(server: OpenAIServer, **fields: Any) -> ProviderProfile:
