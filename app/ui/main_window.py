@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -18,19 +20,22 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME, log
 from app.core.chat import Target
-from app.core.context import AppContext
-from app.core.semantic import SemanticSearch, meaning_search, merge_hits
+from app.core.context import AppContext, preload_engine
 from app.settings import Settings
 from app.store import StoreError
 from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
-from app.ui.dialogs.providers import ProvidersDialog
-from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
 from app.ui.panels.chat import ChatPanel
+from app.ui.settings_notifier import SettingsNotifier
 from app.ui.sidebar import HistorySidebar
 from app.ui.tasks import TaskOwner
 from app.ui.transfer import Transfer
 from app.ui.widgets.rate_limit import RateLimitIndicator
+
+if TYPE_CHECKING:  # search by meaning and the dialogs are imported when first used
+    from app.core.semantic import SemanticSearch
+    from app.ui.dialogs.providers import ProvidersDialog
+    from app.ui.dialogs.settings import SettingsDialog
 
 _log = log.get("ui.window")
 
@@ -43,7 +48,7 @@ LAZY_PANELS = (
 )
 PANEL_TITLES = ("Chat", *(title for _, title in LAZY_PANELS))
 SEARCH_LIMIT = 50
-SIDEBAR_LIMIT = 500
+SIDEBAR_PAGE = 100  # conversations listed at start; scrolling down lists more, a page at a time
 
 
 class MainWindow(QMainWindow):
@@ -64,8 +69,9 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(760, 480)
 
         self.sidebar = HistorySidebar()
+        self._sidebar_limit = SIDEBAR_PAGE
         self.sidebar.meaning_toggle.setChecked(ctx.settings.get().semantic_search)
-        self.semantic = SemanticSearch(ctx.store, ctx.clients, ctx.settings, ctx.models)
+        self._semantic: SemanticSearch | None = None  # made on first use
         self.chat = ChatPanel(ctx)
         self.tabs = named(QTabWidget(), "panelTabs", "Panels")
         self.tabs.setDocumentMode(True)
@@ -99,10 +105,47 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._restore_state()
         self.refresh_conversations()
-        self._update_provider_label()
         for problem in ctx.problems:
             self.show_message(problem, 15000)
         self.tasks.start("store-check", self._report_store_check())
+        self.engine_ready = asyncio.Event()
+        """Set once :meth:`finish_start` has loaded the engine and shown the providers."""
+        if ctx.registry.loaded:
+            self._show_providers()
+
+    async def finish_start(self) -> None:
+        """After the first paint: import the engine (pydantic, the wire types, the client)
+        on a worker thread while the window stays responsive, then read the providers and
+        show them. Anything used before then loads on demand, on the Qt thread."""
+        # Not before the first paint: the worker would compete with it for the GIL.
+        painted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_painted() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        QTimer.singleShot(0, on_painted)
+        await painted
+        await asyncio.to_thread(preload_engine)
+        self.ctx.load_engine()
+        self._show_providers()
+
+    def _show_providers(self) -> None:
+        self.chat.refresh_providers()
+        self._update_provider_label()
+        if self.ctx.registry.problem:
+            self.show_message(self.ctx.registry.problem, 15000)
+        self.engine_ready.set()
+
+    @property
+    def semantic(self) -> SemanticSearch:
+        """Search by meaning: its model cache and vectors load on first use."""
+        if self._semantic is None:
+            from app.core.semantic import SemanticSearch
+
+            ctx = self.ctx
+            self._semantic = SemanticSearch(ctx.store, ctx.clients, ctx.settings, ctx.models)
+        return self._semantic
 
     def _add_other_panels(self) -> None:
         """The other panels are built (and their modules imported) when first shown: start-up
@@ -220,6 +263,7 @@ class MainWindow(QMainWindow):
         )
         self.sidebar.delete_requested.connect(self.on_delete_requested)
         self.sidebar.export_requested.connect(self.transfer.ask_export_markdown)
+        self.sidebar.more_requested.connect(self.on_sidebar_more_requested)
         self.chat.conversation_changed.connect(self.on_chat_conversation_changed)
         self.chat.another_model_requested.connect(self.on_another_model_requested)
         self.chat.status_changed.connect(self.show_message)
@@ -266,6 +310,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
 
     def _update_provider_label(self) -> None:
+        if not self.ctx.registry.loaded:
+            return  # the profiles are read after the first paint (finish_start)
         target = self.chat.target()
         if not self.ctx.registry.all():
             self.provider_label.setText("No provider configured")
@@ -280,6 +326,8 @@ class MainWindow(QMainWindow):
     # --- dialogs (non-modal: they work beside the window, no nested event loop) ------------
     def open_providers(self) -> None:
         if self.providers_dialog is None:
+            from app.ui.dialogs.providers import ProvidersDialog
+
             self.providers_dialog = ProvidersDialog(
                 self.ctx.registry,
                 self.ctx.keys,
@@ -298,6 +346,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         if self.settings_dialog is None:
+            from app.ui.dialogs.settings import SettingsDialog
+
             self.settings_dialog = SettingsDialog(
                 self.ctx.settings, self.ctx.registry, self.ctx.models, self
             )
@@ -344,8 +394,16 @@ class MainWindow(QMainWindow):
 
     # --- slots -------------------------------------------------------------------------------
     def refresh_conversations(self) -> None:
-        conversations = self.ctx.store.list_conversations(limit=SIDEBAR_LIMIT)
-        self.sidebar.set_conversations(conversations, self.chat.session.conversation_id)
+        conversations = self.ctx.store.list_conversations(limit=self._sidebar_limit)
+        self.sidebar.set_conversations(
+            conversations,
+            self.chat.session.conversation_id,
+            may_have_more=len(conversations) >= self._sidebar_limit,
+        )
+
+    def on_sidebar_more_requested(self) -> None:
+        self._sidebar_limit += SIDEBAR_PAGE
+        self.refresh_conversations()
 
     def on_new_chat_requested(self) -> None:
         self.tabs.setCurrentWidget(self.chat)
@@ -395,6 +453,8 @@ class MainWindow(QMainWindow):
                 return
             # Words first (instant), then merged with meaning once the query is embedded.
             self.sidebar.set_search_results(hits, "Searching by meaning…")
+            from app.core.semantic import meaning_search, merge_hits
+
             nearest, note = await meaning_search(self.semantic, query, SEARCH_LIMIT)
             merged = merge_hits(hits, nearest, SEARCH_LIMIT)
             count = f"{len(merged)} result{'s' if len(merged) != 1 else ''}, by words and meaning"
@@ -450,6 +510,7 @@ class MainWindow(QMainWindow):
             shutdown = getattr(panel, "shutdown", None)
             if shutdown is not None:  # panels with async work own a TaskOwner and close it here
                 await shutdown()
-        self.semantic.cancel()
+        if self._semantic is not None:
+            self._semantic.cancel()
         await self.tasks.wait_all()
         _log.info("window closed")

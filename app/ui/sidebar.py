@@ -146,12 +146,14 @@ class HistorySidebar(QWidget):
     archive_requested = Signal(int)
     delete_requested = Signal(int)
     export_requested = Signal(int)
+    more_requested = Signal()  # scrolled near the end of a list that may hold more
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("historySidebar")
         self.setAccessibleName("History")
         self._conversations: dict[int, Conversation] = {}
+        self._may_have_more = False
 
         self.new_chat_button = named(QPushButton("＋ New chat"), "newChatButton", "New chat")
         self.new_chat_button.setToolTip("New chat (Ctrl+N)")
@@ -222,14 +224,23 @@ class HistorySidebar(QWidget):
         self.tree.clicked.connect(self.on_tree_clicked)
         self.tree.activated.connect(self.on_tree_clicked)
         self.tree.customContextMenuRequested.connect(self.on_tree_context_menu)
+        self.tree.verticalScrollBar().valueChanged.connect(self.on_tree_scrolled)
         self.results.clicked.connect(self.on_result_clicked)
         self.results.activated.connect(self.on_result_clicked)
 
     # --- data in -----------------------------------------------------------------------------
     def set_conversations(
-        self, conversations: Sequence[Conversation], current_id: int | None = None
+        self,
+        conversations: Sequence[Conversation],
+        current_id: int | None = None,
+        *,
+        may_have_more: bool = False,
     ) -> None:
+        """Show ``conversations`` (the scroll position is kept). With ``may_have_more``,
+        scrolling near the end asks for more (``more_requested``)."""
         self._conversations = {c.id: c for c in conversations}
+        self._may_have_more = may_have_more
+        scroll = self.tree.verticalScrollBar().value()
         self.model.clear()
         bold = self.font()
         bold.setBold(True)
@@ -248,6 +259,9 @@ class HistorySidebar(QWidget):
                     current_index = item.index()
         if current_index is not None:
             self.tree.setCurrentIndex(current_index)
+        if scroll:
+            self.tree.doItemsLayout()  # else the range is only known after the next layout
+            self.tree.verticalScrollBar().setValue(scroll)
         if not self.search.text().strip():
             self.stack.setCurrentWidget(self.tree if self._conversations else self.empty_label)
 
@@ -285,6 +299,13 @@ class HistorySidebar(QWidget):
         self.search.selectAll()
 
     # --- slots -------------------------------------------------------------------------------
+    def on_tree_scrolled(self, value: int) -> None:
+        bar = self.tree.verticalScrollBar()
+        # Within about a screen of the end: ask early, so scrolling rarely reaches the bottom.
+        if self._may_have_more and value >= bar.maximum() - max(bar.pageStep(), 1):
+            self._may_have_more = False  # one request until the next page arrives
+            self.more_requested.emit()
+
     def on_search_edited(self, text: str) -> None:
         if not text.strip():
             self._search_timer.stop()

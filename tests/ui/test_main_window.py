@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QTabWidget
 
 from app.paths import AppPaths
 from app.ui.main_window import LAZY_PANELS, PANEL_TITLES, MainWindow
+from app.ui.sidebar import CONVERSATION_ID
 from tests.helpers.app_context import local_provider, open_context
 
 
@@ -41,14 +42,20 @@ async def test_window_has_every_panel(qtbot, data_dir: Path) -> None:  # type: i
         await ctx.close()
 
 
-def test_start_up_imports_no_other_panel() -> None:
+def test_start_up_imports_no_other_panel_and_not_the_engine() -> None:
+    """What the window needs to paint is all start-up imports: other panels, dialogs, the
+    engine (pydantic, the HTTP client), Markdown and the audio stack load later."""
     import subprocess
 
     code = (
         "import sys\n"
-        "import app.ui.main_window\n"
+        "import app.ui.application\n"
         "heavy = [m for m in sys.modules if m.startswith(('app.ui.panels.compare', 'app.ui.panels.images', "
-        "'app.ui.panels.usage', 'app.ui.panels.speech', 'app.ui.panels.transcribe', 'PySide6.QtCharts'))]\n"
+        "'app.ui.panels.usage', 'app.ui.panels.speech', 'app.ui.panels.transcribe', 'PySide6.QtCharts', "
+        "'app.ui.dialogs.providers', 'app.ui.dialogs.settings', 'app.ui.dialogs.welcome', "
+        "'pydantic', 'httpx', 'markdown', 'pygments', 'keyring', 'sounddevice', 'soundfile', 'numpy', "
+        "'app.api.types', 'app.api.profiles', 'app.api.client', 'app.core.models_cache', "
+        "'app.store.exporting', 'app.store.importing', 'app.core.semantic', 'app.ui.params'))]\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run(
@@ -108,6 +115,67 @@ async def test_a_deleted_last_conversation_just_starts_a_new_chat(qtbot, data_di
         qtbot.addWidget(second)
         assert second.chat.session.conversation_id is None
         await second.shutdown()
+    finally:
+        await ctx.close()
+
+
+async def test_providers_are_read_after_the_first_paint(qtbot, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """As the app starts: the window is built before the profiles are read, then
+    ``finish_start`` loads the engine on a worker thread and shows the providers."""
+    from app.api import ProviderProfile
+    from app.core.context import AppContext
+    from app.core.keys import KeyStore
+    from app.core.providers import ProviderRegistry
+    from app.settings import SettingsStore
+    from tests.helpers.memory_keyring import MemoryKeyring
+
+    paths = AppPaths.from_root(data_dir).ensure()
+    ProviderRegistry(paths.providers_file, []).add(
+        ProviderProfile(id="lan", name="LAN server", base_url="http://127.0.0.1:9/v1")
+    )
+    SettingsStore.load(paths.settings_file).update(default_provider="lan", default_model="m1")
+    ctx = await AppContext.open(paths, keys=KeyStore(backend=MemoryKeyring(), environ={}))
+    try:
+        assert not ctx.registry.loaded
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.show()
+        assert not ctx.registry.loaded  # nothing read it while building the window
+        assert window.chat.target_label.text() == ""
+        await window.finish_start()
+        assert window.engine_ready.is_set() and ctx.registry.loaded
+        assert window.chat.target_label.text() == "LAN server / <b>m1</b>"
+        assert "LAN server" in window.provider_label.text()
+        await window.shutdown()
+    finally:
+        await ctx.close()
+
+
+async def test_the_sidebar_lists_a_page_and_more_on_scrolling(qtbot, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.main_window import SIDEBAR_PAGE
+
+    ctx = await open_context(AppPaths.from_root(data_dir))
+    try:
+        for n in range(SIDEBAR_PAGE + 30):
+            await ctx.store.create_conversation(f"Chat {n}")
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.resize(1000, 600)
+        window.show()
+
+        def listed() -> int:
+            return sum(
+                1
+                for row in range(window.sidebar.model.rowCount())
+                if window.sidebar.model.item(row).data(CONVERSATION_ID) is not None
+            )
+
+        assert len(window.sidebar._conversations) == SIDEBAR_PAGE
+        bar = window.sidebar.tree.verticalScrollBar()
+        bar.setValue(bar.maximum())
+        assert len(window.sidebar._conversations) == SIDEBAR_PAGE + 30
+        assert listed() == SIDEBAR_PAGE + 30
+        await window.shutdown()
     finally:
         await ctx.close()
 

@@ -94,3 +94,28 @@ def test_image_hit_asks_for_its_panel(qtbot) -> None:  # type: ignore[no-untyped
     with qtbot.waitSignal(sidebar.item_activated) as activated:
         sidebar.on_result_clicked(sidebar.results_model.index(0, 0))
     assert activated.args == ["image", 42]
+
+
+def test_scrolling_near_the_end_asks_for_more_once_and_keeps_the_position(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sidebar = HistorySidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.resize(260, 300)
+    sidebar.show()
+    page = [_conv(i, f"Chat {i}", i / 100) for i in range(1, 101)]
+    sidebar.set_conversations(page, may_have_more=True)
+    bar = sidebar.tree.verticalScrollBar()
+    assert bar.maximum() > 0
+    asked: list[bool] = []
+    sidebar.more_requested.connect(lambda: asked.append(True))
+    bar.setValue(bar.maximum() // 4)  # far from the end: nothing asked
+    assert asked == []
+    bar.setValue(bar.maximum())
+    bar.setValue(bar.maximum() - 1)
+    assert asked == [True]  # once, until the next page arrives
+    position = bar.value()
+    more = page + [_conv(i, f"Chat {i}", i / 100) for i in range(101, 151)]
+    sidebar.set_conversations(more, may_have_more=False)
+    assert bar.value() == position  # the list grew below; the view did not jump
+    bar.setValue(bar.maximum())
+    assert asked == [True]  # the end of the history: nothing more to ask for
+    assert sidebar.model.rowCount() > 150

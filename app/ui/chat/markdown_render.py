@@ -18,11 +18,14 @@ from __future__ import annotations
 import html
 import re
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.ui.chat import highlight
+
+if TYPE_CHECKING:  # loaded with Markdown, after start-up
+    import xml.etree.ElementTree as ET
 
 SAFE_SCHEMES = frozenset({"http", "https"})
 
@@ -448,6 +451,8 @@ class _Sanitiser:
         return None
 
     def _image(self, src: str, alt: str, theme: Theme) -> ET.Element:
+        import xml.etree.ElementTree as ET
+
         label = alt.strip() or "image"
         if not is_safe_url(src):
             span = ET.Element("span", style=f"color:{theme.muted}")
@@ -463,6 +468,8 @@ class _Sanitiser:
         return a
 
     def _quote(self, el: ET.Element, theme: Theme) -> ET.Element:
+        import xml.etree.ElementTree as ET
+
         table = ET.Element(
             "table", width="100%", cellspacing="0", cellpadding="0", style="margin:4px 0"
         )
@@ -477,6 +484,8 @@ class _Sanitiser:
 
 def _fragment(markup: str) -> ET.Element:
     """Raw markup as an element for the tree: stashed so the serializer keeps it verbatim."""
+    import xml.etree.ElementTree as ET
+
     holder = ET.Element("div")
     holder.text = markup
     holder.set("data-raw", "1")

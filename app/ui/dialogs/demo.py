@@ -23,9 +23,10 @@ from app.settings import SettingsStore
 from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
 from app.ui.dialogs.providers import ProvidersDialog, default_presets
-from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
+from app.ui.dialogs.settings import SettingsDialog
 from app.ui.dialogs.welcome import WelcomePanel
 from app.ui.loop import QtLoop
+from app.ui.settings_notifier import SettingsNotifier
 from app.ui.widgets.model_picker import ModelPicker
 
 

@@ -1,20 +1,11 @@
-"""The settings dialog (changes apply as they are made) and the Qt face of the settings store.
-
-:class:`SettingsNotifier` re-emits :class:`app.settings.SettingsStore` changes as a Qt
-signal, so widgets can react without the core knowing about Qt::
-
-    notifier = SettingsNotifier(store, parent=window)
-    notifier.changed.connect(window.on_settings_changed)   # (Settings, frozenset[str])
-    SettingsDialog(store, registry, models_cache, parent=window).show()
-"""
+"""The settings dialog, ``SettingsDialog(store, registry, models_cache, parent=window)``:
+changes apply as they are made."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +25,7 @@ from app.core.models_cache import ModelsCache, model_choices
 from app.core.providers import ProviderRegistry
 from app.settings import PROXY_NONE, PROXY_SYSTEM, Settings, SettingsError, SettingsStore
 from app.ui.dialogs.common import named, note, set_tone
+from app.ui.settings_notifier import SettingsNotifier
 
 _log = log.get("ui.settings")
 
@@ -44,36 +36,6 @@ SEND_KEYS = (
 THEMES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
 PROXY_MODES = ((PROXY_SYSTEM, "System settings"), (PROXY_NONE, "No proxy"), ("url", "This proxy:"))
 FONT_SYSTEM = 5  # the spin box's lowest value stands for "system size"
-
-
-class SettingsNotifier(QObject):
-    """Emits ``changed(settings, changed_fields)`` after every store update."""
-
-    changed = Signal(object, object)
-
-    def __init__(self, store: SettingsStore, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._store = store
-        self._unsubscribe: Callable[[], None] | None = None
-        self.attach()
-
-    def attach(self) -> None:
-        """Listen to the store (again); does nothing when already listening."""
-        if self._unsubscribe is None:
-            self._unsubscribe = self._store.subscribe(self._on_store_changed)
-
-    def _on_store_changed(self, settings: Settings, changed: frozenset[str]) -> None:
-        if not shiboken6.isValid(self):
-            # The Qt side is gone (its parent was deleted): stop listening for good.
-            self.detach()
-            return
-        self.changed.emit(settings, changed)
-
-    def detach(self, *_: Any) -> None:
-        """Stop listening (also done when the notifier is destroyed)."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
 
 class SettingsDialog(QDialog):

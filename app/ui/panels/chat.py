@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -38,19 +38,21 @@ from app.core.chat import (
 )
 from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
-from app.core.remote_images import RemoteImageError, cached_images, fetch_image, with_image_part
-from app.core.speech import Speaker, SpeechError
+from app.core.remote_images import cached_images
 from app.store import Message, MessageStatus, StoreWriteError
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
-from app.ui.dialogs.settings import SettingsNotifier
-from app.ui.dialogs.welcome import WelcomePanel
-from app.ui.params import ParamsDrawer, ParamsPresets
+from app.ui.settings_notifier import SettingsNotifier
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
-from app.ui.widgets.model_picker import ModelPickerPopup
+
+if TYPE_CHECKING:  # each made on first use (their modules load pydantic or the audio stack)
+    from app.core.speech import Speaker
+    from app.ui.dialogs.welcome import WelcomePanel
+    from app.ui.params import ParamsDrawer
+    from app.ui.widgets.model_picker import ModelPicker, ModelPickerPopup
 
 _log = log.get("ui.chat")
 
@@ -159,10 +161,8 @@ class ChatPanel(QWidget):
         attach_to_composer(self.mic, self.composer.attach_button)
         self.speaker: Speaker | None = None  # "Read aloud", made on first use
         self._reading: str | None = None  # the message being read aloud
-        self.drawer = ParamsDrawer(ParamsPresets(ctx.paths.config / "parameter-presets.json"))
-        self.drawer.hide()
-        self.picker_popup = ModelPickerPopup(ctx.registry, ctx.models, self)
-        self.picker = self.picker_popup.picker
+        self._drawer: ParamsDrawer | None = None  # made when first opened
+        self._picker_popup: ModelPickerPopup | None = None  # made on first use
 
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 0)
@@ -175,24 +175,24 @@ class ChatPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addLayout(bar)
-        self.welcome = WelcomePanel(ctx.registry)
+        self._welcome: WelcomePanel | None = None  # made when there is no provider to use
         self.pages = QStackedWidget()
         self.pages.addWidget(self.view)
-        self.pages.addWidget(self.welcome)
         column.addWidget(self.pages, 1)
         column.addWidget(self.composer)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
-        splitter.addWidget(self.drawer)
         splitter.setStretchFactor(0, 1)
         splitter.setChildrenCollapsible(False)
+        self._splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         # Parameter edits are saved to the conversation once typing settles.
         self._save_params_timer = QTimer(self, singleShot=True, interval=400)
         self._connect_signals()
-        self.refresh_providers()
+        if ctx.registry.loaded:  # else once the engine has loaded (MainWindow.finish_start)
+            self.refresh_providers()
 
     def _connect_signals(self) -> None:
         self.composer.send_requested.connect(self.on_composer_send_requested)
@@ -213,15 +213,51 @@ class ChatPanel(QWidget):
         self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
         self.settings_notifier.changed.connect(self._on_settings_changed)
-        self.welcome.providers_requested.connect(self.providers_requested)
-        self.welcome.settings_requested.connect(self.settings_requested)
-        self.welcome.provider_added.connect(self.on_welcome_provider_added)
         self.model_button.clicked.connect(self.on_model_button_clicked)
         self.another_button.clicked.connect(self.on_another_button_clicked)
-        self.picker.model_chosen.connect(self.on_picker_model_chosen)
-        self.params_button.toggled.connect(self.drawer.setVisible)
-        self.drawer.changed.connect(self.on_drawer_changed)
+        self.params_button.toggled.connect(lambda shown: self.drawer.setVisible(shown))
         self._save_params_timer.timeout.connect(self.on_save_params_timer_fired)
+
+    @property
+    def drawer(self) -> ParamsDrawer:
+        """System prompt and sampling parameters, made the first time they are opened."""
+        if self._drawer is None:
+            from app.ui.params import ParamsDrawer, ParamsPresets
+
+            presets = ParamsPresets(self.ctx.paths.config / "parameter-presets.json")
+            self._drawer = ParamsDrawer(presets)
+            self._drawer.hide()
+            self._splitter.addWidget(self._drawer)
+            self._drawer.set_values(self.session.params, self.session.system_prompt)
+            self._drawer.changed.connect(self.on_drawer_changed)
+        return self._drawer
+
+    @property
+    def picker_popup(self) -> ModelPickerPopup:
+        """The model picker (every provider's models), made the first time it is needed."""
+        if self._picker_popup is None:
+            from app.ui.widgets.model_picker import ModelPickerPopup
+
+            self._picker_popup = ModelPickerPopup(self.ctx.registry, self.ctx.models, self)
+            self._picker_popup.picker.model_chosen.connect(self.on_picker_model_chosen)
+        return self._picker_popup
+
+    @property
+    def picker(self) -> ModelPicker:
+        return self.picker_popup.picker
+
+    @property
+    def welcome(self) -> WelcomePanel:
+        """The first-run page (presets, local servers found), made the first time it shows."""
+        if self._welcome is None:
+            from app.ui.dialogs.welcome import WelcomePanel
+
+            self._welcome = WelcomePanel(self.ctx.registry)
+            self.pages.addWidget(self._welcome)
+            self._welcome.providers_requested.connect(self.providers_requested)
+            self._welcome.settings_requested.connect(self.settings_requested)
+            self._welcome.provider_added.connect(self.on_welcome_provider_added)
+        return self._welcome
 
     # --- target ------------------------------------------------------------------------------
     def target(self) -> Target | None:
@@ -249,6 +285,8 @@ class ChatPanel(QWidget):
         self._show_target(target)
 
     def _show_target(self, target: Target | None = None) -> None:
+        if not self.ctx.registry.loaded:
+            return  # the profiles are read after the first paint; refresh_providers() then
         target = target or self.target()
         if target is None:
             self.target_label.setText("No model chosen — add a provider and pick a model.")
@@ -263,7 +301,8 @@ class ChatPanel(QWidget):
         self.pages.setCurrentWidget(
             self.view if has_providers or self.view.message_ids() else self.welcome
         )
-        self.picker.refresh()
+        if self._picker_popup is not None:  # else it is filled when made
+            self._picker_popup.picker.refresh()
         self._show_target()
 
     def on_welcome_provider_added(self, provider_id: str) -> None:
@@ -362,7 +401,8 @@ class ChatPanel(QWidget):
             params=conversation.params,
             system_prompt=conversation.system_prompt,
         )
-        self.drawer.set_values(conversation.params, conversation.system_prompt)
+        if self._drawer is not None:  # else it starts from the session's values when made
+            self._drawer.set_values(conversation.params, conversation.system_prompt)
         self._conversation_target = (
             (conversation.provider, conversation.model) if conversation.model else None
         )
@@ -616,6 +656,8 @@ class ChatPanel(QWidget):
             return
         self._reading = message_id
         if self.speaker is None:
+            from app.core.speech import Speaker
+
             ctx = self.ctx
             self.speaker = Speaker(
                 ctx.store, ctx.clients, ctx.registry, ctx.paths.config, models=ctx.models
@@ -623,6 +665,8 @@ class ChatPanel(QWidget):
         self.tasks.start("read-aloud", self._read_aloud(self.speaker, message.text))
 
     async def _read_aloud(self, speaker: Speaker, text: str) -> None:
+        from app.core.speech import SpeechError
+
         self.status_changed.emit("Reading aloud…")
         try:
             await speaker.speak(text)
@@ -637,6 +681,8 @@ class ChatPanel(QWidget):
         )
 
     async def _load_image(self, message_id: int, url: str) -> None:
+        from app.core.remote_images import RemoteImageError, fetch_image, with_image_part
+
         message = self.ctx.store.get_message(message_id)
         try:
             client = await self.ctx.clients.get(message.provider or "")

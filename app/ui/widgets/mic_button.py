@@ -9,24 +9,18 @@ It uses the transcription panel's saved provider, model, language and microphone
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QBoxLayout, QLayout, QStyle, QToolButton, QWidget
 
 from app import log
-from app.audio import AudioError, NoDeviceError
 from app.core.context import AppContext
-from app.core.speech import AudioPrefs
-from app.core.transcription import (
-    TranscriptionError,
-    TranscriptionRequest,
-    VoiceRecorder,
-    default_transcription_target,
-    transcribe_file,
-    transcription_models,
-)
 from app.ui.tasks import TaskOwner
+
+if TYPE_CHECKING:  # the audio and transcription engine load on the first click
+    from app.core.transcription import TranscriptionRequest, VoiceRecorder
 
 _log = log.get("ui.mic")
 
@@ -59,9 +53,18 @@ class MicButton(QToolButton):
         self.setIcon(self._idle_icon)
         self.tasks = TaskOwner(self.on_task_failed)
         self.state = "idle"
-        self.recorder = VoiceRecorder(ctx.paths.cache / "recordings")
+        self._recorder: VoiceRecorder | None = None
         self._clock = QTimer(self, interval=250)
         self._connect_signals()
+
+    @property
+    def recorder(self) -> VoiceRecorder:
+        """Made on first use: the audio stack is not loaded until voice input is."""
+        if self._recorder is None:
+            from app.core.transcription import VoiceRecorder
+
+            self._recorder = VoiceRecorder(self.ctx.paths.cache / "recordings")
+        return self._recorder
 
     def _connect_signals(self) -> None:
         self.clicked.connect(self.on_clicked)
@@ -98,6 +101,9 @@ class MicButton(QToolButton):
             self.tasks.start("transcribe", self._finish())
 
     async def _record(self) -> None:
+        from app.audio import AudioError, NoDeviceError
+        from app.core.speech import AudioPrefs
+
         prefs = AudioPrefs.load(self.ctx.paths.config)
         self.recorder.configure(device=prefs.input_device, max_seconds=prefs.max_minutes * 60.0)
         try:
@@ -116,6 +122,9 @@ class MicButton(QToolButton):
                 self.tasks.start("transcribe", self._finish())
 
     async def _finish(self) -> None:
+        from app.audio import AudioError
+        from app.core.transcription import TranscriptionError, transcribe_file
+
         self._set_state("transcribing")
         try:
             try:
@@ -152,6 +161,13 @@ class MicButton(QToolButton):
             self._set_state("idle")
 
     def _request(self) -> TranscriptionRequest | None:
+        from app.core.speech import AudioPrefs
+        from app.core.transcription import (
+            TranscriptionRequest,
+            default_transcription_target,
+            transcription_models,
+        )
+
         prefs = AudioPrefs.load(self.ctx.paths.config)
         profiles = self.ctx.registry.all()
         provider = prefs.transcribe_provider
@@ -172,7 +188,7 @@ class MicButton(QToolButton):
     def cancel(self) -> None:
         """Drop a recording in progress (nothing is sent) or stop a transcription."""
         self.tasks.cancel_all()
-        if self.recorder.recording:
+        if self._recorder is not None and self._recorder.recording:
             self.tasks.start("cancel", self.recorder.cancel())
         self._set_state("idle")
 
@@ -183,7 +199,7 @@ class MicButton(QToolButton):
 
     async def shutdown(self) -> None:
         await self.tasks.wait_all()
-        if self.recorder.recording:
+        if self._recorder is not None and self._recorder.recording:
             await self.recorder.cancel()
 
 

@@ -15,7 +15,8 @@ from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
 from app.settings import Settings, SettingsStore
-from app.ui.dialogs.settings import SettingsDialog, SettingsNotifier
+from app.ui.dialogs.settings import SettingsDialog
+from app.ui.settings_notifier import SettingsNotifier
 
 
 @pytest.fixture
