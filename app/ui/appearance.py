@@ -15,6 +15,13 @@ from app.settings import Settings
 _state: dict[str, object] = {}
 
 
+def application_args(argv: list[str]) -> list[str]:
+    """``argv`` for the QApplication the app creates, asking for Fusion: set in C++ then,
+    start-up does not pay for the Python side of QStyle (~11 ms) until something needs it."""
+    _state["fusion"] = True
+    return [*argv, "-style", "fusion"]
+
+
 def dark_palette() -> QPalette:
     p = QPalette()
     role, group = QPalette.ColorRole, QPalette.ColorGroup
@@ -45,14 +52,21 @@ def apply_appearance(settings: Settings) -> None:
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
-    if "font" not in _state:
+    first = "font" not in _state
+    if first:
         # Fusion draws both palettes faithfully on every platform.
-        app.setStyle("Fusion")
+        if not _state.get("fusion"):
+            app.setStyle("Fusion")
         _state["font"] = QFont(app.font())
         # Follow the system when it switches between light and dark, if the user said "system".
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _reapply())
     _state["settings"] = settings
-    app.setPalette(dark_palette() if is_dark(settings) else app.style().standardPalette())
+    if is_dark(settings):
+        app.setPalette(dark_palette())
+        _state["changed_palette"] = True
+    elif settings.theme == "light" or _state.get("changed_palette"):
+        app.setPalette(app.style().standardPalette())
+    # else: "system" in light mode from the start keeps the style's own palette, untouched
     font = QFont(_state["font"])  # type: ignore[call-overload]
     if settings.font_size:
         font.setPointSize(settings.font_size)

@@ -16,7 +16,7 @@ from app import APP_NAME, __version__, log
 from app.core.context import AppContext
 from app.paths import AppPaths, resource_path
 from app.store import StoreOpenError
-from app.ui.appearance import apply_appearance
+from app.ui.appearance import application_args, apply_appearance
 from app.ui.collector import GarbageCollector
 from app.ui.loop import QtLoop
 from app.ui.main_window import MainWindow
@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     QApplication.setApplicationVersion(__version__)
     QApplication.setOrganizationName(APP_NAME)
     existing = QApplication.instance()
-    qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    if isinstance(existing, QApplication):
+        qt_app = existing
+    else:
+        qt_app = QApplication(application_args(sys.argv[:1]))
     qt_app.setWindowIcon(QIcon(str(resource_path("icons", "palaver.svg"))))
     QGuiApplication.setDesktopFileName("org.palaver.Palaver")  # Wayland matches windows to it
     # The loop ends when _main returns, after the ordered shutdown; Qt quitting on its own

@@ -10,7 +10,7 @@ import mimetypes
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QKeyEvent, QResizeEvent
+from PySide6.QtGui import QImage, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.chat import Attachment
 from app.ui.dialogs.common import named
+from app.ui.icons import icon
 
 MIN_LINES, MAX_LINES = 2, 10
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -151,11 +151,7 @@ class Composer(QWidget):
         self.attach_button = named(
             QToolButton(), "attachButton", "Attach files", "Attach images or text files"
         )
-        self.attach_button.setIcon(
-            QIcon.fromTheme(
-                "mail-attachment", self.style().standardIcon(QStyle.StandardPixmap.SP_FileLinkIcon)
-            )
-        )
+        self.attach_button.setIcon(icon("attach", "mail-attachment"))
         self.attach_button.setText("Attach")
         self.attach_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.send_button = named(QPushButton("Send"), "sendButton", "Send message")

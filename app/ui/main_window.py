@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
 
         QTimer.singleShot(0, on_painted)
         await painted
+        _ = self.chat.view  # the message list, if no conversation has made it yet
         await asyncio.to_thread(preload_engine)
         self.ctx.load_engine()
         self._show_providers()

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QStackedWidget,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTreeView,
@@ -97,6 +96,8 @@ class _SnippetDelegate(QStyledItemDelegate):
         if not index.data(SNIPPET_HTML):
             super().paint(painter, option, index)
             return
+        from PySide6.QtWidgets import QStyle  # its Python side costs ~11 ms: not at start-up
+
         self.initStyleOption(option, index)
         style = option.widget.style() if option.widget else None
         option_text = option.text

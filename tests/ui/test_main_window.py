@@ -55,7 +55,8 @@ def test_start_up_imports_no_other_panel_and_not_the_engine() -> None:
         "'app.ui.dialogs.providers', 'app.ui.dialogs.settings', 'app.ui.dialogs.welcome', "
         "'pydantic', 'httpx', 'markdown', 'pygments', 'keyring', 'sounddevice', 'soundfile', 'numpy', "
         "'app.api.types', 'app.api.profiles', 'app.api.client', 'app.core.models_cache', "
-        "'app.store.exporting', 'app.store.importing', 'app.core.semantic', 'app.ui.params'))]\n"
+        "'app.store.exporting', 'app.store.importing', 'app.core.semantic', 'app.ui.params', "
+        "'app.ui.chat.message_view'))]\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run(

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -40,7 +40,6 @@ from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
 from app.store import Message, MessageStatus, StoreWriteError
-from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
@@ -50,6 +49,7 @@ from app.ui.widgets.mic_button import MicButton, attach_to_composer
 
 if TYPE_CHECKING:  # each made on first use (their modules load pydantic or the audio stack)
     from app.core.speech import Speaker
+    from app.ui.chat.message_view import ConversationView
     from app.ui.dialogs.welcome import WelcomePanel
     from app.ui.params import ParamsDrawer
     from app.ui.widgets.model_picker import ModelPicker, ModelPickerPopup
@@ -154,7 +154,13 @@ class ChatPanel(QWidget):
         )
         # Set while the picker is open for "ask another model" rather than for this chat.
         self._picking_for_answer: int | None = None
-        self.view = ConversationView()
+        # The conversation view (and Markdown's renderer behind it) is made when there is a
+        # conversation to show, or right after the first paint; until then an empty page
+        # that paints as the empty view does.
+        self._view: ConversationView | None = None
+        self._empty_page = QWidget()
+        self._empty_page.setBackgroundRole(QPalette.ColorRole.Base)
+        self._empty_page.setAutoFillBackground(True)
         self.composer = Composer()
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
         self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
@@ -177,7 +183,7 @@ class ChatPanel(QWidget):
         column.addLayout(bar)
         self._welcome: WelcomePanel | None = None  # made when there is no provider to use
         self.pages = QStackedWidget()
-        self.pages.addWidget(self.view)
+        self.pages.addWidget(self._empty_page)
         column.addWidget(self.pages, 1)
         column.addWidget(self.composer)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -198,25 +204,40 @@ class ChatPanel(QWidget):
         self.composer.send_requested.connect(self.on_composer_send_requested)
         self.composer.stop_requested.connect(self.stop)
         self.composer.error_occurred.connect(self.status_changed)
-        self.view.regenerate_requested.connect(self.on_view_regenerate_requested)
-        self.view.retry_requested.connect(self.on_view_regenerate_requested)
-        self.view.edit_requested.connect(self.on_view_edit_requested)
-        self.view.delete_requested.connect(self.on_view_delete_requested)
-        self.view.branch_requested.connect(self.on_view_branch_requested)
-        self.view.link_activated.connect(self.on_view_link_activated)
-        self.view.image_requested.connect(self.on_view_image_requested)
-        self.view.older_requested.connect(self.on_view_older_requested)
-        self.view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
-        self.view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
-        self.view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
         self.settings_notifier.changed.connect(self._on_settings_changed)
         self.model_button.clicked.connect(self.on_model_button_clicked)
         self.another_button.clicked.connect(self.on_another_button_clicked)
         self.params_button.toggled.connect(lambda shown: self.drawer.setVisible(shown))
         self._save_params_timer.timeout.connect(self.on_save_params_timer_fired)
+
+    @property
+    def view(self) -> ConversationView:
+        """The message list, made on first use (see ``__init__``)."""
+        if self._view is None:
+            from app.ui.chat.message_view import ConversationView
+
+            view = self._view = ConversationView()
+            showing_empty = self.pages.currentWidget() is self._empty_page
+            self.pages.insertWidget(0, view)
+            if showing_empty:
+                self.pages.setCurrentWidget(view)
+            self.pages.removeWidget(self._empty_page)
+            self._empty_page.deleteLater()
+            view.regenerate_requested.connect(self.on_view_regenerate_requested)
+            view.retry_requested.connect(self.on_view_regenerate_requested)
+            view.edit_requested.connect(self.on_view_edit_requested)
+            view.delete_requested.connect(self.on_view_delete_requested)
+            view.branch_requested.connect(self.on_view_branch_requested)
+            view.link_activated.connect(self.on_view_link_activated)
+            view.image_requested.connect(self.on_view_image_requested)
+            view.older_requested.connect(self.on_view_older_requested)
+            view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
+            view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
+            view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
+        return self._view
 
     @property
     def drawer(self) -> ParamsDrawer:
@@ -383,7 +404,8 @@ class ChatPanel(QWidget):
             params=self.session.params,
             system_prompt=self.session.system_prompt,
         )
-        self.view.set_messages([])
+        if self._view is not None:
+            self._view.set_messages([])
         self._older_cursor = None
         self._show_target()
         self.composer.input.setFocus()

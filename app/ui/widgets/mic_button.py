@@ -12,11 +12,11 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QBoxLayout, QLayout, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QBoxLayout, QLayout, QToolButton, QWidget
 
 from app import log
 from app.core.context import AppContext
+from app.ui.icons import icon
 from app.ui.tasks import TaskOwner
 
 if TYPE_CHECKING:  # the audio and transcription engine load on the first click
@@ -45,11 +45,8 @@ class MicButton(QToolButton):
         self.setToolTip(IDLE_TIP)
         self.setText(IDLE_TEXT)
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        style = self.style()
-        self._idle_icon = QIcon.fromTheme(
-            "audio-input-microphone", style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume)
-        )
-        self._stop_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaStop)
+        self._idle_icon = icon("microphone", "audio-input-microphone")
+        self._stop_icon = icon("stop", "media-playback-stop")
         self.setIcon(self._idle_icon)
         self.tasks = TaskOwner(self.on_task_failed)
         self.state = "idle"
