@@ -10,7 +10,7 @@ import time
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from app import APP_NAME, __version__, log
 from app.core.context import AppContext
@@ -85,6 +85,8 @@ async def _main(paths: AppPaths, *, smoke_test: bool, started: float) -> int:
         ctx = await AppContext.open(paths)
     except StoreOpenError as exc:
         _log.error("cannot open the history: %s", exc)
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(None, APP_NAME, f"Palaver cannot open its history folder.\n\n{exc}")
         return 1
     try:

@@ -6,13 +6,11 @@ The composer knows nothing about providers or the store. It emits
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -43,6 +41,8 @@ class AttachmentError(ValueError):
 
 def load_attachment(path: Path) -> Attachment:
     """Read a file the user picked or dropped, as an image or a text attachment."""
+    import mimetypes  # loaded with the first attachment, not at start-up
+
     mime = mimetypes.guess_type(path.name)[0] or ""
     try:
         size = path.stat().st_size
@@ -258,6 +258,8 @@ class Composer(QWidget):
 
     def on_attach_clicked(self) -> None:
         # Non-modal: the dialog's signal delivers the files; no exec() in the event loop.
+        from PySide6.QtWidgets import QFileDialog
+
         dialog = QFileDialog(self, "Attach files")
         dialog.setObjectName("attachDialog")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)

@@ -17,7 +17,6 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -509,6 +508,8 @@ class ChatPanel(QWidget):
         self._send(text, attachments, target, editing)
 
     async def _confirm_flagged(self, verdict: moderation.Verdict) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Flagged prompt",
