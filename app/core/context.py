@@ -29,7 +29,6 @@ ENGINE_MODULES = (
     "app.api.profiles",
     "app.api.types",
     "app.core.models_cache",
-    "app.core.chat",
     "app.api.client",
 )
 
