@@ -17,6 +17,7 @@ import struct
 import time
 import uuid
 from base64 import b64decode
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,11 @@ class ApiClient:
             ),
             event_hooks={"request": [self._on_request]},
         )
+
+    def add_response_hook(self, hook: Callable[[httpx.Response], Awaitable[None]]) -> None:
+        """Call ``hook`` with every response this client receives, errors and retried 429s
+        included (live rate limits are read this way)."""
+        self._http.event_hooks["response"].append(hook)
 
     # lifecycle ----------------------------------------------------------------
 

@@ -87,9 +87,8 @@ class ClientPool:
             transport=transport,
         )
         # Live limits from every response, including a 429 the client is about to wait out
-        # by itself (its Retry-After countdown shows meanwhile). ApiClient has no public
-        # response hook yet, so this uses its httpx client's event hooks.
-        client._http.event_hooks["response"].append(self.usage.response_hook(profile))
+        # by itself (its Retry-After countdown shows meanwhile).
+        client.add_response_hook(self.usage.response_hook(profile))
         self._clients[provider_id] = (client, identity)
         return client
 

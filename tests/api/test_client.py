@@ -127,6 +127,24 @@ async def test_profile_headers_and_custom_auth_scheme() -> None:
         assert "authorization" not in request.headers
 
 
+async def test_response_hook_sees_every_response_errors_included() -> None:
+    rec = Recorder(
+        httpx.Response(401, json={"error": {"message": "bad key"}}),
+        httpx.Response(200, json={"data": []}),
+    )
+    seen: list[int] = []
+
+    async def hook(response: httpx.Response) -> None:
+        seen.append(response.status_code)
+
+    async with make(rec) as client:
+        client.add_response_hook(hook)
+        with pytest.raises(AuthenticationError):
+            await client.list_models()
+        await client.list_models()
+    assert seen == [401, 200]
+
+
 @pytest.mark.parametrize("auth_header", ["Authorization", "x-api-key"])
 async def test_redirect_to_another_host_never_carries_the_key(auth_header: str) -> None:
     seen: list[httpx.Request] = []
