@@ -3,7 +3,7 @@
 Flat modules behind this curated surface: ``client`` (ApiClient), ``streaming`` (chat,
 completion and speech streams), ``sse`` (the SSE decoder), ``types`` (requests, results,
 metadata), ``errors`` (the error tree), ``retry``, ``meta`` (headers → metadata),
-``profiles`` and ``presets``.
+``profiles`` and ``presets``; ``wire`` is the seam between the client and its streams.
 
 Names load lazily (PEP 562): ``from app.api import ProviderProfile`` imports only the
 profiles module, so start-up does not pay for httpx and the client until the first call.

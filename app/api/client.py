@@ -18,7 +18,6 @@ import time
 import uuid
 from base64 import b64decode
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +60,7 @@ from app.api.types import (
     Usage,
     estimate_tokens,
 )
+from app.api.wire import Sent as _Sent
 
 __all__ = ["ApiClient"]
 
@@ -70,16 +70,6 @@ _JSON = {"Content-Type": "application/json"}
 _SIZE = re.compile(r"^\s*(\d+)\s*[x×*X]\s*(\d+)\s*$")
 _TIMING = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
 FileInput = str | os.PathLike[str] | tuple[str, bytes, str] | tuple[str, bytes]
-
-
-@dataclass(slots=True)
-class _Sent:
-    """One call on the wire: its final response and how we got it."""
-
-    response: httpx.Response
-    started: float
-    attempts: int
-    idempotency_key: str | None
 
 
 class ApiClient:
@@ -294,7 +284,7 @@ class ApiClient:
             _log.info("%s %s failed: %d %s", method, endpoint, response.status_code, error.message)
             raise error
 
-    async def _open_stream(
+    async def open_stream(
         self, endpoint: Endpoint, payload: dict[str, Any], model: str
     ) -> tuple[httpx.Response, _Sent]:
         sent = await self._send(
@@ -356,7 +346,7 @@ class ApiClient:
             idempotency_key=sent.idempotency_key,
         )
 
-    def _stream_meta(
+    def stream_meta(
         self,
         sent: _Sent | None,
         endpoint: Endpoint,

@@ -39,7 +39,7 @@ from app.api.types import (
 )
 
 if TYPE_CHECKING:
-    from app.api.client import ApiClient, _Sent
+    from app.api.wire import Sent, StreamSource
 
 __all__ = ["ChatStream", "CompletionStream", "SpeechStream"]
 
@@ -133,12 +133,12 @@ class _SSEStream(ABC):
 
     _endpoint: Endpoint
 
-    def __init__(self, client: ApiClient, payload: dict[str, Any], model: str) -> None:
+    def __init__(self, client: StreamSource, payload: dict[str, Any], model: str) -> None:
         self._client = client
         self._payload = payload
         self._model = model
         self._response: httpx.Response | None = None
-        self._sent: _Sent | None = None
+        self._sent: Sent | None = None
         self._gen: AsyncIterator[Any] | None = None
         self._done = False
         self._closed = False
@@ -161,7 +161,7 @@ class _SSEStream(ABC):
         if self._closed:
             raise RuntimeError("this stream was closed; start a new one")
         if self._response is None:
-            self._response, self._sent = await self._client._open_stream(
+            self._response, self._sent = await self._client.open_stream(
                 self._endpoint, self._payload, self._model
             )
 
@@ -272,7 +272,7 @@ class ChatStream(_SSEStream):
 
     _endpoint = Endpoint.CHAT
 
-    def __init__(self, client: ApiClient, request: ChatRequest, payload: dict[str, Any]) -> None:
+    def __init__(self, client: StreamSource, request: ChatRequest, payload: dict[str, Any]) -> None:
         super().__init__(client, payload, request.model)
         self._request = request
         self._choices: dict[int, _Choice] = {}
@@ -366,7 +366,7 @@ class ChatStream(_SSEStream):
                 for c in choices
             )
             usage = Usage.estimate(self._request.prompt_text(), completion)
-        meta = self._client._stream_meta(
+        meta = self._client.stream_meta(
             self._sent, Endpoint.CHAT, self._model, usage, self._t_first, self._t_end
         )
         result = ChatResult(
@@ -387,7 +387,9 @@ class CompletionStream(_SSEStream):
 
     _endpoint = Endpoint.COMPLETIONS
 
-    def __init__(self, client: ApiClient, payload: dict[str, Any], model: str, prompt: str) -> None:
+    def __init__(
+        self, client: StreamSource, payload: dict[str, Any], model: str, prompt: str
+    ) -> None:
         super().__init__(client, payload, model)
         self._prompt = prompt
         self._texts: dict[int, list[str]] = {}
@@ -438,7 +440,7 @@ class CompletionStream(_SSEStream):
         usage = Usage.from_wire(self._usage_raw) or Usage.estimate(
             self._prompt, "".join(c.text for c in choices)
         )
-        meta = self._client._stream_meta(
+        meta = self._client.stream_meta(
             self._sent, Endpoint.COMPLETIONS, self._model, usage, self._t_first, self._t_end
         )
         result = CompletionResult(
@@ -459,19 +461,19 @@ class SpeechStream:
     ``content_type`` is known once entered; ``meta`` after the end.
     """
 
-    def __init__(self, client: ApiClient, payload: dict[str, Any], model: str) -> None:
+    def __init__(self, client: StreamSource, payload: dict[str, Any], model: str) -> None:
         self._client = client
         self._payload = payload
         self._model = model
         self._response: httpx.Response | None = None
-        self._sent: _Sent | None = None
+        self._sent: Sent | None = None
         self._t_first: float | None = None
         self._t_end: float | None = None
         self.received = 0
 
     async def __aenter__(self) -> SpeechStream:
         if self._response is None:
-            self._response, self._sent = await self._client._open_stream(
+            self._response, self._sent = await self._client.open_stream(
                 Endpoint.SPEECH, self._payload, self._model
             )
         return self
@@ -511,6 +513,6 @@ class SpeechStream:
             prompt_tokens=estimate_tokens(str(self._payload.get("input", ""))), estimated=True
         )
         usage.total_tokens = usage.prompt_tokens
-        return self._client._stream_meta(
+        return self._client.stream_meta(
             self._sent, Endpoint.SPEECH, self._model, usage, self._t_first, self._t_end
         )

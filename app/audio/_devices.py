@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from app.audio import _backend
-from app.audio._errors import AudioUnavailable
+from app.audio._errors import AudioUnavailable, Kind, NoDevice
 
-Kind = Literal["input", "output"]
 DeviceChoice = int | str | None
 """How callers name a device: ``None`` for the system default, an index, or a name.
 
@@ -37,17 +36,6 @@ class Device:
     def label(self) -> str:
         """A name to show in a device picker."""
         return self.name
-
-
-@dataclass(frozen=True, slots=True)
-class NoDevice:
-    """There is no usable device of this kind; ``reason`` is the message to show."""
-
-    kind: Kind
-    reason: str
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 @dataclass(frozen=True, slots=True)

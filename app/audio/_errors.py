@@ -14,10 +14,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
-if TYPE_CHECKING:
-    from app.audio._devices import NoDevice
+Kind = Literal["input", "output"]
+
+
+# Here, not in _devices, so the error can carry it without the modules importing each other.
+@dataclass(frozen=True, slots=True)
+class NoDevice:
+    """There is no usable device of this kind; ``reason`` is the message to show."""
+
+    kind: Kind
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class AudioError(Exception):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from app import log
 from app.api.errors import ApiError, InsufficientCreditsError, RateLimitError
@@ -31,7 +31,6 @@ from app.store import LedgerEntry, Store, StoreWriteError
 if TYPE_CHECKING:  # the wire types (pydantic) load with the first call, not at start-up
     from app.api.profiles import ModelPrice, ProviderProfile
     from app.api.types import CallMeta, RateLimitStatus, Usage
-    from app.core.clients import ClientPool
     from app.core.models_cache import ModelsCache
 
 _log = log.get("core.usage")
@@ -211,9 +210,20 @@ async def record_call(
     return entry
 
 
+class MeteredClients(Protocol):
+    """What accounting needs of the client pool (``app.core.clients.ClientPool``); a
+    protocol so that usage and the pool do not import each other."""
+
+    usage: UsageMonitor
+
+    def registry_profile(self, provider_id: str) -> ProviderProfile | None: ...
+
+    def last_rate_limit(self, provider_id: str) -> RateLimitStatus | None: ...
+
+
 async def account(
     store: Store,
-    clients: ClientPool,
+    clients: MeteredClients,
     provider_id: str,
     endpoint: str,
     model: str,
