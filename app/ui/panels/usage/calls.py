@@ -1,4 +1,4 @@
-"""The recent-calls table: a flat model over ledger tuples (``usage_queries.CALL_COLUMNS``),
+"""The recent-calls table: a flat model over ledger tuples (``CALL_COLUMNS``),
 formatting cells on demand so a thousand rows cost nothing until they are seen."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 
 from app.api.profiles import ProviderProfile
 from app.core.usage import ESTIMATED_MARK, format_credits, format_usd
-from app.store.usage_queries import CALL_COLUMNS
+from app.core.usage_dashboard import CALL_COLUMNS
 
 _I = {name: i for i, name in enumerate(CALL_COLUMNS)}
 HEADERS = (

@@ -1,7 +1,7 @@
 """The usage dashboard: totals, charts by day, latency per model, recent calls, CSV export,
 credits in provider units, monthly budgets, live rate limits.
 
-Every query runs on the store's reader threads (``await store.read``/``usage_summary``);
+Every figure comes from core (``app.core.usage_dashboard``, on the store's reader threads);
 a newer range or filter cancels the older query (one named task each). The daily roll-up
 of the widest range needed is fetched once per refresh; grouping and totals are computed
 from it in memory, so changing the stacking never queries again.
@@ -57,8 +57,8 @@ from app.core.usage import (
     format_usd,
     month_start,
 )
-from app.store import UsageAggregate, usage_queries
-from app.store.usage_queries import CallFilter, LatencyStats
+from app.core.usage_dashboard import CallFilter, LatencyStats, UsageDashboard
+from app.store import UsageAggregate
 from app.ui.dialogs.common import named, set_tone
 from app.ui.panels.usage.calls import ESTIMATED_TIP, CallsModel
 from app.ui.panels.usage.charts import UsageChart, chart_data
@@ -138,7 +138,7 @@ class UsagePanel(QWidget):
         self._latency: list[LatencyStats] = []
         self._days = (dt.date.today(), dt.date.today())
         self._dirty = True
-        self._schema_ready = False
+        self.dashboard = UsageDashboard(ctx.store)
         self.generation = 0  # summaries shown so far (tests and the benchmark wait on it)
 
         self._build()
@@ -407,24 +407,15 @@ class UsagePanel(QWidget):
         await self.tasks.wait_all()
 
     # --- loading -----------------------------------------------------------------------------
-    async def _ensure_schema(self) -> None:
-        if not self._schema_ready:
-            await self.ctx.store.write(usage_queries.ensure_schema)
-            self._schema_ready = True
-
     def _query_days(self) -> tuple[dt.date, dt.date]:
         today = dt.date.today()
         first, last = self._days
         return min(first, today - dt.timedelta(days=29), month_start(today)), max(last, today)
 
     async def _load_summary(self) -> None:
-        await self._ensure_schema()
-        first, last = self._query_days()
-        provider = self._provider() or None
-        data = await self.ctx.store.read(
-            usage_queries.dashboard, first.isoformat(), last.isoformat(),
-            self._days[0].isoformat(), self._days[1].isoformat(), provider=provider,
-        )  # fmt: skip
+        data = await self.dashboard.summary(
+            self._query_days(), self._days, provider=self._provider() or None
+        )
         self._rows = data.rows
         self._latency = data.latency
         self._fill_filters(data.keys)
@@ -434,16 +425,14 @@ class UsagePanel(QWidget):
         self.refreshed.emit()
 
     async def _load_calls(self) -> None:
-        await self._ensure_schema()
-        filters = self._call_filter()
-        rows = await self.ctx.store.read(usage_queries.recent_calls, filters, CALLS_LIMIT)
+        rows = await self.dashboard.calls(self._call_filter(), CALLS_LIMIT)
         self.calls_model.set_rows(rows)
         more = " (newest shown; export for all)" if len(rows) >= CALLS_LIMIT else ""
         self.calls_count.setText(f"{len(rows):,} calls{more}")
         self.calls_loaded.emit()
 
     async def _export(self, path: Path) -> int:
-        count = await self.ctx.store.read(usage_queries.export_csv, path, self._call_filter())
+        count = await self.dashboard.export_csv(path, self._call_filter())
         message = f"Exported {count:,} calls to {path}."
         self.calls_count.setText(message)
         self.status_changed.emit(message)
@@ -451,8 +440,7 @@ class UsagePanel(QWidget):
         return count
 
     async def _check_month_budgets(self) -> None:
-        rows = await self.ctx.store.usage_summary(("provider",), first_day=month_start())
-        self._announce_budgets({r.provider or "": r.cost for r in rows})
+        self._announce_budgets(await self.dashboard.spend_by_provider(month_start()))
 
     def _call_filter(self) -> CallFilter:
         first, last = self._days
