@@ -68,6 +68,7 @@ from app.core.models_cache import effective_price
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import AttachmentError, load_attachment
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
 from app.ui.panels.chat import display_message
 from app.ui.panels.compare.column import ColumnWidget
 from app.ui.panels.compare.pages import DiffDialog, HistoryPage, LeaderboardPage
@@ -950,7 +951,7 @@ class ComparePanel(QWidget):
     # --- errors and shutdown --------------------------------------------------------------------
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("compare task failed", exc_info=error)
-        self.status_changed.emit(f"Something went wrong: {error}")
+        self.status_changed.emit(failure_text(error))
         self._update_buttons()
 
     async def shutdown(self) -> None:

@@ -46,6 +46,7 @@ from app.core.gallery import ImageRef
 from app.core.images import ImageJob, ImageJobError, ImageOptions, ImageRequest, image_options
 from app.core.models_cache import effective_price
 from app.ui.dialogs.common import named, note, set_tone
+from app.ui.errors import failure_text
 from app.ui.panels.images.form import ImageForm
 from app.ui.panels.images.gallery import (
     GalleryItem,
@@ -625,7 +626,7 @@ class ImagesPanel(QWidget):
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("images task failed", exc_info=error)
         self._set_busy(self.busy)
-        self._say(f"Something went wrong: {error}", "error")
+        self._say(failure_text(error), "error")
 
 
 def _escape(text: str) -> str:

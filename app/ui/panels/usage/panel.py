@@ -60,6 +60,7 @@ from app.core.usage import (
 from app.core.usage_dashboard import CallFilter, LatencyStats, UsageDashboard
 from app.store import UsageAggregate
 from app.ui.dialogs.common import named, set_tone
+from app.ui.errors import failure_text
 from app.ui.panels.usage.calls import ESTIMATED_TIP, CallsModel
 from app.ui.panels.usage.charts import UsageChart, chart_data
 from app.ui.tasks import TaskOwner
@@ -756,7 +757,7 @@ class UsagePanel(QWidget):
 
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("usage task failed", exc_info=error)
-        self.status_changed.emit(f"Usage could not be shown: {error}")
+        self.status_changed.emit(f"Usage could not be shown. {failure_text(error)}")
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
