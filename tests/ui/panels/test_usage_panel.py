@@ -20,7 +20,6 @@ from app.core.usage import BudgetCrossed, UsageEvent
 from app.paths import AppPaths
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.usage import UsagePanel
-from app.ui.panels.usage.charts import chart_data
 from app.ui.widgets.rate_limit import RateLimitIndicator
 from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
@@ -261,18 +260,22 @@ async def test_filters_ranges_and_grouping(qtbot, ctx: AppContext) -> None:  # t
     assert "0 calls" in usage.cards["range"].text() and "2 calls" in usage.cards["today"].text()
 
 
-def test_chart_data_keeps_the_biggest_groups() -> None:
-    from app.store import UsageAggregate
+def test_the_dashboard_reaches_the_store_only_through_core() -> None:
+    """Panels never run SQL: the usage panel's modules and the sidebar import no
+    ``app.store`` submodule (at most names of the package face)."""
+    import ast
 
-    day = dt.date(2026, 3, 2)
-    rows = [
-        UsageAggregate(day.isoformat(), "p", f"m{i}", "chat", 1, 0, 10 * i, 0, 0, 0.0, 0, float(i),
-                       1 if i == 9 else 0, 0)
-        for i in range(1, 11)
-    ]  # fmt: skip
-    data = chart_data(rows, day - dt.timedelta(days=1), day, "model")
-    names = [s.name for s in data.cost]
-    assert names[:3] == ["m10", "m9", "m8"] and names[-1] == "Other" and len(names) == 8
-    assert data.cost[0].values == [0.0, 10.0]
-    assert data.cost[1].estimated and not data.cost[0].estimated
-    assert sum(sum(s.values) for s in data.cost) == pytest.approx(55.0)
+    import app.store
+
+    root = Path(__file__).resolve().parents[3] / "app" / "ui"
+    modules = [*sorted((root / "panels" / "usage").glob("*.py")), root / "sidebar.py"]
+    deep = []
+    for path in modules:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deep += [(path.name, a.name) for a in node.names if a.name.startswith("app.store.")]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.store"):
+                names = [] if node.module == "app.store" else [node.module or ""]
+                names += [a.name for a in node.names if a.name not in app.store.__all__]
+                deep += [(path.name, name) for name in names]
+    assert len(modules) > 5 and not deep, deep
