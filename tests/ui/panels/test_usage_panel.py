@@ -258,24 +258,3 @@ async def test_filters_ranges_and_grouping(qtbot, ctx: AppContext) -> None:  # t
     await until(lambda: usage.calls_model.rowCount() == 0)
     assert usage.from_date.isVisible() and usage.cost_chart.series_names == []
     assert "0 calls" in usage.cards["range"].text() and "2 calls" in usage.cards["today"].text()
-
-
-def test_the_dashboard_reaches_the_store_only_through_core() -> None:
-    """Panels never run SQL: the usage panel's modules and the sidebar import no
-    ``app.store`` submodule (at most names of the package face)."""
-    import ast
-
-    import app.store
-
-    root = Path(__file__).resolve().parents[3] / "app" / "ui"
-    modules = [*sorted((root / "panels" / "usage").glob("*.py")), root / "sidebar.py"]
-    deep = []
-    for path in modules:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                deep += [(path.name, a.name) for a in node.names if a.name.startswith("app.store.")]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.store"):
-                names = [] if node.module == "app.store" else [node.module or ""]
-                names += [a.name for a in node.names if a.name not in app.store.__all__]
-                deep += [(path.name, name) for name in names]
-    assert len(modules) > 5 and not deep, deep
