@@ -1,6 +1,7 @@
 """The internal async client for OpenAI-compatible APIs (no Qt, no widgets).
 
-Flat modules behind this curated surface: ``client`` (ApiClient), ``streaming`` (chat,
+Flat modules behind this curated surface: ``client`` (ApiClient: its text endpoints, on
+``media``'s images, speech and transcription, on ``base``'s sending), ``streaming`` (chat,
 completion and speech streams), ``sse`` (the SSE decoder), ``types`` (requests, results,
 metadata), ``errors`` (the error tree), ``retry``, ``meta`` (headers → metadata),
 ``profiles`` and ``presets``; ``wire`` is the seam between the client and its streams.
