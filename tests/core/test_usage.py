@@ -179,7 +179,9 @@ async def test_record_call_helper(ctx: AppContext) -> None:
     result = await client.embeddings("m", "some text")
     price = ModelPrice(input_per_m=1.0)
     entry = metered.ledger_entry("local", "embeddings", "m", price=price, meta=result.meta)
-    await metered.record_call(ctx.store, ctx.clients.usage, entry, rate_limit=result.meta.rate_limit)
+    await metered.record_call(
+        ctx.store, ctx.clients.usage, entry, rate_limit=result.meta.rate_limit
+    )
     rows = await ctx.store.usage_entries()
     assert rows[0]["endpoint"] == "embeddings" and rows[0]["cost"] is not None
     assert ctx.clients.usage.get("local").status is not None
