@@ -15,11 +15,16 @@ pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.audio_env"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def _uses_qt(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return "qtbot" in names or "qapp" in names
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], object]]:
     """Async tests that use Qt run on the app's own qasync loop; the rest on asyncio's."""
-    if "qtbot" in getattr(item, "fixturenames", ()) or "qapp" in getattr(item, "fixturenames", ()):
+    if _uses_qt(item):
         from app.ui.loop import loop_factory
 
         return {"qasync": loop_factory}
@@ -47,9 +52,13 @@ def collect_garbage_on_the_main_thread() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def keep_running_when_a_window_closes() -> Iterator[None]:
+def keep_running_when_a_window_closes(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test's widget is often its only window: closing it must not quit the event loop
-    the test runs on (in the app, quitting is the ordered shutdown's job)."""
+    the test runs on (in the app, quitting is the ordered shutdown's job). Only Qt tests
+    (those using ``qtbot`` or ``qapp``) load Qt: the engine's tests run without it."""
+    if not _uses_qt(request.node):
+        yield
+        return
     from PySide6.QtGui import QGuiApplication
 
     before = QGuiApplication.quitOnLastWindowClosed()

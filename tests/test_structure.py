@@ -45,3 +45,15 @@ def test_detector_passes_a_tree_that_only_points_down(tmp_path: Path) -> None:
 
 def test_no_import_circles_in_app() -> None:
     assert cycles(import_graph(ROOT, "app")) == []
+
+
+def test_the_ui_reaches_the_store_only_through_its_package_face() -> None:
+    graph = import_graph(ROOT, "app")
+    deep = {
+        f"{module} -> {dep}"
+        for module, deps in graph.items()
+        if module.startswith("app.ui")
+        for dep in deps
+        if dep.startswith("app.store.")
+    }
+    assert deep == set(), "panels get plain data from app.core, never the store's modules"

@@ -1,6 +1,7 @@
 """The internal async client for OpenAI-compatible APIs (no Qt, no widgets).
 
-Flat modules behind this curated surface: ``client`` (ApiClient), ``streaming`` (chat,
+Flat modules behind this curated surface: ``client`` (ApiClient: its text endpoints, on
+``media``'s images, speech and transcription, on ``base``'s sending), ``streaming`` (chat,
 completion and speech streams), ``sse`` (the SSE decoder), ``types`` (requests, results,
 metadata), ``errors`` (the error tree), ``retry``, ``meta`` (headers → metadata),
 ``profiles`` and ``presets``; ``wire`` is the seam between the client and its streams.
@@ -37,8 +38,10 @@ if TYPE_CHECKING:
         StreamInterruptedError,
         TLSError,
     )
+    from app.api.meta import parse_rate_limit
     from app.api.presets import load_presets
     from app.api.profiles import (
+        DEFAULT_PATHS,
         Capabilities,
         Endpoint,
         ModelPrice,
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "DEFAULT_PATHS": "app.api.profiles",
     "ApiClient": "app.api.client",
     "ApiConnectionError": "app.api.errors",
     "ApiError": "app.api.errors",
@@ -126,6 +130,7 @@ _WHERE = {
     "estimate_tokens": "app.api.types",
     "image_part": "app.api.types",
     "load_presets": "app.api.presets",
+    "parse_rate_limit": "app.api.meta",
     "user_message": "app.api.types",
 }
 
@@ -144,6 +149,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_PATHS",
     "ApiClient",
     "ApiConnectionError",
     "ApiError",
@@ -196,5 +202,6 @@ __all__ = [
     "estimate_tokens",
     "image_part",
     "load_presets",
+    "parse_rate_limit",
     "user_message",
 ]

@@ -383,7 +383,8 @@ class ChatStream(_SSEStream):
 
 
 class CompletionStream(_SSEStream):
-    """Legacy ``/completions`` streamed: yields ``CompletionDelta``; ``.result`` at the end."""
+    """Legacy ``/completions`` streamed: yields ``CompletionDelta`` (a ``ChatDelta``, the text
+    in ``content``); ``.result`` at the end, shaped like a chat result."""
 
     _endpoint = Endpoint.COMPLETIONS
 
@@ -422,11 +423,12 @@ class CompletionStream(_SSEStream):
                     self._t_first = time.perf_counter()
                 if ch.get("finish_reason"):
                     self._finish[index] = ch["finish_reason"]
-                out.append(CompletionDelta(index, text, ch.get("finish_reason")))
+                out.append(CompletionDelta(index, text or None, None, ch.get("finish_reason")))
             if obj.get("usage"):
                 self._usage_raw = obj["usage"]
             if self._id is None:
                 self._id, self._model_seen = obj.get("id"), obj.get("model")
+                self._created = obj.get("created")
         return out
 
     @property
@@ -446,11 +448,12 @@ class CompletionStream(_SSEStream):
         result = CompletionResult(
             id=self._id if isinstance(self._id, str) else None,
             model=self._model_seen if isinstance(self._model_seen, str) else self._model,
+            created=self._created if isinstance(self._created, int) else None,
             choices=choices,
             usage=usage,
             meta=meta,
         )
-        if self._done:
+        if self._done or (self._t_end is not None and self._all_finished()):
             self._result = result
         return result
 

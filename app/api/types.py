@@ -434,10 +434,19 @@ class CompletionChoice(_Model):
     text: str = ""
     finish_reason: str | None = None
 
+    @property
+    def message(self) -> ChatMessage:
+        """The text as a chat choice carries it, so one reader takes both kinds of answer."""
+        return ChatMessage(content=self.text)
+
 
 class CompletionResult(_Model):
+    """A legacy completion, shaped like ``ChatResult``: ``text``, ``choices`` (each with a
+    ``finish_reason`` and a ``message``), ``usage``, ``meta``."""
+
     id: str | None = None
     model: str | None = None
+    created: int | None = None
     choices: list[CompletionChoice] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     meta: CallMeta = Field(default_factory=CallMeta)
@@ -448,10 +457,14 @@ class CompletionResult(_Model):
 
 
 @dataclass(slots=True)
-class CompletionDelta:
-    index: int
-    text: str
-    finish_reason: str | None = None
+class CompletionDelta(ChatDelta):
+    """A piece of a streamed legacy completion, with a chat delta's fields (its text is
+    ``content``), so one consumer reads both streams."""
+
+    @property
+    def text(self) -> str:
+        """``content`` under its ``/completions`` name ('' when the piece has none)."""
+        return self.content or ""
 
 
 class Embedding(_Model):

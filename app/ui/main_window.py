@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.store import StoreError
 from app.ui.appearance import apply_appearance
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
 from app.ui.panels.chat import ChatPanel
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.sidebar import HistorySidebar
@@ -493,7 +494,7 @@ class MainWindow(QMainWindow):
 
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("window task failed", exc_info=error)
-        self.show_message(f"Something went wrong: {error}")
+        self.show_message(failure_text(error))
 
     # --- shutdown ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.store.models import Conversation, SearchHit
+from app.store import Conversation, SearchHit
 from app.ui.dialogs.common import named
 
 CONVERSATION_ID = Qt.ItemDataRole.UserRole + 1

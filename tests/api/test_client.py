@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 
-import app.api.client as client_module
+import app.api.base as base_module
 from app.api import (
     ApiClient,
     ApiConnectionError,
@@ -97,7 +97,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(client_module, "_sleep", fake_sleep)
+    monkeypatch.setattr(base_module, "_sleep", fake_sleep)
     return waits
 
 

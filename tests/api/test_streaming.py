@@ -368,6 +368,49 @@ async def test_legacy_completion_stream() -> None:
     assert stream.result.usage.estimated
 
 
+async def read_any(stream: Any) -> tuple[str, list[str], tuple[Any, ...]]:
+    """One consumer for both streams: it reads only the fields a chat stream has."""
+    text, finishes = "", []
+    async with stream:
+        async for delta in stream:
+            assert isinstance(delta, ChatDelta) and delta.tool_calls is None
+            if delta.index == 0 and delta.content:
+                text += delta.content
+            if delta.finish_reason:
+                finishes.append(delta.finish_reason)
+    result = stream.result
+    first = result.choices[0]
+    usage = result.usage
+    return text, finishes, (
+        result.text, first.message.content, first.finish_reason, result.created, result.model,
+        usage.prompt_tokens, usage.completion_tokens, result.meta.status, result.meta.attempts,
+    )  # fmt: skip
+
+
+async def test_the_completion_stream_yields_what_the_chat_stream_yields() -> None:
+    def legacy(text: str, finish: str | None) -> bytes:
+        choice = {"index": 0, "text": text, "finish_reason": finish}
+        obj = {"id": "c", "created": 1, "model": "m", "choices": [choice]}
+        return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+    pieces = [("Once", None), (" upon", None), ("", "stop")]
+    chat_body = b"".join(chunk({"content": t} if t else {}, f) for t, f in pieces)
+    legacy_body = b"".join(legacy(t, f) for t, f in pieces)
+    async with make(Server(Body([chat_body + usage_chunk(4, 2) + DONE]))) as client:
+        chat = await read_any(client.stream_chat({"model": "m", "messages": HELLO}))
+    async with make(Server(Body([legacy_body + usage_chunk(4, 2) + DONE]))) as client:
+        legacy_read = await read_any(client.stream_complete("m", "Tell"))
+    assert chat == legacy_read
+    assert chat == ("Once upon", ["stop"], ("Once upon", "Once upon", "stop", 1, "m", 4, 2, 200, 1))
+
+
+async def test_a_completion_stream_whose_choices_all_finished_needs_no_done() -> None:
+    body = b"data: " + orjson.dumps({"choices": [{"text": "Hi", "finish_reason": "stop"}]})
+    async with make(Server(Body([body + b"\n\n"]))) as client:
+        text, finishes, _ = await read_any(client.stream_complete("m", "Tell"))
+    assert (text, finishes) == ("Hi", ["stop"])
+
+
 async def test_odd_field_types_do_not_break_a_stream() -> None:
     parts = [
         chunk(

@@ -142,7 +142,7 @@ async def measure(root: Path) -> dict[str, float]:
         regroup.append((time.perf_counter() - start) * 1000)
         await asyncio.sleep(0.01)
     log(f"  regroup: {', '.join(f'{v:.0f}' for v in regroup)} ms")
-    rows = len(panel._rows)
+    rows = len(panel.summary.rows)
     log(
         f"  daily roll-up rows behind the view: {rows:,}; calls shown: {panel.calls_model.rowCount():,}"
     )

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtCore import Qt
 
-from app.store.models import Conversation, SearchHit
+from app.store import Conversation, SearchHit
 from app.ui.sidebar import HistorySidebar, grouped
 
 DAY = 86400.0

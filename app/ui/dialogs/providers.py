@@ -44,6 +44,7 @@ from app.settings import Settings
 from app.ui.dialogs.common import named, note, object_named, set_tone
 from app.ui.dialogs.connection import ClientFactory, ModelLister, check_connection
 from app.ui.dialogs.provider_editor import EditorError, ProviderEditor
+from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.providers")
@@ -426,7 +427,7 @@ class ProvidersDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.editor.test_button.setEnabled(True)
-        self._show_status(f"Something went wrong: {type(error).__name__}: {error}", "error")
+        self._show_status(failure_text(error), "error")
 
     # -- async work ---------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from app.store import Message, MessageStatus, StoreWriteError
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
@@ -734,7 +735,7 @@ class ChatPanel(QWidget):
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("chat task failed", exc_info=error)
         self.composer.set_busy(False)
-        self.status_changed.emit(f"Something went wrong: {error}")
+        self.status_changed.emit(failure_text(error))
 
     async def shutdown(self) -> None:
         await self.tasks.wait_all()

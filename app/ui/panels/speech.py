@@ -53,6 +53,7 @@ from app.core.speech import (
 )
 from app.store import SpeechItem
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
 
@@ -671,7 +672,7 @@ class SpeechPanel(QWidget):
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("speech task failed", exc_info=error)
         self._busy(False)
-        self._say(f"Something went wrong: {error}", error=True)
+        self._say(failure_text(error), error=True)
 
     async def shutdown(self) -> None:
         self._unsubscribe()

@@ -310,9 +310,9 @@ def test_time_budget_spreads_a_backlog_and_still_equals_full_render(
     ],
 )
 def test_plain_fast_path_matches_markdown(renderer: MarkdownRenderer, text: str) -> None:
-    from app.ui.chat.markdown_render import _plain_html
+    from app.ui.chat.markdown_blocks import plain_html
 
-    fast = _plain_html(text)
+    fast = plain_html(text)
     if text in ('You said: "Stream a long answer.".', "### Answer from m", "x -- y ... z"):
         assert fast is not None  # the common case takes the fast path
     if fast is not None:
@@ -324,3 +324,13 @@ def test_dark_theme_changes_colours() -> None:
     dark = "".join(MarkdownRenderer(Theme.dark_theme()).render_text(SAMPLES[6], RenderContext()))
     assert "#272822" in dark and "#272822" not in light  # monokai's background
     assert Theme.dark_theme().link in dark and Theme.light().link not in dark
+
+
+def test_a_live_theme_switch_reaches_links_and_code() -> None:
+    """The view swaps ``renderer.theme`` when the palette changes: the tree pass and the
+    boxes follow it."""
+    renderer = MarkdownRenderer(Theme.light())
+    renderer.theme = Theme.dark_theme()
+    out = "".join(renderer.render_text("[x](https://e.org) `c`\n\n    block", RenderContext()))
+    assert Theme.dark_theme().link in out and Theme.light().link not in out
+    assert Theme.dark_theme().inline_code_bg in out and "#272822" in out

@@ -20,7 +20,6 @@ from app.core.usage import BudgetCrossed, UsageEvent
 from app.paths import AppPaths
 from app.ui.panels.chat import ChatPanel
 from app.ui.panels.usage import UsagePanel
-from app.ui.panels.usage.charts import chart_data
 from app.ui.widgets.rate_limit import RateLimitIndicator
 from tests.helpers.app_context import local_provider, open_context
 from tests.helpers.openai_server import OpenAIServer
@@ -259,20 +258,3 @@ async def test_filters_ranges_and_grouping(qtbot, ctx: AppContext) -> None:  # t
     await until(lambda: usage.calls_model.rowCount() == 0)
     assert usage.from_date.isVisible() and usage.cost_chart.series_names == []
     assert "0 calls" in usage.cards["range"].text() and "2 calls" in usage.cards["today"].text()
-
-
-def test_chart_data_keeps_the_biggest_groups() -> None:
-    from app.store import UsageAggregate
-
-    day = dt.date(2026, 3, 2)
-    rows = [
-        UsageAggregate(day.isoformat(), "p", f"m{i}", "chat", 1, 0, 10 * i, 0, 0, 0.0, 0, float(i),
-                       1 if i == 9 else 0, 0)
-        for i in range(1, 11)
-    ]  # fmt: skip
-    data = chart_data(rows, day - dt.timedelta(days=1), day, "model")
-    names = [s.name for s in data.cost]
-    assert names[:3] == ["m10", "m9", "m8"] and names[-1] == "Other" and len(names) == 8
-    assert data.cost[0].values == [0.0, 10.0]
-    assert data.cost[1].estimated and not data.cost[0].estimated
-    assert sum(sum(s.values) for s in data.cost) == pytest.approx(55.0)

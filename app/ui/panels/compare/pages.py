@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.compare_history import ModelSpeed, RunSummary
 from app.core.diff import DiffOp, similarity
 from app.core.leaderboard import Period, Standing
-from app.store.compare_queries import ModelSpeed, RunSummary
 from app.ui.dialogs.common import named
 
 RUN_ID = Qt.ItemDataRole.UserRole + 1

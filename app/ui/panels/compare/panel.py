@@ -13,7 +13,6 @@ run four times a second.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from collections.abc import Awaitable
 from dataclasses import replace
@@ -62,15 +61,14 @@ from app.core.compare import (
     Pacer,
     delete_run,
 )
+from app.core.compare_history import board, load_models, recent_runs, save_models
 from app.core.context import AppContext
 from app.core.diff import word_diff
-from app.core.leaderboard import leaderboard
 from app.core.models_cache import effective_price
-from app.settings import write_atomic
-from app.store.compare_queries import model_speeds, run_summaries, voted_runs
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import AttachmentError, load_attachment
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
 from app.ui.panels.chat import display_message
 from app.ui.panels.compare.column import ColumnWidget
 from app.ui.panels.compare.pages import DiffDialog, HistoryPage, LeaderboardPage
@@ -83,7 +81,6 @@ FIGURES_INTERVAL_MS = 250
 GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
 HISTORY_LIMIT = 300
 CLEAN_INTERVAL_MS = 60
-MODELS_FILE = "compare-models.json"
 
 
 class ElidedLabel(QLabel):
@@ -459,43 +456,15 @@ class ComparePanel(QWidget):
             self.add_model(spec.target, spec)
         self._update_buttons()
 
-    def _models_file(self) -> Path:
-        return self.ctx.paths.config / MODELS_FILE
-
     def _save_models(self) -> None:
         """The chosen models (with their overrides) come back the next time."""
-        data = [
-            {
-                "provider": s.target.provider_id,
-                "model": s.target.model,
-                "params": s.params,
-                "system_prompt": s.system_prompt,
-            }
-            for s in self.specs()
-        ]
-        try:
-            write_atomic(self._models_file(), json.dumps(data, indent=1))
-        except OSError as exc:
-            _log.warning("compare models not saved: %s", exc)
+        save_models(self.ctx.paths.config, self.specs())
 
     def _load_models(self) -> None:
-        try:
-            data = json.loads(self._models_file().read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            _log.warning("compare models not read: %s", exc)
-            return
         specs = [
-            ColumnSpec(
-                Target(str(d["provider"]), str(d["model"])),
-                dict(d.get("params") or {}),
-                d.get("system_prompt"),
-            )
-            for d in data
-            if isinstance(d, dict)
-            and d.get("model")
-            and self.ctx.registry.get(str(d.get("provider"))) is not None
+            spec
+            for spec in load_models(self.ctx.paths.config)
+            if self.ctx.registry.get(spec.target.provider_id) is not None
         ]
         for spec in specs[:MAX_COLUMNS]:
             self.add_model(spec.target, spec)
@@ -935,16 +904,14 @@ class ComparePanel(QWidget):
             self.refresh_leaderboard()
 
     def refresh_history(self) -> None:
-        self.history.set_runs(self.ctx.store.read_now(run_summaries, HISTORY_LIMIT))
+        self.history.set_runs(recent_runs(self.ctx.store, HISTORY_LIMIT))
 
     def refresh_leaderboard(self) -> None:
         self.tasks.start("leaderboard", self._leaderboard())
 
     async def _leaderboard(self) -> None:
-        since = self.board.current_period().since()
-        runs = await self.ctx.store.read(voted_runs, since)
-        speeds = await self.ctx.store.read(model_speeds, since)
-        self.board.set_data(leaderboard(runs), speeds, len(runs))
+        data = await board(self.ctx.store, self.board.current_period().since())
+        self.board.set_data(data.standings, data.speeds, data.voted_runs)
 
     def on_history_delete_requested(self, run_id: int) -> None:
         if self.comparison is not None and self.comparison.run_id == run_id:
@@ -984,7 +951,7 @@ class ComparePanel(QWidget):
     # --- errors and shutdown --------------------------------------------------------------------
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("compare task failed", exc_info=error)
-        self.status_changed.emit(f"Something went wrong: {error}")
+        self.status_changed.emit(failure_text(error))
         self._update_buttons()
 
     async def shutdown(self) -> None:

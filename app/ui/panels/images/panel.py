@@ -40,12 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
+from app.core import gallery
 from app.core.context import AppContext
+from app.core.gallery import ImageRef
 from app.core.images import ImageJob, ImageJobError, ImageOptions, ImageRequest, image_options
 from app.core.models_cache import effective_price
-from app.store import NotFoundError, StoreError
-from app.store import image_queries as queries
 from app.ui.dialogs.common import named, note, set_tone
+from app.ui.errors import failure_text
 from app.ui.panels.images.form import ImageForm
 from app.ui.panels.images.gallery import (
     GalleryItem,
@@ -433,7 +434,7 @@ class ImagesPanel(QWidget):
     # -- gallery ---------------------------------------------------------------------------
 
     def _update_gallery_state(self, *_args: object) -> None:
-        total = self.ctx.store.read_now(queries.count_generations)
+        total = gallery.count(self.ctx.store)
         shown = self.model.rowCount()
         empty = shown == 0 and not self.filter_edit.text()
         self.view.setVisible(not empty)
@@ -602,31 +603,13 @@ class ImagesPanel(QWidget):
         self.tasks.start("delete", self._delete(items))
 
     async def _delete(self, items: list[GalleryItem]) -> None:
-        store = self.ctx.store
-        # Highest index first, so the positions of the generation's other images hold.
-        ordered = sorted(items, key=lambda i: (i.generation.id, -i.index))
-        touched: set[int] = set()
-        unused: list[str] = []
-        try:
-            for item in ordered:
-                orphan = await store.write(
-                    queries.remove_image, item.generation.id, item.index, item.ref.sha256
-                )
-                touched.add(item.generation.id)
-                if orphan:
-                    unused.append(orphan)
-        except NotFoundError:
-            _log.info("an image was deleted already")
-        except StoreError as exc:
-            self._say(f"The image could not be deleted: {exc}", "error")
-        for sha in unused:
+        refs = [ImageRef(i.generation.id, i.index, i.ref.sha256) for i in items]
+        deleted = await gallery.delete_images(self.ctx.store, refs)
+        if deleted.error:
+            self._say(deleted.error, "error")
+        for sha in deleted.removed_files:
             self.model.forget_thumbnail(sha)
-            await asyncio.to_thread(store.blob_path(sha).unlink, missing_ok=True)
-        for generation_id in touched:
-            try:
-                fresh = store.read_now(queries.get_generation, generation_id)
-            except NotFoundError:
-                fresh = None
+        for generation_id, fresh in deleted.generations.items():
             self.model.update_generation(generation_id, fresh)
         if self.pages.currentIndex() == VIEWER_PAGE:
             self.on_viewer_back_requested()
@@ -643,7 +626,7 @@ class ImagesPanel(QWidget):
     def on_task_failed(self, error: BaseException) -> None:
         _log.error("images task failed", exc_info=error)
         self._set_busy(self.busy)
-        self._say(f"Something went wrong: {error}", "error")
+        self._say(failure_text(error), "error")
 
 
 def _escape(text: str) -> str:

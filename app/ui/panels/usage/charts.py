@@ -1,12 +1,10 @@
 """Stacked bar charts of cost and tokens by day (QtCharts), grouped by model, provider or
-endpoint, plus the plain-data side: turning daily roll-up rows into chart series."""
+endpoint; the series come from the dashboard model (`app.core.usage_dashboard.chart_data`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCharts import (
     QBarSet,
@@ -18,79 +16,14 @@ from PySide6.QtCharts import (
 )
 from PySide6.QtCore import QEvent, QMargins, Qt
 from PySide6.QtGui import QColor, QCursor, QPainter, QPalette
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QSplitter, QToolTip, QWidget
 
 from app.core.usage import ESTIMATED_MARK, format_tokens, format_usd
-from app.store import UsageAggregate
+from app.core.usage_dashboard import OTHER, ChartData, Series
+from app.ui.dialogs.common import named
 
-MAX_SERIES = 7  # more stacked colours than this cannot be told apart; the rest is "Other"
-OTHER = "Other"
 # Tableau-10: distinguishable on light and dark backgrounds.
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f")
-
-
-@dataclass(frozen=True)
-class Series:
-    name: str
-    values: list[float]
-    estimated: bool
-
-
-@dataclass(frozen=True)
-class ChartData:
-    days: list[dt.date]
-    cost: list[Series]
-    tokens: list[Series]
-
-
-def group_key(row: UsageAggregate, group_by: str) -> str:
-    value = getattr(row, group_by) or ""
-    return value or "(none)"
-
-
-def _top_series(
-    values: dict[str, dict[int, float]], estimated: set[str], n_days: int
-) -> list[Series]:
-    totals = {name: sum(by_day.values()) for name, by_day in values.items()}
-    ranked = sorted((n for n in totals if totals[n] > 0), key=lambda n: -totals[n])
-    kept, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
-    out = []
-    for name in kept:
-        row = [0.0] * n_days
-        for i, v in values[name].items():
-            row[i] = v
-        out.append(Series(name, row, name in estimated))
-    if rest:
-        row = [0.0] * n_days
-        for name in rest:
-            for i, v in values[name].items():
-                row[i] += v
-        out.append(Series(OTHER, row, any(n in estimated for n in rest)))
-    return out
-
-
-def chart_data(
-    rows: Sequence[UsageAggregate], first: dt.date, last: dt.date, group_by: str
-) -> ChartData:
-    """Per-day stacks of cost and tokens, the biggest groups first, the rest as "Other"."""
-    n_days = (last - first).days + 1
-    days = [first + dt.timedelta(days=i) for i in range(n_days)]
-    index = {d.isoformat(): i for i, d in enumerate(days)}
-    cost: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    tokens: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    estimated: set[str] = set()
-    for row in rows:
-        i = index.get(row.day or "")
-        if i is None:
-            continue
-        key = group_key(row, group_by)
-        cost[key][i] += row.cost
-        tokens[key][i] += row.prompt_tokens + row.completion_tokens
-        if row.estimated_calls:
-            estimated.add(key)
-    return ChartData(
-        days, _top_series(cost, estimated, n_days), _top_series(tokens, estimated, n_days)
-    )
 
 
 def day_ticks(days: Sequence[dt.date], max_labels: int = 8) -> list[tuple[int, str]]:
@@ -101,8 +34,8 @@ def day_ticks(days: Sequence[dt.date], max_labels: int = 8) -> list[tuple[int, s
     for i in range(0, len(days), step):
         day = days[i]
         # Month names only inside the axis: the first label sits at the edge and is elided.
-        named = 0 < i < len(days) - 2 and day.day <= step
-        ticks.append((i, f"{day.day} {day:%b}" if named else str(day.day)))
+        with_month = 0 < i < len(days) - 2 and day.day <= step
+        ticks.append((i, f"{day.day} {day:%b}" if with_month else str(day.day)))
     return ticks
 
 
@@ -227,3 +160,24 @@ class UsageChart(QChartView):
                 value = bar.at(index) * self._scale
         shown = format_usd(value) if self.money else format_tokens(int(value))
         QToolTip.showText(QCursor.pos(), f"{name}\n{self._days[index]:%a %d %b %Y}: {shown}", self)
+
+
+class ChartPair(QSplitter):
+    """The cost and the tokens chart side by side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setObjectName("usageChartsSplitter")
+        self.cost_chart = named(
+            UsageChart("Cost per day", money=True), "usageCostChart", "Cost per day"
+        )
+        self.tokens_chart = named(
+            UsageChart("Tokens per day", money=False), "usageTokensChart", "Tokens per day"
+        )
+        self.addWidget(self.cost_chart)
+        self.addWidget(self.tokens_chart)
+        self.setChildrenCollapsible(False)
+
+    def show_data(self, data: ChartData) -> None:
+        self.cost_chart.set_data(data.days, data.cost)
+        self.tokens_chart.set_data(data.days, data.tokens)
