@@ -62,7 +62,7 @@ def no_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     async def no_wait(_seconds: float) -> None:
         return None
 
-    monkeypatch.setattr("app.api.client._sleep", no_wait)
+    monkeypatch.setattr("app.api.base._sleep", no_wait)
 
 
 async def _ledger(ctx: AppContext) -> list[dict[str, object]]:
