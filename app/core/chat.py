@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from app import log
 from app.api.errors import ApiError, InsufficientCreditsError, StreamInterruptedError
 from app.core.clients import ClientPool, ProviderUnavailable
+from app.core.metered import metered
 from app.core.usage import credits_message
-from app.store import CURRENT_LEAF, LedgerEntry, Message, MessageStatus, Store, StoreWriteError
+from app.store import CURRENT_LEAF, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
 
 if TYPE_CHECKING:  # the wire types (pydantic) load with the first call, not at start-up
@@ -230,58 +231,79 @@ class ChatSession:
         )
         yield MessageSaved(answer)
         text = ""
+        info: ErrorInfo | None = None
         started = time.perf_counter()
         try:
-            client = await self.clients.get(target.provider_id)
-            profile = self.clients.profile(target.provider_id)
-            stream: ChatStream | CompletionStream
-            if self.mode == "completion":
-                stream = client.stream_complete(
-                    target.model, prompt.text, **self._completion_params()
-                )
-            else:
-                stream = client.stream_chat(self._request(self._history(prompt), target, profile))
-            from app.api.types import CompletionDelta
+            async with metered(
+                self.store, self.clients, target.provider_id, "chat", target.model,
+                conversation_id=conversation_id, message_id=answer.id,
+            ) as meter:  # fmt: skip
+                try:
+                    profile = self.clients.profile(target.provider_id)
+                    stream: ChatStream | CompletionStream
+                    if self.mode == "completion":
+                        stream = meter.client.stream_complete(
+                            target.model, prompt.text, **self._completion_params()
+                        )
+                    else:
+                        request = self._request(self._history(prompt), target, profile)
+                        stream = meter.client.stream_chat(request)
+                    from app.api.types import CompletionDelta
 
-            async with stream:
-                async for delta in stream:
-                    piece = delta.text if isinstance(delta, CompletionDelta) else delta.content
-                    if delta.index != 0 or not piece:
-                        continue  # other choices (n > 1) are kept as branches at the end
-                    text += piece
-                    self.store.update_streaming(answer.id, text)
-                    yield AnswerDelta(answer.id, piece)
-            result = stream.result
-            final = await self._finish(
-                answer, result.text or text, MessageStatus.COMPLETE, result, profile, started
-            )
-            for other in result.choices[1:]:
-                await self.store.add_message(
-                    conversation_id, "assistant", _choice_text(other), parent_id=prompt.id,
-                    model=target.model, provider=target.provider_id, finish_reason=other.finish_reason,
-                    make_current=False,
-                )  # fmt: skip
-            yield AnswerFinished(final)
-        except asyncio.CancelledError:
-            # Save what arrived as "stopped" even while being cancelled, then let it through.
-            await asyncio.shield(
-                self._finish(answer, text, MessageStatus.STOPPED, None, None, started)
-            )
-            raise
-        except StreamInterruptedError as exc:
-            partial = exc.partial.text if exc.partial is not None else ""
-            info = ErrorInfo.from_exception(exc)
-            final = await self._finish(
-                answer, partial or text, MessageStatus.INTERRUPTED, exc.partial, None, started, info
-            )
-            yield AnswerFinished(final, info)
-        except (ApiError, ProviderUnavailable) as exc:
-            info = ErrorInfo.from_exception(exc)
-            if isinstance(exc, InsufficientCreditsError):  # say where to top up
-                known = self.clients.registry_profile(target.provider_id)
-                info = replace(info, message=credits_message(known, target.provider_id))
-            final = await self._finish(answer, text, MessageStatus.ERROR, None, None, started, info)
-            yield AnswerFinished(final, info)
+                    async with stream:
+                        async for delta in stream:
+                            piece = (
+                                delta.text if isinstance(delta, CompletionDelta) else delta.content
+                            )
+                            if delta.index != 0 or not piece:
+                                continue  # other choices (n > 1) are kept as branches at the end
+                            text += piece
+                            self.store.update_streaming(answer.id, text)
+                            yield AnswerDelta(answer.id, piece)
+                    result = stream.result
+                    meter.ok(result)
+                    final = await self._finish(
+                        answer, result.text or text, MessageStatus.COMPLETE, result, started,
+                        cost=meter.cost,
+                    )  # fmt: skip
+                    for other in result.choices[1:]:
+                        await self.store.add_message(
+                            conversation_id, "assistant", _choice_text(other), parent_id=prompt.id,
+                            model=target.model, provider=target.provider_id,
+                            finish_reason=other.finish_reason, make_current=False,
+                        )  # fmt: skip
+                except asyncio.CancelledError:
+                    # Save what arrived as "stopped" even while being cancelled, then let it
+                    # through (the meter writes the stopped call).
+                    await asyncio.shield(
+                        self._finish(answer, text, MessageStatus.STOPPED, None, started)
+                    )
+                    raise
+                except StreamInterruptedError as exc:
+                    meter.fail(exc, result=exc.partial, status=MessageStatus.INTERRUPTED.value)
+                    partial = exc.partial.text if exc.partial is not None else ""
+                    info = ErrorInfo.from_exception(exc)
+                    final = await self._finish(
+                        answer, partial or text, MessageStatus.INTERRUPTED, exc.partial, started,
+                        info,
+                    )  # fmt: skip
+                except (ApiError, ProviderUnavailable) as exc:
+                    meter.fail(exc)
+                    info = self._error_info(exc, target)
+                    final = await self._finish(
+                        answer, text, MessageStatus.ERROR, None, started, info
+                    )
+        except ProviderUnavailable as exc:  # no client (a missing key): nothing was sent
+            info = self._error_info(exc, target)
+            final = await self._finish(answer, text, MessageStatus.ERROR, None, started, info)
+        yield AnswerFinished(final, info)
+
+    def _error_info(self, error: ApiError | ProviderUnavailable, target: Target) -> ErrorInfo:
+        info = ErrorInfo.from_exception(error)
+        if isinstance(error, InsufficientCreditsError):  # say where to top up
+            known = self.clients.registry_profile(target.provider_id)
+            info = replace(info, message=credits_message(known, target.provider_id))
+        return info
 
     async def _finish(
         self,
@@ -289,14 +311,14 @@ class ChatSession:
         text: str,
         status: MessageStatus,
         result: Any,
-        profile: ProviderProfile | None,
         started: float,
         error: ErrorInfo | None = None,
+        *,
+        cost: float | None = None,
     ) -> Message:
+        """The answer's final row (its call is the meter's)."""
         meta = getattr(result, "meta", None)
         usage: ApiUsage | None = getattr(result, "usage", None) or (meta.usage if meta else None)
-        price = profile.price(answer.model or "") if profile else None
-        cost = usage.cost_usd(price) if usage is not None else None
         latency = (
             meta.latency_s if meta is not None and meta.latency_s else time.perf_counter() - started
         )
@@ -307,7 +329,7 @@ class ChatSession:
             calls = getattr(getattr(result.choices[0], "message", None), "tool_calls", None) or []
             if calls:
                 parts = [*answer.parts, *(tool_call_part(call) for call in calls)]
-        final = await self.store.finish_message(
+        return await self.store.finish_message(
             answer.id,
             text,
             status,
@@ -320,44 +342,6 @@ class ChatSession:
             ttft_s=meta.ttft_s if meta is not None else None,
             error=error.to_json() if error else None,
             parts=parts,
-        )
-        await self._record(answer, status, usage, cost, latency, meta, error)
-        return final
-
-    async def _record(self, answer: Message, status: MessageStatus, usage: ApiUsage | None, cost: float | None,
-                      latency: float, meta: Any, error: ErrorInfo | None) -> None:  # fmt: skip
-        entry = LedgerEntry(
-            provider=answer.provider or "",
-            endpoint="chat",
-            model=answer.model or "",
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            cost=cost,
-            estimated=bool(usage and usage.estimated),
-            # "ok" is what the ledger's roll-ups count as a call without error.
-            status="ok"
-            if status is MessageStatus.COMPLETE and error is None
-            else status.value
-            if error is None
-            else f"{status.value}:{error.kind}",
-            latency_s=latency,
-            ttft_s=meta.ttft_s if meta is not None else None,
-            request_id=meta.request_id if meta is not None else None,
-            rate_limit=meta.rate_limit.model_dump(exclude={"raw"})
-            if meta is not None and meta.rate_limit.known
-            else None,
-            conversation_id=answer.conversation_id,
-            message_id=answer.id,
-        )
-        try:
-            await self.store.record_usage(entry)
-        except StoreWriteError as exc:
-            _log.warning("usage not recorded: %s", exc)
-        limits = (
-            meta.rate_limit if meta is not None else self.clients.last_rate_limit(entry.provider)
-        )
-        self.clients.usage.observe_call(
-            entry, rate_limit=limits, retry_after_s=error.retry_after_s if error else None
         )
 
     def _history(self, prompt: Message) -> list[Message]:

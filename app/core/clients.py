@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from app import log
 from app.core.keys import KeyStore
+from app.core.monitor import UsageMonitor
 from app.core.providers import ProviderRegistry
-from app.core.usage import UsageMonitor
 from app.settings import SettingsStore
 
 if TYPE_CHECKING:  # the client (httpx, pydantic) loads on the first call, not at start-up

@@ -68,23 +68,23 @@ class AppContext:
         the usage ledger); True when something new arrived. Offline, the cache stays as is."""
         from app.api import ApiError
         from app.core.clients import ProviderUnavailable
-        from app.core.usage import account
+        from app.core.metered import metered
 
         fetched = False
         for profile in self.registry.all():
             if not profile.capabilities.model_list or self.models.get(profile.id) is not None:
                 continue
             try:
-                listing = await (await self.clients.get(profile.id)).list_models()
+                async with metered(self.store, self.clients, profile.id, "models", "") as meter:
+                    listing = await meter.client.list_models()
+                    meter.ok(listing)
             except ProviderUnavailable as exc:
                 _log.info("model list of %s not fetched: %s", profile.id, exc.user_message)
                 continue
             except ApiError as exc:
                 _log.info("model list of %s not fetched: %s", profile.id, exc)
-                await account(self.store, self.clients, profile.id, "models", "", error=exc)
                 continue
             self.models.put(profile.id, listing.models)
-            await account(self.store, self.clients, profile.id, "models", "", result=listing)
             fetched = True
         return fetched
 

@@ -20,14 +20,10 @@ Use::
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
-import dataclasses
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +31,10 @@ from typing import Any
 from app import log
 from app.api import ApiClient, ApiError, RequestValidationError
 from app.api.profiles import ModelPrice, ProviderProfile
-from app.api.types import CallMeta, ChatResult, ImageItem, user_message
+from app.api.types import ChatResult, ImageItem, user_message
 from app.core.clients import ClientPool, ProviderUnavailable
+from app.core.metered import Meter, metered
 from app.core.remote_images import MAX_IMAGE_BYTES, RemoteImageError, fetch_image
-from app.core.usage import ledger_entry, record_call
 from app.store import BlobRef, ImageGeneration, LedgerEntry, Store, StoreWriteError
 
 __all__ = [
@@ -316,15 +312,13 @@ class ImageJob:
             raise ImageJobError(f"Ask for 1 to {MAX_IMAGES} images (got {req.n}).")
         try:
             profile = self.clients.profile(req.provider_id)
-            client = await self.clients.get(req.provider_id)
+            via_chat = req.model in profile.chat_image_models
+            if via_chat:
+                client = await self._by_chat(profile)
+            else:
+                client = await self._by_images_endpoint(profile)
         except ProviderUnavailable as exc:
             raise ImageJobError(exc.user_message) from exc
-        price = self._price if self._price is not None else profile.price(req.model)
-        via_chat = req.model in profile.chat_image_models
-        if via_chat:
-            await self._by_chat(client, profile, price)
-        else:
-            await self._by_images_endpoint(client, profile, price)
         if not self._blobs:
             raise ImageJobError(" ".join(self._problems) or "The provider sent no image.")
         self._progress("Saving to the gallery…")
@@ -348,47 +342,54 @@ class ImageJob:
 
     # -- the two styles ------------------------------------------------------------------
 
-    async def _by_images_endpoint(
-        self, client: ApiClient, profile: ProviderProfile, price: ModelPrice | None
-    ) -> None:
+    def _meter(self, endpoint: str) -> Meter:
+        """One metered call; per-image prices win (a chat-image model billed per picture)."""
+        req = self.request
+        return metered(
+            self.store, self.clients, req.provider_id, endpoint, req.model, price=self._price,
+            per_image=True,
+        )  # fmt: skip
+
+    def _count(self, entry: LedgerEntry) -> None:
+        """The job's cost is the sum of its calls', unknown when one is unpriced."""
+        if entry.cost is None:
+            self._priced = False
+        else:
+            self._cost = (self._cost or 0.0) + entry.cost
+
+    async def _by_images_endpoint(self, profile: ProviderProfile) -> ApiClient:
         req = self.request
         self._progress(f"Waiting for {profile.name}…")
-        started = time.perf_counter()
         try:
-            result = await client.generate_images(
-                req.model,
-                req.prompt,
-                n=req.n,
-                size=req.size,
-                response_format=req.response_format,
-                quality=req.quality,
-                style=req.style,
-                extra=req.extra,
-            )
-        except asyncio.CancelledError:
-            await self._account_stopped("images", started)
-            raise
-        except RequestValidationError as exc:  # refused before sending: nothing to account
-            raise ImageJobError(exc.user_message) from exc
-        except ApiError as exc:
-            await self._account_failed("images", exc, started)
+            async with self._meter("images") as meter:
+                result = await meter.client.generate_images(
+                    req.model,
+                    req.prompt,
+                    n=req.n,
+                    size=req.size,
+                    response_format=req.response_format,
+                    quality=req.quality,
+                    style=req.style,
+                    extra=req.extra,
+                )
+                self._count(meter.ok(result, images=len(result.images)))
+        except ApiError as exc:  # refused before sending (a bad size) is not in the ledger
             raise ImageJobError(exc.user_message) from exc
         items = result.images
-        await self._account("images", price, result.meta, images=len(items))
         if not items:
             self._problems.append(f"{profile.name} answered without any image.")
         for i, item in enumerate(items, 1):
             where = f"Image {i}" if len(items) > 1 else "The image"
             if item.url and not item.b64_json:
                 self._progress(f"Downloading image {i} of {len(items)}…")
-            await self._keep(client, item, where)
+            await self._keep(meter.client, item, where)
             if item.revised_prompt:
                 self._revised.append(item.revised_prompt)
+        return meter.client
 
-    async def _by_chat(
-        self, client: ApiClient, profile: ProviderProfile, price: ModelPrice | None
-    ) -> None:
+    async def _by_chat(self, profile: ProviderProfile) -> ApiClient:
         req = self.request
+        client: ApiClient | None = None
         for i in range(1, req.n + 1):
             where = f"Image {i}" if req.n > 1 else "The image"
             self._progress(
@@ -396,24 +397,21 @@ class ImageJob:
                 if req.n > 1
                 else f"Waiting for {profile.name}…"
             )
-            started = time.perf_counter()
             try:
-                result: ChatResult = await client.chat(
-                    {"model": req.model, "messages": [user_message(req.prompt)], **req.extra}
-                )
-            except asyncio.CancelledError:
-                await self._account_stopped("chat", started)
-                raise
+                async with self._meter("chat") as meter:
+                    client = meter.client
+                    result: ChatResult = await client.chat(
+                        {"model": req.model, "messages": [user_message(req.prompt)], **req.extra}
+                    )
+                    self._count(meter.ok(result, images=len(result.image_urls)))
             except RequestValidationError as exc:  # e.g. an extra parameter of the wrong type
                 raise ImageJobError(exc.user_message) from exc
             except ApiError as exc:
-                await self._account_failed("chat", exc, started)
                 if not self._blobs:  # nothing to keep: say it plainly
                     raise ImageJobError(exc.user_message) from exc
                 self._problems.append(f"{where}: {exc.user_message}")
                 continue
             urls = result.image_urls
-            await self._account("chat", price, result.meta, images=len(urls))
             if not urls:
                 said = " ".join(result.text.split())[:120]
                 self._problems.append(
@@ -426,6 +424,8 @@ class ImageJob:
                     f"Downloading image {i} of {req.n}…" if req.n > 1 else "Downloading the image…"
                 )
                 await self._keep(client, ImageItem(url=url), where)
+        assert client is not None  # n >= 1: the first call looked it up
+        return client
 
     async def _keep(self, client: ApiClient, item: ImageItem, where: str) -> None:
         """Decode or download one picture and keep it as a blob; a bad one is a problem."""
@@ -442,57 +442,3 @@ class ImageJob:
             self._problems.append(exc.user_message)
         except StoreWriteError as exc:
             raise ImageJobError(f"The images could not be saved: {exc}") from exc
-
-    # -- accounting ------------------------------------------------------------------------
-
-    def _cost_of(self, price: ModelPrice | None, endpoint: str, entry: LedgerEntry) -> float | None:
-        """Per-image prices win (a chat-image model billed per picture); else tokens."""
-        if price is not None and price.per_image is not None:
-            return price.per_image * entry.images
-        return entry.cost if endpoint == "chat" else None
-
-    async def _account(
-        self, endpoint: str, price: ModelPrice | None, meta: CallMeta, *, images: int
-    ) -> None:
-        req = self.request
-        entry = ledger_entry(
-            req.provider_id, endpoint, req.model, price=price, meta=meta, images=images
-        )
-        entry = dataclasses.replace(entry, cost=self._cost_of(price, endpoint, entry))
-        if entry.cost is None:
-            self._priced = False
-        else:
-            self._cost = (self._cost or 0.0) + entry.cost
-        await record_call(self.store, self.clients.usage, entry, rate_limit=meta.rate_limit)
-
-    async def _account_failed(self, endpoint: str, error: ApiError, started: float) -> None:
-        req = self.request
-        entry = ledger_entry(
-            req.provider_id,
-            endpoint,
-            req.model,
-            error=error,
-            latency_s=time.perf_counter() - started,
-        )
-        await record_call(
-            self.store,
-            self.clients.usage,
-            entry,
-            rate_limit=self.clients.last_rate_limit(req.provider_id),
-            error=error,
-        )
-
-    async def _account_stopped(self, endpoint: str, started: float) -> None:
-        """A call cancelled before its answer: kept as ``stopped`` (billed nothing we know of)."""
-        req = self.request
-        entry = LedgerEntry(
-            provider=req.provider_id,
-            endpoint=endpoint,
-            model=req.model,
-            cost=0.0,
-            status="stopped",
-            latency_s=time.perf_counter() - started,
-        )
-        # Cancelled again while writing: the shield still writes the row.
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(record_call(self.store, self.clients.usage, entry))

@@ -130,27 +130,26 @@ async def check(
     """Check ``text``; any failure gives a ``not_checked`` verdict (cancellation passes)."""
     from app.api import ApiError
     from app.core.clients import ProviderUnavailable
-    from app.core.usage import account
+    from app.core.metered import metered
 
     if not text.strip():
         return not_checked("nothing to check")
     name = model or "default"
     try:
-        client = await clients.get(provider_id)
-        async with asyncio.timeout(timeout_s):
-            result = await client.moderate(text, model)
+        async with metered(
+            store, clients, provider_id, "moderations", name, models=models
+        ) as meter:
+            async with asyncio.timeout(timeout_s):  # a timed-out call is "error:TimeoutError"
+                result = await meter.client.moderate(text, model)
+            meter.model = result.model or name
+            meter.ok(result)
     except ProviderUnavailable as exc:
         return not_checked(exc.user_message)
     except TimeoutError:
         return not_checked(f"no answer within {timeout_s:.0f} s")
     except ApiError as exc:
-        await account(store, clients, provider_id, "moderations", name, error=exc, models=models)
         _log.info("moderation failed: %s", exc)
         return not_checked(exc.user_message)
-    await account(
-        store, clients, provider_id, "moderations", result.model or name, result=result,
-        models=models,
-    )  # fmt: skip
     return verdict_of(result)
 
 

@@ -288,22 +288,14 @@ class SemanticSearch:
 
     async def _embed(self, choice: EmbeddingChoice, texts: list[str]) -> EmbeddingResult:
         """One embeddings call, accounted in the ledger whether it works or not."""
-        from app.api import ApiError
-        from app.core.usage import account
+        from app.core.metered import metered
 
-        client = await self._clients.get(choice.provider_id)
-        try:
-            result = await client.embeddings(choice.model, texts)
-        except ApiError as exc:
-            await account(
-                self._store, self._clients, choice.provider_id, "embeddings", choice.model,
-                error=exc, models=self._models,
-            )  # fmt: skip
-            raise
-        await account(
+        async with metered(
             self._store, self._clients, choice.provider_id, "embeddings", choice.model,
-            result=result, models=self._models,
-        )  # fmt: skip
+            models=self._models,
+        ) as meter:  # fmt: skip
+            result = await meter.client.embeddings(choice.model, texts)
+            meter.ok(result)
         if len(result.data) != len(texts):
             from app.api.errors import MalformedResponseError
 

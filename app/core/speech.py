@@ -17,10 +17,8 @@ No Qt here: callbacks are plain functions run on the asyncio loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +31,11 @@ from app.api import ApiError
 from app.api.profiles import ProviderProfile
 from app.audio import AudioError
 from app.core.clients import ClientPool, ProviderUnavailable
+from app.core.metered import metered
 from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
-from app.core.usage import account, record_call
 from app.settings import keep_aside, write_atomic
-from app.store import LedgerEntry, NotFoundError, SpeechItem, Store, StoreWriteError
+from app.store import NotFoundError, SpeechItem, Store, StoreWriteError
 from app.store.audio_queries import delete_speech
 
 if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
@@ -286,50 +284,34 @@ async def synthesize(
     Raises :class:`SpeechError` with a message to show. Cancelling stops the download.
     """
     check_request(request)
-    try:
-        profile = clients.profile(request.provider_id)
-        client = await clients.get(request.provider_id)
-    except ProviderUnavailable as exc:
-        raise SpeechError(exc.user_message) from exc
-    started = time.perf_counter()
     chunks: list[bytes] = []
     received = 0
-    stream = client.stream_speech(
-        request.model,
-        request.text,
-        voice=request.voice,
-        response_format=request.format,
-        speed=request.speed,
-    )
     try:
-        async with stream:
-            async for chunk in stream:
-                chunks.append(chunk)
-                received += len(chunk)
-                if progress is not None:
-                    progress(received)
-    except asyncio.CancelledError:
-        await _account_stopped(store, clients, request, started)
-        raise
-    except ApiError as exc:
-        await account(
-            store, clients, request.provider_id, "speech", request.model, error=exc,
-            latency_s=time.perf_counter() - started,
-        )  # fmt: skip
+        async with metered(
+            store, clients, request.provider_id, "speech", request.model, models=models,
+            characters=len(request.text),
+        ) as meter:  # fmt: skip
+            stream = meter.client.stream_speech(
+                request.model,
+                request.text,
+                voice=request.voice,
+                response_format=request.format,
+                speed=request.speed,
+            )
+            async with stream:
+                async for chunk in stream:
+                    chunks.append(chunk)
+                    received += len(chunk)
+                    if progress is not None:
+                        progress(received)
+            data = b"".join(chunks)
+            name = meter.profile.name if meter.profile is not None else request.provider_id
+            problem = _not_audio(data, request.format, name)
+            if problem is not None:
+                raise SpeechError(problem)
+            meter.ok(stream)
+    except (ApiError, ProviderUnavailable) as exc:
         raise SpeechError(exc.user_message) from exc
-    data = b"".join(chunks)
-    problem = _not_audio(data, request.format, profile.name)
-    if problem is not None:
-        error = SpeechError(problem)
-        await account(
-            store, clients, request.provider_id, "speech", request.model, error=error,
-            latency_s=time.perf_counter() - started,
-        )  # fmt: skip
-        raise error
-    entry = await account(
-        store, clients, request.provider_id, "speech", request.model, result=stream,
-        models=models, characters=len(request.text),
-    )  # fmt: skip
     try:
         blob = await store.put_blob(data, mime_type(request.format))
         item = await store.add_speech(
@@ -340,28 +322,11 @@ async def synthesize(
             provider=request.provider_id,
             model=request.model,
             params=request.params(),
-            cost=entry.cost,
+            cost=meter.cost,
         )
     except StoreWriteError as exc:
         raise SpeechError(f"The clip could not be saved: {exc}") from exc
     return SpeechOutcome(item, data, store.blob_path(blob))
-
-
-async def _account_stopped(
-    store: Store, clients: ClientPool, request: SpeechRequest, started: float
-) -> None:
-    entry = LedgerEntry(
-        provider=request.provider_id,
-        endpoint="speech",
-        model=request.model,
-        characters=len(request.text),
-        cost=0.0,
-        status="stopped",
-        latency_s=time.perf_counter() - started,
-    )
-    # Cancelled again while writing: the shielded write still lands.
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.shield(record_call(store, clients.usage, entry))
 
 
 async def load_clip(store: Store, item: SpeechItem) -> Clip:

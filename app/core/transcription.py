@@ -28,9 +28,9 @@ from app.api.profiles import ProviderProfile
 from app.api.types import TranscriptionResult
 from app.audio import AudioError
 from app.core.clients import ClientPool, ProviderUnavailable
+from app.core.metered import metered
 from app.core.models_cache import ModelsCache
-from app.core.usage import account, record_call
-from app.store import LedgerEntry, NotFoundError, Store, StoreWriteError, Transcription
+from app.store import NotFoundError, Store, StoreWriteError, Transcription
 from app.store.audio_queries import delete_transcription as _delete_row
 
 if TYPE_CHECKING:  # the audio stack (numpy, PortAudio) loads on first use, not at start-up
@@ -251,8 +251,7 @@ async def transcribe_file(
     if size == 0:
         raise TranscriptionError(f"“{name}” is empty: there is no audio in it.")
     try:
-        profile = clients.profile(request.provider_id)
-        client = await clients.get(request.provider_id)
+        await clients.get(request.provider_id)  # a missing key is said before converting
     except ProviderUnavailable as exc:
         raise TranscriptionError(exc.user_message) from exc
     from app.audio import prepare_upload_async
@@ -265,10 +264,12 @@ async def transcribe_file(
     try:
         duration = await audio_duration(upload)
         upload_size = (await asyncio.to_thread(upload.stat)).st_size
-        say(f"Uploading {_size(upload_size)} to {profile.name}…")
-        started = time.perf_counter()
-        try:
-            result = await client.transcribe(
+        async with metered(
+            store, clients, request.provider_id, "transcriptions", request.model, models=models
+        ) as meter:
+            provider = meter.profile.name if meter.profile is not None else request.provider_id
+            say(f"Uploading {_size(upload_size)} to {provider}…")
+            result = await meter.client.transcribe(
                 upload,
                 request.model,
                 language=request.language or None,
@@ -276,26 +277,16 @@ async def transcribe_file(
                 temperature=request.temperature,
                 response_format=request.response_format,
             )
-        except asyncio.CancelledError:
-            await _account_stopped(store, clients, request, started)
-            raise
-        except ApiError as exc:
-            await account(
-                store, clients, request.provider_id, "transcriptions", request.model, error=exc,
-                latency_s=time.perf_counter() - started,
-            )  # fmt: skip
-            raise TranscriptionError(exc.user_message) from exc
+            seconds = result.duration or duration or 0.0
+            meter.ok(result, audio_seconds=seconds)
+    except (ApiError, ProviderUnavailable) as exc:
+        raise TranscriptionError(exc.user_message) from exc
     finally:
         if upload != source:
             with contextlib.suppress(OSError):
                 upload.unlink()
-    seconds = result.duration or duration or 0.0
-    entry = await account(
-        store, clients, request.provider_id, "transcriptions", request.model, result=result,
-        models=models, audio_seconds=seconds,
-    )  # fmt: skip
     say("Saving the transcript…")
-    return await _keep(store, source, request, result, seconds, entry.cost, keep_audio, name)
+    return await _keep(store, source, request, result, seconds, meter.cost, keep_audio, name)
 
 
 async def _keep(
@@ -331,22 +322,6 @@ async def _keep(
         )
     except StoreWriteError as exc:
         raise TranscriptionError(f"The transcript could not be saved: {exc}") from exc
-
-
-async def _account_stopped(
-    store: Store, clients: ClientPool, request: TranscriptionRequest, started: float
-) -> None:
-    entry = LedgerEntry(
-        provider=request.provider_id,
-        endpoint="transcriptions",
-        model=request.model,
-        cost=0.0,
-        status="stopped",
-        latency_s=time.perf_counter() - started,
-    )
-    # Cancelled again while writing: the shielded write still lands.
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.shield(record_call(store, clients.usage, entry))
 
 
 def _size(count: int) -> str:

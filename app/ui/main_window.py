@@ -372,11 +372,11 @@ class MainWindow(QMainWindow):
         self, provider_id: str, listing: object, error: Exception | None
     ) -> None:
         """A connection test is an API call too: it goes in the usage ledger (no cost)."""
-        from app.core.usage import account
+        from app.core.metered import record
 
         self.tasks.start(
             f"account-models-{provider_id}",
-            account(
+            record(
                 self.ctx.store,
                 self.ctx.clients,
                 provider_id,

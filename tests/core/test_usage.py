@@ -12,7 +12,7 @@ import pytest
 
 from app.api import ApiClient, InsufficientCreditsError, ModelPrice, ProviderProfile, RateLimitError
 from app.api.types import RateLimitStatus, Usage
-from app.core import usage
+from app.core import metered, usage
 from app.core.chat import ChatSession, Target
 from app.core.context import AppContext
 from app.core.usage import (
@@ -69,11 +69,11 @@ def test_ledger_entry_from_meta_and_error() -> None:
     meta = CallMeta(latency_s=0.5, ttft_s=0.1, request_id="r1",
                     usage=Usage(prompt_tokens=100, completion_tokens=50, estimated=True),
                     rate_limit=RateLimitStatus(remaining_requests=5, raw={"x": "1"}))  # fmt: skip
-    entry = usage.ledger_entry("p", "chat", "m", price=PRICE, meta=meta)
+    entry = metered.ledger_entry("p", "chat", "m", price=PRICE, meta=meta)
     assert entry.cost == pytest.approx((100 * 2 + 50 * 8) / 1e6)
     assert entry.estimated and entry.status == "ok" and entry.request_id == "r1"
     assert entry.rate_limit is not None and entry.rate_limit["remaining_requests"] == 5
-    failed = usage.ledger_entry(
+    failed = metered.ledger_entry(
         "p", "images", "m", price=PRICE, error=RateLimitError("x", status=429)
     )
     assert failed.status == "error:RateLimitError" and failed.cost == 0.0
@@ -117,7 +117,7 @@ def test_monitor_tracks_limits_and_countdowns() -> None:
     monitor.observe_error("p", InsufficientCreditsError("no money", status=402))
     assert limits.credits_out_at is not None
     assert any(isinstance(e, CreditsExhausted) for e in events)
-    monitor.observe_call(usage.ledger_entry("p", "chat", "m"))
+    monitor.observe_call(metered.ledger_entry("p", "chat", "m"))
     assert limits.retry_in() is None and limits.credits_out_at is None
     assert isinstance(events[-1], CallRecorded)
     unsubscribe()
@@ -178,14 +178,16 @@ async def test_record_call_helper(ctx: AppContext) -> None:
     client: ApiClient = await ctx.clients.get("local")
     result = await client.embeddings("m", "some text")
     price = ModelPrice(input_per_m=1.0)
-    entry = usage.ledger_entry("local", "embeddings", "m", price=price, meta=result.meta)
-    await usage.record_call(ctx.store, ctx.clients.usage, entry, rate_limit=result.meta.rate_limit)
+    entry = metered.ledger_entry("local", "embeddings", "m", price=price, meta=result.meta)
+    await metered.record_call(
+        ctx.store, ctx.clients.usage, entry, rate_limit=result.meta.rate_limit
+    )
     rows = await ctx.store.usage_entries()
     assert rows[0]["endpoint"] == "embeddings" and rows[0]["cost"] is not None
     assert ctx.clients.usage.get("local").status is not None
 
 
-async def test_account_prices_every_endpoint_from_the_profile(ctx: AppContext) -> None:
+async def test_record_prices_every_endpoint_from_the_profile(ctx: AppContext) -> None:
     profile = ctx.registry.get("local")
     assert profile is not None
     ctx.registry.replace(
@@ -196,14 +198,14 @@ async def test_account_prices_every_endpoint_from_the_profile(ctx: AppContext) -
     )  # fmt: skip
     client = await ctx.clients.get("local")
     images = await client.generate_images("img", "a red square", n=2)
-    await usage.account(ctx.store, ctx.clients, "local", "images", "img", result=images)
+    await metered.record(ctx.store, ctx.clients, "local", "images", "img", result=images)
     speech = await client.speech("tts", "Hello there")
-    await usage.account(ctx.store, ctx.clients, "local", "speech", "tts", result=speech,
+    await metered.record(ctx.store, ctx.clients, "local", "speech", "tts", result=speech,
                         characters=len("Hello there"))  # fmt: skip
-    await usage.account(ctx.store, ctx.clients, "local", "transcriptions", "stt",
+    await metered.record(ctx.store, ctx.clients, "local", "transcriptions", "stt",
                         audio_seconds=30.0, latency_s=0.2)  # fmt: skip
     listing = await client.list_models()
-    await usage.account(ctx.store, ctx.clients, "local", "models", "", result=listing)
+    await metered.record(ctx.store, ctx.clients, "local", "models", "", result=listing)
     rows = {r["endpoint"]: r for r in await ctx.store.usage_entries()}
     assert rows["images"]["images"] == 2 and rows["images"]["cost"] == pytest.approx(0.08)
     assert rows["speech"]["cost"] == pytest.approx(11 * 15.0 / 1e6)
