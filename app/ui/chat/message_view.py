@@ -18,6 +18,7 @@ import html as html_lib
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -116,16 +117,16 @@ class ConversationView(QAbstractScrollArea):
     """
 
     link_activated = Signal(QUrl)  # only http(s); the app opens it
-    image_requested = Signal(str, QUrl)  # message id, image URL: fetch, then set_image()
+    image_requested = Signal(int, QUrl)  # message id, image URL: fetch, then set_image()
     older_requested = Signal()  # scrolled to the top: prepend_messages() older ones
-    delete_requested = Signal(str)
-    read_aloud_requested = Signal(str)
-    edit_requested = Signal(str)  # user messages: edit and resend
-    regenerate_requested = Signal(str)  # assistant messages
-    retry_requested = Signal(str)
-    branch_requested = Signal(str, int)  # message id, -1 previous / +1 next
-    message_copied = Signal(str)
-    code_copied = Signal(str, int)  # message id, code block index
+    delete_requested = Signal(int)
+    read_aloud_requested = Signal(int)
+    edit_requested = Signal(int)  # user messages: edit and resend
+    regenerate_requested = Signal(int)  # assistant messages
+    retry_requested = Signal(int)
+    branch_requested = Signal(int, int)  # message id, -1 previous / +1 next
+    message_copied = Signal(int)
+    code_copied = Signal(int, int)  # message id, code block index
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,13 +143,13 @@ class ConversationView(QAbstractScrollArea):
         self.viewport().setBackgroundRole(QPalette.ColorRole.Base)
 
         self._rows: list[Row] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[int, int] = {}
         self._heights = RowHeights()
         self._docs: OrderedDict[int, Part] = OrderedDict()
         self._images: dict[str, QImage] = {}
         self._renderer_: MarkdownRenderer | None = None  # imports Markdown when first used
         self._buffer = StreamBuffer()
-        self._behind: set[str] = set()  # streams with finished blocks still to render
+        self._behind: set[int] = set()  # streams with finished blocks still to render
         self._scheduler = FrameScheduler.shared()
         self._stick = True
         self._programmatic = 0
@@ -177,19 +178,31 @@ class ConversationView(QAbstractScrollArea):
 
     def _connect_signals(self) -> None:
         bar = self._actions
-        bar.copy.clicked.connect(lambda: self.copy_message(bar.message_id))
-        bar.read_aloud.clicked.connect(lambda: self.read_aloud_requested.emit(bar.message_id))
-        bar.edit.clicked.connect(lambda: self.edit_requested.emit(bar.message_id))
-        bar.regenerate.clicked.connect(lambda: self.regenerate_requested.emit(bar.message_id))
-        bar.retry.clicked.connect(lambda: self.retry_requested.emit(bar.message_id))
-        bar.delete.clicked.connect(lambda: self.delete_requested.emit(bar.message_id))
-        bar.branch_prev.clicked.connect(lambda: self.branch_requested.emit(bar.message_id, -1))
-        bar.branch_next.clicked.connect(lambda: self.branch_requested.emit(bar.message_id, 1))
+        for button, signal in (
+            (bar.read_aloud, self.read_aloud_requested),
+            (bar.edit, self.edit_requested),
+            (bar.regenerate, self.regenerate_requested),
+            (bar.retry, self.retry_requested),
+            (bar.delete, self.delete_requested),
+        ):
+            button.clicked.connect(self._bar_action(signal.emit))
+        bar.copy.clicked.connect(self._bar_action(self.copy_message))
+        bar.branch_prev.clicked.connect(self._bar_action(self.branch_requested.emit, -1))
+        bar.branch_next.clicked.connect(self._bar_action(self.branch_requested.emit, 1))
         self._jump.clicked.connect(self.on_jump_clicked)
         self.verticalScrollBar().valueChanged.connect(self.on_scroll_value_changed)
         self._scroll_anim.valueChanged.connect(self.on_scroll_anim_value_changed)
         self._countdown.timeout.connect(self.on_countdown_timeout)
         self._warmup.timeout.connect(self.on_warmup_timeout)
+
+    def _bar_action(self, action: Callable[..., object], *args: int) -> Callable[[], None]:
+        """A hover-bar button's slot: ``action`` on the message the bar is over."""
+
+        def run() -> None:
+            if self._actions.message_id is not None:
+                action(self._actions.message_id, *args)
+
+        return run
 
     # ------------------------------------------------------------------ public API
 
@@ -248,7 +261,7 @@ class ConversationView(QAbstractScrollArea):
             self._set_height(i, self._estimate(new))
         self._after_rows_changed()
 
-    def remove_message(self, message_id: str) -> None:
+    def remove_message(self, message_id: int) -> None:
         i = self._index.pop(message_id, None)
         if i is None:
             return
@@ -262,7 +275,7 @@ class ConversationView(QAbstractScrollArea):
         self._hide_actions()
         self._after_rows_changed()
 
-    def start_stream(self, message_id: str) -> None:
+    def start_stream(self, message_id: int) -> None:
         """Prepare the row (already appended) to receive deltas."""
         i = self._index.get(message_id)
         if i is None:
@@ -275,13 +288,13 @@ class ConversationView(QAbstractScrollArea):
         self._relayout_row(i)
         self._after_rows_changed()
 
-    def append_delta(self, message_id: str, text: str) -> None:
+    def append_delta(self, message_id: int, text: str) -> None:
         """Cheap: buffers only; the next frame renders everything buffered."""
         if text:
             self._buffer.add(message_id, text)
             self._scheduler.request(self)
 
-    def finish_stream(self, message_id: str, final: DisplayMessage) -> None:
+    def finish_stream(self, message_id: int, final: DisplayMessage) -> None:
         """End the stream; ``final`` carries the status, usage and the whole text."""
         i = self._index.get(message_id)
         if i is None:
@@ -380,10 +393,10 @@ class ConversationView(QAbstractScrollArea):
         self._after_rows_changed()
         return True
 
-    def message_ids(self) -> list[str]:
+    def message_ids(self) -> list[int]:
         return [r.msg.id for r in self._rows]
 
-    def message(self, message_id: str) -> DisplayMessage | None:
+    def message(self, message_id: int) -> DisplayMessage | None:
         i = self._index.get(message_id)
         return None if i is None else self._rows[i].msg
 
@@ -394,14 +407,14 @@ class ConversationView(QAbstractScrollArea):
         self._stick = True
         self._after_rows_changed()
 
-    def copy_message(self, message_id: str) -> None:
+    def copy_message(self, message_id: int) -> None:
         """Copy the message's text (its markdown source) to the clipboard."""
         msg = self.message(message_id)
         if msg is not None:
             QGuiApplication.clipboard().setText(msg.text)
             self.message_copied.emit(message_id)
 
-    def copy_code(self, message_id: str, index: int) -> bool:
+    def copy_code(self, message_id: int, index: int) -> bool:
         i = self._index.get(message_id)
         code = None if i is None else self._rows[i].ctx.code(index)
         if code is None:
@@ -410,7 +423,7 @@ class ConversationView(QAbstractScrollArea):
         self.code_copied.emit(message_id, index)
         return True
 
-    def toggle_tool_call(self, message_id: str, index: int) -> None:
+    def toggle_tool_call(self, message_id: int, index: int) -> None:
         i = self._index.get(message_id)
         if i is None:
             return
@@ -420,7 +433,7 @@ class ConversationView(QAbstractScrollArea):
         self._relayout_row(i)
         self._after_rows_changed()
 
-    def message_links(self, message_id: str) -> list[str]:
+    def message_links(self, message_id: int) -> list[str]:
         """The message's http(s) links, in order, once each (keyboard access to them)."""
         i = self._index.get(message_id)
         if i is None:
@@ -435,7 +448,7 @@ class ConversationView(QAbstractScrollArea):
                     seen.setdefault(url, None)
         return list(seen)
 
-    def anchor_rects(self, message_id: str) -> list[tuple[str, QRect]]:
+    def anchor_rects(self, message_id: int) -> list[tuple[str, QRect]]:
         """Anchors of a visible message in viewport coordinates (for tests and automation)."""
         i = self._index.get(message_id)
         if i is None:
@@ -774,7 +787,7 @@ class ConversationView(QAbstractScrollArea):
             self._scroll_to_bottom()
 
     def _after_rows_changed(self) -> None:
-        if self._actions.message_id:
+        if self._actions.message_id is not None:
             i = self._index.get(self._actions.message_id)
             if i is None:
                 self._hide_actions()
@@ -822,7 +835,7 @@ class ConversationView(QAbstractScrollArea):
 
     def _hide_actions(self) -> None:
         self._actions.hide()
-        self._actions.message_id = ""
+        self._actions.message_id = None
 
     # ------------------------------------------------------------------ theme
 
@@ -1022,7 +1035,7 @@ class ConversationView(QAbstractScrollArea):
         self._pressed_anchor = None
         super().mouseReleaseEvent(event)
 
-    def activate_anchor(self, message_id: str, href: str) -> None:
+    def activate_anchor(self, message_id: int, href: str) -> None:
         """What clicking an anchor does: only http(s) leaves the view, as a signal."""
         i = self._index.get(message_id)
         if i is None:
@@ -1239,7 +1252,7 @@ class ConversationView(QAbstractScrollArea):
         self._behind.clear()
         self._scheduler.cancel(self)
 
-    def _scheduler_forget(self, message_id: str) -> None:
+    def _scheduler_forget(self, message_id: int) -> None:
         self._buffer.take_one(message_id)
         self._behind.discard(message_id)
 

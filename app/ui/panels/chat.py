@@ -71,7 +71,7 @@ def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> Displ
         gen = message.latency_s - message.ttft_s
         rate = message.completion_tokens / gen if gen > 0 else None
     return DisplayMessage(
-        id=str(message.id),
+        id=message.id,
         role=_ROLES.get(message.role, Role.ASSISTANT),
         text=message.text,
         model=message.model or "",
@@ -123,7 +123,7 @@ class ChatPanel(QWidget):
         self.ctx = ctx
         self.tasks = TaskOwner(self.on_task_failed)
         self.session = ChatSession(ctx.store, ctx.clients)
-        self._streaming_id: str | None = None
+        self._streaming_id: int | None = None
         self._older_cursor: int | None = None
         self._editing: int | None = None  # the user message being edited, if any
         # The moderation check of the prompt being sent, kept on its row once saved.
@@ -165,7 +165,7 @@ class ChatPanel(QWidget):
         self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
         attach_to_composer(self.mic, self.composer.attach_button)
         self.speaker: Speaker | None = None  # "Read aloud", made on first use
-        self._reading: str | None = None  # the message being read aloud
+        self._reading: int | None = None  # the message being read aloud
         self._drawer: ParamsDrawer | None = None  # made when first opened
         self._picker_popup: ModelPickerPopup | None = None  # made on first use
 
@@ -345,7 +345,7 @@ class ChatPanel(QWidget):
         for message_id in reversed(self.view.message_ids()):
             message = self.view.message(message_id)
             if message is not None and message.role is Role.ASSISTANT and message.text:
-                return int(message_id)
+                return message_id
         return None
 
     def on_model_button_clicked(self) -> None:
@@ -543,20 +543,20 @@ class ChatPanel(QWidget):
         verdict = await pending
         await moderation.attach(self.ctx.store, message_id, verdict)
         self.status_changed.emit(f"{what}: {verdict.summary()}")
-        shown = self.view.message(str(message_id))
+        shown = self.view.message(message_id)
         if shown is not None and shown.status is not Status.STREAMING:  # show it on the row
             self.view.update_message(self._display([self.ctx.store.get_message(message_id)])[0])
 
-    def on_view_regenerate_requested(self, message_id: str) -> None:
+    def on_view_regenerate_requested(self, message_id: int) -> None:
         target = self.target()
         if target is not None and not self.tasks.running("answer"):
-            self._run(self.session.regenerate(int(message_id), target))
+            self._run(self.session.regenerate(message_id, target))
 
-    def on_view_edit_requested(self, message_id: str) -> None:
+    def on_view_edit_requested(self, message_id: int) -> None:
         message = self.view.message(message_id)
         if message is None or self.tasks.running("answer"):
             return
-        self._editing = int(message_id)
+        self._editing = message_id
         self.composer.set_text(message.text)
         self.composer.input.setFocus()
         self.status_changed.emit(
@@ -611,13 +611,11 @@ class ChatPanel(QWidget):
                         new_conversation = False
                         self.conversation_changed.emit(self.session.conversation_id)
                 elif isinstance(event, AnswerDelta):
-                    self.view.append_delta(str(event.message_id), event.text)
+                    self.view.append_delta(event.message_id, event.text)
                 elif isinstance(event, AnswerFinished):
                     self._streaming_id = None
                     # _display adds what the row may have gained: branches (n > 1), images.
-                    self.view.finish_stream(
-                        str(event.message.id), self._display([event.message])[0]
-                    )
+                    self.view.finish_stream(event.message.id, self._display([event.message])[0])
                     if event.error is not None:
                         self.status_changed.emit(event.error.message)
                     else:
@@ -627,7 +625,7 @@ class ChatPanel(QWidget):
             if self._streaming_id is not None:
                 stopped_id, self._streaming_id = self._streaming_id, None
                 self.view.finish_stream(
-                    stopped_id, display_message(self.ctx.store.get_message(int(stopped_id)))
+                    stopped_id, display_message(self.ctx.store.get_message(stopped_id))
                 )
             raise
         except StoreWriteError as exc:
@@ -645,20 +643,20 @@ class ChatPanel(QWidget):
             _log.debug("answer task ended after %.2f s", time.perf_counter() - started)
 
     # --- other actions -----------------------------------------------------------------------
-    def on_view_delete_requested(self, message_id: str) -> None:
+    def on_view_delete_requested(self, message_id: int) -> None:
         async def delete() -> None:
-            await self.ctx.store.delete_message(int(message_id))
+            await self.ctx.store.delete_message(message_id)
             if self.session.conversation_id is not None:
                 self.open_conversation(self.session.conversation_id)
 
         self.tasks.start("delete", delete())
 
-    def on_view_branch_requested(self, message_id: str, direction: int) -> None:
-        siblings = self.ctx.store.siblings(int(message_id))
+    def on_view_branch_requested(self, message_id: int, direction: int) -> None:
+        siblings = self.ctx.store.siblings(message_id)
         ids = [m.id for m in siblings]
-        if int(message_id) not in ids:
+        if message_id not in ids:
             return
-        position = ids.index(int(message_id)) + direction
+        position = ids.index(message_id) + direction
         if not 0 <= position < len(ids):
             return
 
@@ -669,7 +667,7 @@ class ChatPanel(QWidget):
 
         self.tasks.start("branch", switch())
 
-    def on_view_read_aloud_requested(self, message_id: str) -> None:
+    def on_view_read_aloud_requested(self, message_id: int) -> None:
         message = self.view.message(message_id)
         if message is None or not message.text.strip():
             return
@@ -696,11 +694,11 @@ class ChatPanel(QWidget):
         except SpeechError as exc:
             self.status_changed.emit(exc.user_message)
 
-    def on_view_image_requested(self, message_id: str, url: QUrl) -> None:
+    def on_view_image_requested(self, message_id: int, url: QUrl) -> None:
         """The user clicked an image placeholder: fetch it now, keep it for offline."""
         self.tasks.start(
             f"image-{message_id}-{url.toString()}",
-            self._load_image(int(message_id), url.toString()),
+            self._load_image(message_id, url.toString()),
         )
 
     async def _load_image(self, message_id: int, url: str) -> None:

@@ -48,7 +48,7 @@ async def test_send_streams_into_the_view_and_store(qtbot, ctx: AppContext) -> N
     assert user is not None and user.role is Role.USER and user.text == "What is 2+2?"
     assert answer is not None and answer.status is Status.COMPLETE and answer.text
     assert answer.usage.tokens_out == 60
-    stored = ctx.store.get_message(int(answer.id))
+    stored = ctx.store.get_message(answer.id)
     assert stored.text == answer.text and stored.status is MessageStatus.COMPLETE
     assert panel.composer.text() == ""
 
@@ -167,15 +167,13 @@ async def test_remote_image_loads_on_request_and_stays_offline(
     panel.composer.on_send_clicked()
     await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
     answer_id = panel.view.message_ids()[1]
-    answer = ctx.store.get_message(int(answer_id))
+    answer = ctx.store.get_message(answer_id)
     url = answer.text.split("](", 1)[1].split(")", 1)[0]
     fetched_before = sum(1 for r in openai_server.requests if r.path.startswith("/files/"))
     assert fetched_before == 0  # nothing remote loads by itself
     panel.view.image_requested.emit(answer_id, QUrl(url))
     await until(
-        lambda: any(
-            p.get("type") == "remote_image" for p in ctx.store.get_message(int(answer_id)).parts
-        )
+        lambda: any(p.get("type") == "remote_image" for p in ctx.store.get_message(answer.id).parts)
     )
     assert panel.session.conversation_id is not None
     panel.open_conversation(panel.session.conversation_id)
