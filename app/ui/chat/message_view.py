@@ -105,7 +105,8 @@ class ConversationView(QAbstractScrollArea):
     """The message list (objectName ``messageList``).
 
     Content: ``set_messages(list)``, ``prepend_messages(list)`` (after ``older_requested``),
-    ``append_message(msg)``, ``update_message(msg)``, ``remove_message(id)``.
+    ``append_message(msg)``, ``update_message(msg)``, ``show_message(msg)`` (either),
+    ``remove_message(id)``.
     Streaming: ``start_stream(id)`` on an appended row, ``append_delta(id, text)`` (buffers
     only), ``finish_stream(id, final)``. Images: ``set_image(url, bytes)`` after
     ``image_requested``. Also ``copy_message``, ``copy_code``, ``toggle_tool_call``,
@@ -242,6 +243,13 @@ class ConversationView(QAbstractScrollArea):
         self._index[msg.id] = len(self._rows) - 1
         self._heights.append(self._estimate(row))
         self._after_rows_changed()
+
+    def show_message(self, msg: DisplayMessage) -> None:
+        """Replace the row with ``msg``'s id, or append one."""
+        if msg.id in self._index:
+            self.update_message(msg)
+        else:
+            self.append_message(msg)
 
     def update_message(self, msg: DisplayMessage) -> None:
         """Replace one message's content or state (not for the text of a live stream)."""

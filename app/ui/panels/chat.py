@@ -7,7 +7,6 @@ open conversation, and owns the answer task (Stop cancels it; the stopped answer
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
@@ -26,23 +25,16 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.core import moderation
-from app.core.chat import (
-    TOOL_CALL_PART,
-    AnswerDelta,
-    AnswerFinished,
-    ChatEvent,
-    ChatSession,
-    MessageSaved,
-    Target,
-)
+from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
-from app.store import Message, MessageStatus, StoreWriteError
-from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
+from app.store import Message, StoreWriteError
+from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
 from app.ui.settings_notifier import SettingsNotifier
+from app.ui.stream_presenter import StreamPresenter, display_message
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
 
@@ -56,55 +48,6 @@ if TYPE_CHECKING:  # each made on first use (their modules load pydantic or the 
 _log = log.get("ui.chat")
 
 PAGE = 200
-_ROLES = {r.value: r for r in Role}
-
-
-def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> DisplayMessage:
-    """A store row as the view shows it."""
-    error = message.error or {}
-    retry_at = None
-    if error.get("retry_after_s"):
-        retry_at = dt.datetime.fromtimestamp(message.updated_at + float(error["retry_after_s"]))
-    ttft = message.ttft_s * 1000 if message.ttft_s is not None else None
-    rate = None
-    if message.completion_tokens and message.latency_s and message.ttft_s is not None:
-        gen = message.latency_s - message.ttft_s
-        rate = message.completion_tokens / gen if gen > 0 else None
-    return DisplayMessage(
-        id=message.id,
-        role=_ROLES.get(message.role, Role.ASSISTANT),
-        text=message.text,
-        model=message.model or "",
-        status=Status(message.status.value),
-        usage=Usage(
-            tokens_in=message.prompt_tokens,
-            tokens_out=message.completion_tokens,
-            estimated=message.tokens_estimated,
-            cost=message.cost,
-            ttft_ms=ttft,
-            tokens_per_s=rate,
-        ),
-        error=str(error.get("message", ""))
-        if message.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED)
-        else "",
-        retry_at=retry_at,
-        tool_calls=tuple(
-            ToolCall(str(p.get("name", "")), str(p.get("arguments", "")), str(p.get("id", "")))
-            for p in message.parts
-            if p.get("type") == TOOL_CALL_PART
-        ),
-        note=_moderation_note(message),
-        branch_index=branch[0],
-        branch_count=branch[1],
-    )
-
-
-def _moderation_note(message: Message) -> str:
-    """Flagged categories with scores, or why it was not checked; nothing when all is fine."""
-    verdict = moderation.verdict_in(message)
-    if verdict is None or verdict.status == "ok":
-        return ""
-    return f"⚑ {verdict.summary()}" if verdict.flagged else verdict.summary()
 
 
 class ChatPanel(QWidget):
@@ -123,7 +66,6 @@ class ChatPanel(QWidget):
         self.ctx = ctx
         self.tasks = TaskOwner(self.on_task_failed)
         self.session = ChatSession(ctx.store, ctx.clients)
-        self._streaming_id: int | None = None
         self._older_cursor: int | None = None
         self._editing: int | None = None  # the user message being edited, if any
         # The moderation check of the prompt being sent, kept on its row once saved.
@@ -157,6 +99,7 @@ class ChatPanel(QWidget):
         # conversation to show, or right after the first paint; until then an empty page
         # that paints as the empty view does.
         self._view: ConversationView | None = None
+        self._presenter: StreamPresenter | None = None  # streams answers into the view
         self._empty_page = QWidget()
         self._empty_page.setBackgroundRole(QPalette.ColorRole.Base)
         self._empty_page.setAutoFillBackground(True)
@@ -219,6 +162,7 @@ class ChatPanel(QWidget):
             from app.ui.chat.message_view import ConversationView
 
             view = self._view = ConversationView()
+            self._presenter = StreamPresenter(view, self._display_one)
             showing_empty = self.pages.currentWidget() is self._empty_page
             self.pages.insertWidget(0, view)
             if showing_empty:
@@ -237,6 +181,14 @@ class ChatPanel(QWidget):
             view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
             view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         return self._view
+
+    @property
+    def presenter(self) -> StreamPresenter:
+        """Streams the answers into the view (made with it)."""
+        if self._presenter is None:
+            _ = self.view
+        assert self._presenter is not None
+        return self._presenter
 
     @property
     def drawer(self) -> ParamsDrawer:
@@ -443,6 +395,9 @@ class ChatPanel(QWidget):
             displayed.append(display)
         return displayed
 
+    def _display_one(self, message: Message) -> DisplayMessage:
+        return self._display([message])[0]
+
     def on_view_older_requested(self) -> None:
         if self._older_cursor is None or self.session.conversation_id is None:
             return
@@ -595,6 +550,8 @@ class ChatPanel(QWidget):
         new_conversation = self.session.conversation_id is None
         try:
             async for event in events:
+                # _display adds what a row may have gained: branches (n > 1), images.
+                self.presenter.on_chat_event(event)
                 if isinstance(event, MessageSaved):
                     if event.message.role == "user" and self._prompt_verdict is not None:
                         pending, self._prompt_verdict = self._prompt_verdict, None
@@ -602,31 +559,19 @@ class ChatPanel(QWidget):
                             "moderation-keep",
                             self._keep_verdict(event.message.id, pending, "Prompt"),
                         )
-                    display = display_message(event.message)
-                    self.view.append_message(display)
-                    if event.message.status is MessageStatus.STREAMING:
-                        self._streaming_id = display.id
-                        self.view.start_stream(display.id)
                     if new_conversation and self.session.conversation_id is not None:
                         new_conversation = False
                         self.conversation_changed.emit(self.session.conversation_id)
-                elif isinstance(event, AnswerDelta):
-                    self.view.append_delta(event.message_id, event.text)
                 elif isinstance(event, AnswerFinished):
-                    self._streaming_id = None
-                    # _display adds what the row may have gained: branches (n > 1), images.
-                    self.view.finish_stream(event.message.id, self._display([event.message])[0])
                     if event.error is not None:
                         self.status_changed.emit(event.error.message)
                     else:
                         self._moderate_answer(event.message)
         except asyncio.CancelledError:
             # Stopped: the session saved the partial answer as "stopped"; show that row.
-            if self._streaming_id is not None:
-                stopped_id, self._streaming_id = self._streaming_id, None
-                self.view.finish_stream(
-                    stopped_id, display_message(self.ctx.store.get_message(stopped_id))
-                )
+            stopped = self.presenter.message_id
+            if stopped is not None:
+                self.presenter.finished(self.ctx.store.get_message(stopped))
             raise
         except StoreWriteError as exc:
             # Nothing was lost: the text goes back into the composer for a retry.
