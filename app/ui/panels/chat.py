@@ -1,7 +1,9 @@
 """The chat panel: the message view, the composer, and the model / prompt / parameter bar.
 
-It maps store rows onto display rows, runs one :class:`~app.core.chat.ChatSession` per
-open conversation, and owns the answer task (Stop cancels it; the stopped answer is kept).
+It runs one :class:`~app.core.chat.ChatSession` per open conversation and owns the answer
+task (Stop cancels it; the stopped answer is kept); the answer reaches the view through a
+:class:`~app.ui.stream_presenter.StreamPresenter`. Per-message requests (delete, branch,
+read aloud, images, links) are ``chat_actions``'; the moderation pieces ``chat_moderation``'s.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,13 +28,14 @@ from PySide6.QtWidgets import (
 from app import log
 from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
-from app.core.clients import ProviderUnavailable
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
 from app.store import Message, StoreWriteError
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
+from app.ui.panels import chat_moderation
+from app.ui.panels.chat_actions import MessageActions
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.stream_presenter import StreamPresenter, display_message
 from app.ui.tasks import TaskOwner
@@ -107,8 +110,8 @@ class ChatPanel(QWidget):
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
         self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
         attach_to_composer(self.mic, self.composer.attach_button)
-        self.speaker: Speaker | None = None  # "Read aloud", made on first use
-        self._reading: int | None = None  # the message being read aloud
+        # Delete, branch, read aloud, images, links: made with the view.
+        self._message_actions: MessageActions | None = None
         self._drawer: ParamsDrawer | None = None  # made when first opened
         self._picker_popup: ModelPickerPopup | None = None  # made on first use
 
@@ -163,6 +166,9 @@ class ChatPanel(QWidget):
 
             view = self._view = ConversationView()
             self._presenter = StreamPresenter(view, self._display_one)
+            self._message_actions = MessageActions(self.ctx, self.tasks, view, self)
+            self._message_actions.rows_changed.connect(self.on_actions_rows_changed)
+            self._message_actions.status_changed.connect(self.status_changed)
             showing_empty = self.pages.currentWidget() is self._empty_page
             self.pages.insertWidget(0, view)
             if showing_empty:
@@ -172,12 +178,7 @@ class ChatPanel(QWidget):
             view.regenerate_requested.connect(self.on_view_regenerate_requested)
             view.retry_requested.connect(self.on_view_regenerate_requested)
             view.edit_requested.connect(self.on_view_edit_requested)
-            view.delete_requested.connect(self.on_view_delete_requested)
-            view.branch_requested.connect(self.on_view_branch_requested)
-            view.link_activated.connect(self.on_view_link_activated)
-            view.image_requested.connect(self.on_view_image_requested)
             view.older_requested.connect(self.on_view_older_requested)
-            view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
             view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
             view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         return self._view
@@ -189,6 +190,11 @@ class ChatPanel(QWidget):
             _ = self.view
         assert self._presenter is not None
         return self._presenter
+
+    @property
+    def speaker(self) -> Speaker | None:
+        """What reads answers aloud, once a first one was."""
+        return self._message_actions.speaker if self._message_actions is not None else None
 
     @property
     def drawer(self) -> ParamsDrawer:
@@ -398,6 +404,10 @@ class ChatPanel(QWidget):
     def _display_one(self, message: Message) -> DisplayMessage:
         return self._display([message])[0]
 
+    def on_actions_rows_changed(self) -> None:
+        if self.session.conversation_id is not None:
+            self.open_conversation(self.session.conversation_id)
+
     def on_view_older_requested(self) -> None:
         if self._older_cursor is None or self.session.conversation_id is None:
             return
@@ -433,22 +443,13 @@ class ChatPanel(QWidget):
         """Check the prompt (a failed check is "not checked", never a reason not to send);
         with the warning on, a flagged prompt waits for the user's word."""
         settings = self.ctx.settings.get()
-        provider, model = moderation.provider_for(settings, target.provider_id)
         check = self.tasks.start(
-            "moderation-prompt",
-            moderation.check(
-                self.ctx.store,
-                self.ctx.clients,
-                provider,
-                text,
-                model=model,
-                models=self.ctx.models,
-            ),
+            "moderation-prompt", chat_moderation.check(self.ctx, text, target.provider_id)
         )
         try:
             if settings.moderation_warn:
                 verdict = await check
-                if verdict.flagged and not await self._confirm_flagged(verdict):
+                if verdict.flagged and not await chat_moderation.confirm_flagged(self, verdict):
                     self.composer.set_busy(False)
                     self.composer.set_text(text)
                     self._editing = editing
@@ -461,36 +462,6 @@ class ChatPanel(QWidget):
             raise
         self._prompt_verdict = check
         self._send(text, attachments, target, editing)
-
-    async def _confirm_flagged(self, verdict: moderation.Verdict) -> bool:
-        from PySide6.QtWidgets import QMessageBox
-
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Flagged prompt",
-            f"{verdict.summary()}\n\nSend it anyway?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setObjectName("moderationWarning")
-        box.setAccessibleName("Flagged prompt warning")
-        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
-        send.setObjectName("moderationSendAnyway")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def on_box_finished(_code: int) -> None:
-            if not answered.done():
-                answered.set_result(None)
-
-        box.finished.connect(on_box_finished)
-        box.open()  # window-modal, never exec() inside a coroutine
-        try:
-            await answered
-            return box.clickedButton() is send
-        finally:
-            box.close()
-            box.deleteLater()
 
     async def _keep_verdict(
         self, message_id: int, pending: Awaitable[moderation.Verdict], what: str
@@ -523,19 +494,9 @@ class ChatPanel(QWidget):
         self.tasks.cancel("answer")
 
     def _moderate_answer(self, message: Message) -> None:
-        settings = self.ctx.settings.get()
-        if not (settings.moderation and settings.moderation_answers and message.text.strip()):
-            return
-        provider, model = moderation.provider_for(settings, message.provider or "")
-        check = moderation.check(
-            self.ctx.store,
-            self.ctx.clients,
-            provider,
-            message.text,
-            model=model,
-            models=self.ctx.models,
-        )
-        self.tasks.start("moderation-answer", self._keep_verdict(message.id, check, "Answer"))
+        check = chat_moderation.answer_check(self.ctx, message)
+        if check is not None:
+            self.tasks.start("moderation-answer", self._keep_verdict(message.id, check, "Answer"))
 
     def _run(
         self, events: AsyncIterator[ChatEvent], restore: tuple[str, list[Any]] | None = None
@@ -588,84 +549,6 @@ class ChatPanel(QWidget):
             _log.debug("answer task ended after %.2f s", time.perf_counter() - started)
 
     # --- other actions -----------------------------------------------------------------------
-    def on_view_delete_requested(self, message_id: int) -> None:
-        async def delete() -> None:
-            await self.ctx.store.delete_message(message_id)
-            if self.session.conversation_id is not None:
-                self.open_conversation(self.session.conversation_id)
-
-        self.tasks.start("delete", delete())
-
-    def on_view_branch_requested(self, message_id: int, direction: int) -> None:
-        siblings = self.ctx.store.siblings(message_id)
-        ids = [m.id for m in siblings]
-        if message_id not in ids:
-            return
-        position = ids.index(message_id) + direction
-        if not 0 <= position < len(ids):
-            return
-
-        async def switch() -> None:
-            await self.ctx.store.select_branch(ids[position])
-            if self.session.conversation_id is not None:
-                self.open_conversation(self.session.conversation_id)
-
-        self.tasks.start("branch", switch())
-
-    def on_view_read_aloud_requested(self, message_id: int) -> None:
-        message = self.view.message(message_id)
-        if message is None or not message.text.strip():
-            return
-        if self.tasks.running("read-aloud") and self._reading == message_id:
-            self.tasks.cancel("read-aloud")  # a second click on the same message stops it
-            self.status_changed.emit("Stopped reading aloud.")
-            return
-        self._reading = message_id
-        if self.speaker is None:
-            from app.core.speech import Speaker
-
-            ctx = self.ctx
-            self.speaker = Speaker(
-                ctx.store, ctx.clients, ctx.registry, ctx.paths.config, models=ctx.models
-            )
-        self.tasks.start("read-aloud", self._read_aloud(self.speaker, message.text))
-
-    async def _read_aloud(self, speaker: Speaker, text: str) -> None:
-        from app.core.speech import SpeechError
-
-        self.status_changed.emit("Reading aloud…")
-        try:
-            await speaker.speak(text)
-        except SpeechError as exc:
-            self.status_changed.emit(exc.user_message)
-
-    def on_view_image_requested(self, message_id: int, url: QUrl) -> None:
-        """The user clicked an image placeholder: fetch it now, keep it for offline."""
-        self.tasks.start(
-            f"image-{message_id}-{url.toString()}",
-            self._load_image(message_id, url.toString()),
-        )
-
-    async def _load_image(self, message_id: int, url: str) -> None:
-        from app.core.remote_images import RemoteImageError, fetch_image, with_image_part
-
-        message = self.ctx.store.get_message(message_id)
-        try:
-            client = await self.ctx.clients.get(message.provider or "")
-            data, mime = await fetch_image(client, url)
-        except (RemoteImageError, ProviderUnavailable) as exc:
-            self.status_changed.emit(
-                str(exc) if isinstance(exc, RemoteImageError) else exc.user_message
-            )
-            return
-        self.view.set_image(url, data)
-        ref = await self.ctx.store.put_blob(data, mime)
-        await self.ctx.store.set_message_parts(message_id, with_image_part(message.parts, url, ref))
-
-    def on_view_link_activated(self, url: QUrl) -> None:
-        if url.scheme() in ("http", "https"):  # the view filters too; never trust one check
-            QDesktopServices.openUrl(url)
-
     def copy_last_answer(self) -> None:
         for message_id in reversed(self.view.message_ids()):
             message = self.view.message(message_id)
