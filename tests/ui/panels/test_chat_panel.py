@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QUrl
 
 from app.core.context import AppContext
 from app.paths import AppPaths
-from app.store import MessageStatus
+from app.store import MessageStatus, NotFoundError
 from app.ui.chat.messages import Role, Status
 from app.ui.panels.chat import ChatPanel
 from tests.helpers.app_context import local_provider, open_context
@@ -107,6 +107,29 @@ async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None: 
     latest = panel.view.message(ids[-1])
     assert latest is not None and latest.status is Status.COMPLETE
     assert (latest.branch_index, latest.branch_count) == (1, 2)
+
+
+async def test_branch_switch_and_delete_from_the_view(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    first = panel.view.message_ids()[1]
+    panel.view.regenerate_requested.emit(first)
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 3)
+    second = panel.view.message_ids()[2]
+    assert ctx.store.get_message(second).status is MessageStatus.COMPLETE
+    # The regenerated answer is the current branch; the view's request goes back one.
+    panel.open_conversation(panel.session.conversation_id)  # type: ignore[arg-type]
+    assert panel.view.message_ids()[-1] == second
+    panel.view.branch_requested.emit(second, -1)
+    await until(lambda: panel.view.message_ids()[-1:] == [first])
+    shown = panel.view.message(first)
+    assert shown is not None and (shown.branch_index, shown.branch_count) == (0, 2)
+    panel.view.delete_requested.emit(first)
+    await until(lambda: first not in panel.view.message_ids())
+    with pytest.raises(NotFoundError):
+        ctx.store.get_message(first)
 
 
 async def test_parameters_and_model_choice_reach_the_request(
