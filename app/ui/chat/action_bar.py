@@ -17,7 +17,7 @@ class ActionBar(QFrame):
         self.setAccessibleName("Message actions")
         self.setAutoFillBackground(True)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.message_id = ""
+        self.message_id: int | None = None  # the row it is over
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
         layout.setSpacing(0)

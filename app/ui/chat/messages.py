@@ -59,7 +59,7 @@ class DisplayMessage:
     ``images`` maps image URLs to bytes the app already has.
     """
 
-    id: str
+    id: int  # the store's message id
     role: Role
     text: str = ""
     model: str = ""

@@ -26,16 +26,16 @@ class StreamBuffer:
     """Deltas per message id, joined once per flush."""
 
     def __init__(self) -> None:
-        self._chunks: dict[str, list[str]] = {}
+        self._chunks: dict[int, list[str]] = {}
 
-    def add(self, message_id: str, text: str) -> None:
+    def add(self, message_id: int, text: str) -> None:
         self._chunks.setdefault(message_id, []).append(text)
 
-    def take(self) -> dict[str, str]:
+    def take(self) -> dict[int, str]:
         chunks, self._chunks = self._chunks, {}
         return {mid: "".join(parts) for mid, parts in chunks.items()}
 
-    def take_one(self, message_id: str) -> str:
+    def take_one(self, message_id: int) -> str:
         return "".join(self._chunks.pop(message_id, ()))
 
     def __bool__(self) -> bool:

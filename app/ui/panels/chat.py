@@ -1,19 +1,20 @@
 """The chat panel: the message view, the composer, and the model / prompt / parameter bar.
 
-It maps store rows onto display rows, runs one :class:`~app.core.chat.ChatSession` per
-open conversation, and owns the answer task (Stop cancels it; the stopped answer is kept).
+It runs one :class:`~app.core.chat.ChatSession` per open conversation and owns the answer
+task (Stop cancels it; the stopped answer is kept); the answer reaches the view through a
+:class:`~app.ui.stream_presenter.StreamPresenter`. Per-message requests (delete, branch,
+read aloud, images, links) are ``chat_actions``'; the moderation pieces ``chat_moderation``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,24 +27,18 @@ from PySide6.QtWidgets import (
 
 from app import log
 from app.core import moderation
-from app.core.chat import (
-    TOOL_CALL_PART,
-    AnswerDelta,
-    AnswerFinished,
-    ChatEvent,
-    ChatSession,
-    MessageSaved,
-    Target,
-)
-from app.core.clients import ProviderUnavailable
+from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
-from app.store import Message, MessageStatus, StoreWriteError
-from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
+from app.store import Message, StoreWriteError
+from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import Composer
 from app.ui.dialogs.common import named
 from app.ui.errors import failure_text
+from app.ui.panels import chat_moderation
+from app.ui.panels.chat_actions import MessageActions
 from app.ui.settings_notifier import SettingsNotifier
+from app.ui.stream_presenter import StreamPresenter, display_message
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
 
@@ -57,55 +52,6 @@ if TYPE_CHECKING:  # each made on first use (their modules load pydantic or the 
 _log = log.get("ui.chat")
 
 PAGE = 200
-_ROLES = {r.value: r for r in Role}
-
-
-def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> DisplayMessage:
-    """A store row as the view shows it."""
-    error = message.error or {}
-    retry_at = None
-    if error.get("retry_after_s"):
-        retry_at = dt.datetime.fromtimestamp(message.updated_at + float(error["retry_after_s"]))
-    ttft = message.ttft_s * 1000 if message.ttft_s is not None else None
-    rate = None
-    if message.completion_tokens and message.latency_s and message.ttft_s is not None:
-        gen = message.latency_s - message.ttft_s
-        rate = message.completion_tokens / gen if gen > 0 else None
-    return DisplayMessage(
-        id=str(message.id),
-        role=_ROLES.get(message.role, Role.ASSISTANT),
-        text=message.text,
-        model=message.model or "",
-        status=Status(message.status.value),
-        usage=Usage(
-            tokens_in=message.prompt_tokens,
-            tokens_out=message.completion_tokens,
-            estimated=message.tokens_estimated,
-            cost=message.cost,
-            ttft_ms=ttft,
-            tokens_per_s=rate,
-        ),
-        error=str(error.get("message", ""))
-        if message.status in (MessageStatus.ERROR, MessageStatus.INTERRUPTED)
-        else "",
-        retry_at=retry_at,
-        tool_calls=tuple(
-            ToolCall(str(p.get("name", "")), str(p.get("arguments", "")), str(p.get("id", "")))
-            for p in message.parts
-            if p.get("type") == TOOL_CALL_PART
-        ),
-        note=_moderation_note(message),
-        branch_index=branch[0],
-        branch_count=branch[1],
-    )
-
-
-def _moderation_note(message: Message) -> str:
-    """Flagged categories with scores, or why it was not checked; nothing when all is fine."""
-    verdict = moderation.verdict_in(message)
-    if verdict is None or verdict.status == "ok":
-        return ""
-    return f"⚑ {verdict.summary()}" if verdict.flagged else verdict.summary()
 
 
 class ChatPanel(QWidget):
@@ -124,7 +70,6 @@ class ChatPanel(QWidget):
         self.ctx = ctx
         self.tasks = TaskOwner(self.on_task_failed)
         self.session = ChatSession(ctx.store, ctx.clients)
-        self._streaming_id: str | None = None
         self._older_cursor: int | None = None
         self._editing: int | None = None  # the user message being edited, if any
         # The moderation check of the prompt being sent, kept on its row once saved.
@@ -158,6 +103,7 @@ class ChatPanel(QWidget):
         # conversation to show, or right after the first paint; until then an empty page
         # that paints as the empty view does.
         self._view: ConversationView | None = None
+        self._presenter: StreamPresenter | None = None  # streams answers into the view
         self._empty_page = QWidget()
         self._empty_page.setBackgroundRole(QPalette.ColorRole.Base)
         self._empty_page.setAutoFillBackground(True)
@@ -165,8 +111,8 @@ class ChatPanel(QWidget):
         self.composer.set_send_on_enter(ctx.settings.get().send_key == "enter")
         self.mic = MicButton(ctx)  # voice input: records, transcribes, inserts
         attach_to_composer(self.mic, self.composer.attach_button)
-        self.speaker: Speaker | None = None  # "Read aloud", made on first use
-        self._reading: str | None = None  # the message being read aloud
+        # Delete, branch, read aloud, images, links: made with the view.
+        self._message_actions: MessageActions | None = None
         self._drawer: ParamsDrawer | None = None  # made when first opened
         self._picker_popup: ModelPickerPopup | None = None  # made on first use
 
@@ -220,6 +166,10 @@ class ChatPanel(QWidget):
             from app.ui.chat.message_view import ConversationView
 
             view = self._view = ConversationView()
+            self._presenter = StreamPresenter(view, self._display_one)
+            self._message_actions = MessageActions(self.ctx, self.tasks, view, self)
+            self._message_actions.rows_changed.connect(self.on_actions_rows_changed)
+            self._message_actions.status_changed.connect(self.status_changed)
             showing_empty = self.pages.currentWidget() is self._empty_page
             self.pages.insertWidget(0, view)
             if showing_empty:
@@ -229,15 +179,23 @@ class ChatPanel(QWidget):
             view.regenerate_requested.connect(self.on_view_regenerate_requested)
             view.retry_requested.connect(self.on_view_regenerate_requested)
             view.edit_requested.connect(self.on_view_edit_requested)
-            view.delete_requested.connect(self.on_view_delete_requested)
-            view.branch_requested.connect(self.on_view_branch_requested)
-            view.link_activated.connect(self.on_view_link_activated)
-            view.image_requested.connect(self.on_view_image_requested)
             view.older_requested.connect(self.on_view_older_requested)
-            view.read_aloud_requested.connect(self.on_view_read_aloud_requested)
             view.message_copied.connect(lambda _id: self.status_changed.emit("Message copied."))
             view.code_copied.connect(lambda _id, _n: self.status_changed.emit("Code copied."))
         return self._view
+
+    @property
+    def presenter(self) -> StreamPresenter:
+        """Streams the answers into the view (made with it)."""
+        if self._presenter is None:
+            _ = self.view
+        assert self._presenter is not None
+        return self._presenter
+
+    @property
+    def speaker(self) -> Speaker | None:
+        """What reads answers aloud, once a first one was."""
+        return self._message_actions.speaker if self._message_actions is not None else None
 
     @property
     def drawer(self) -> ParamsDrawer:
@@ -346,7 +304,7 @@ class ChatPanel(QWidget):
         for message_id in reversed(self.view.message_ids()):
             message = self.view.message(message_id)
             if message is not None and message.role is Role.ASSISTANT and message.text:
-                return int(message_id)
+                return message_id
         return None
 
     def on_model_button_clicked(self) -> None:
@@ -444,6 +402,13 @@ class ChatPanel(QWidget):
             displayed.append(display)
         return displayed
 
+    def _display_one(self, message: Message) -> DisplayMessage:
+        return self._display([message])[0]
+
+    def on_actions_rows_changed(self) -> None:
+        if self.session.conversation_id is not None:
+            self.open_conversation(self.session.conversation_id)
+
     def on_view_older_requested(self) -> None:
         if self._older_cursor is None or self.session.conversation_id is None:
             return
@@ -479,22 +444,13 @@ class ChatPanel(QWidget):
         """Check the prompt (a failed check is "not checked", never a reason not to send);
         with the warning on, a flagged prompt waits for the user's word."""
         settings = self.ctx.settings.get()
-        provider, model = moderation.provider_for(settings, target.provider_id)
         check = self.tasks.start(
-            "moderation-prompt",
-            moderation.check(
-                self.ctx.store,
-                self.ctx.clients,
-                provider,
-                text,
-                model=model,
-                models=self.ctx.models,
-            ),
+            "moderation-prompt", chat_moderation.check(self.ctx, text, target.provider_id)
         )
         try:
             if settings.moderation_warn:
                 verdict = await check
-                if verdict.flagged and not await self._confirm_flagged(verdict):
+                if verdict.flagged and not await chat_moderation.confirm_flagged(self, verdict):
                     self.composer.set_busy(False)
                     self.composer.set_text(text)
                     self._editing = editing
@@ -508,56 +464,26 @@ class ChatPanel(QWidget):
         self._prompt_verdict = check
         self._send(text, attachments, target, editing)
 
-    async def _confirm_flagged(self, verdict: moderation.Verdict) -> bool:
-        from PySide6.QtWidgets import QMessageBox
-
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Flagged prompt",
-            f"{verdict.summary()}\n\nSend it anyway?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        box.setObjectName("moderationWarning")
-        box.setAccessibleName("Flagged prompt warning")
-        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
-        send.setObjectName("moderationSendAnyway")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def on_box_finished(_code: int) -> None:
-            if not answered.done():
-                answered.set_result(None)
-
-        box.finished.connect(on_box_finished)
-        box.open()  # window-modal, never exec() inside a coroutine
-        try:
-            await answered
-            return box.clickedButton() is send
-        finally:
-            box.close()
-            box.deleteLater()
-
     async def _keep_verdict(
         self, message_id: int, pending: Awaitable[moderation.Verdict], what: str
     ) -> None:
         verdict = await pending
         await moderation.attach(self.ctx.store, message_id, verdict)
         self.status_changed.emit(f"{what}: {verdict.summary()}")
-        shown = self.view.message(str(message_id))
+        shown = self.view.message(message_id)
         if shown is not None and shown.status is not Status.STREAMING:  # show it on the row
             self.view.update_message(self._display([self.ctx.store.get_message(message_id)])[0])
 
-    def on_view_regenerate_requested(self, message_id: str) -> None:
+    def on_view_regenerate_requested(self, message_id: int) -> None:
         target = self.target()
         if target is not None and not self.tasks.running("answer"):
-            self._run(self.session.regenerate(int(message_id), target))
+            self._run(self.session.regenerate(message_id, target))
 
-    def on_view_edit_requested(self, message_id: str) -> None:
+    def on_view_edit_requested(self, message_id: int) -> None:
         message = self.view.message(message_id)
         if message is None or self.tasks.running("answer"):
             return
-        self._editing = int(message_id)
+        self._editing = message_id
         self.composer.set_text(message.text)
         self.composer.input.setFocus()
         self.status_changed.emit(
@@ -569,19 +495,9 @@ class ChatPanel(QWidget):
         self.tasks.cancel("answer")
 
     def _moderate_answer(self, message: Message) -> None:
-        settings = self.ctx.settings.get()
-        if not (settings.moderation and settings.moderation_answers and message.text.strip()):
-            return
-        provider, model = moderation.provider_for(settings, message.provider or "")
-        check = moderation.check(
-            self.ctx.store,
-            self.ctx.clients,
-            provider,
-            message.text,
-            model=model,
-            models=self.ctx.models,
-        )
-        self.tasks.start("moderation-answer", self._keep_verdict(message.id, check, "Answer"))
+        check = chat_moderation.answer_check(self.ctx, message)
+        if check is not None:
+            self.tasks.start("moderation-answer", self._keep_verdict(message.id, check, "Answer"))
 
     def _run(
         self, events: AsyncIterator[ChatEvent], restore: tuple[str, list[Any]] | None = None
@@ -596,6 +512,8 @@ class ChatPanel(QWidget):
         new_conversation = self.session.conversation_id is None
         try:
             async for event in events:
+                # _display adds what a row may have gained: branches (n > 1), images.
+                self.presenter.on_chat_event(event)
                 if isinstance(event, MessageSaved):
                     if event.message.role == "user" and self._prompt_verdict is not None:
                         pending, self._prompt_verdict = self._prompt_verdict, None
@@ -603,33 +521,19 @@ class ChatPanel(QWidget):
                             "moderation-keep",
                             self._keep_verdict(event.message.id, pending, "Prompt"),
                         )
-                    display = display_message(event.message)
-                    self.view.append_message(display)
-                    if event.message.status is MessageStatus.STREAMING:
-                        self._streaming_id = display.id
-                        self.view.start_stream(display.id)
                     if new_conversation and self.session.conversation_id is not None:
                         new_conversation = False
                         self.conversation_changed.emit(self.session.conversation_id)
-                elif isinstance(event, AnswerDelta):
-                    self.view.append_delta(str(event.message_id), event.text)
                 elif isinstance(event, AnswerFinished):
-                    self._streaming_id = None
-                    # _display adds what the row may have gained: branches (n > 1), images.
-                    self.view.finish_stream(
-                        str(event.message.id), self._display([event.message])[0]
-                    )
                     if event.error is not None:
                         self.status_changed.emit(event.error.message)
                     else:
                         self._moderate_answer(event.message)
         except asyncio.CancelledError:
             # Stopped: the session saved the partial answer as "stopped"; show that row.
-            if self._streaming_id is not None:
-                stopped_id, self._streaming_id = self._streaming_id, None
-                self.view.finish_stream(
-                    stopped_id, display_message(self.ctx.store.get_message(int(stopped_id)))
-                )
+            stopped = self.presenter.message_id
+            if stopped is not None:
+                self.presenter.finished(self.ctx.store.get_message(stopped))
             raise
         except StoreWriteError as exc:
             # Nothing was lost: the text goes back into the composer for a retry.
@@ -646,84 +550,6 @@ class ChatPanel(QWidget):
             _log.debug("answer task ended after %.2f s", time.perf_counter() - started)
 
     # --- other actions -----------------------------------------------------------------------
-    def on_view_delete_requested(self, message_id: str) -> None:
-        async def delete() -> None:
-            await self.ctx.store.delete_message(int(message_id))
-            if self.session.conversation_id is not None:
-                self.open_conversation(self.session.conversation_id)
-
-        self.tasks.start("delete", delete())
-
-    def on_view_branch_requested(self, message_id: str, direction: int) -> None:
-        siblings = self.ctx.store.siblings(int(message_id))
-        ids = [m.id for m in siblings]
-        if int(message_id) not in ids:
-            return
-        position = ids.index(int(message_id)) + direction
-        if not 0 <= position < len(ids):
-            return
-
-        async def switch() -> None:
-            await self.ctx.store.select_branch(ids[position])
-            if self.session.conversation_id is not None:
-                self.open_conversation(self.session.conversation_id)
-
-        self.tasks.start("branch", switch())
-
-    def on_view_read_aloud_requested(self, message_id: str) -> None:
-        message = self.view.message(message_id)
-        if message is None or not message.text.strip():
-            return
-        if self.tasks.running("read-aloud") and self._reading == message_id:
-            self.tasks.cancel("read-aloud")  # a second click on the same message stops it
-            self.status_changed.emit("Stopped reading aloud.")
-            return
-        self._reading = message_id
-        if self.speaker is None:
-            from app.core.speech import Speaker
-
-            ctx = self.ctx
-            self.speaker = Speaker(
-                ctx.store, ctx.clients, ctx.registry, ctx.paths.config, models=ctx.models
-            )
-        self.tasks.start("read-aloud", self._read_aloud(self.speaker, message.text))
-
-    async def _read_aloud(self, speaker: Speaker, text: str) -> None:
-        from app.core.speech import SpeechError
-
-        self.status_changed.emit("Reading aloud…")
-        try:
-            await speaker.speak(text)
-        except SpeechError as exc:
-            self.status_changed.emit(exc.user_message)
-
-    def on_view_image_requested(self, message_id: str, url: QUrl) -> None:
-        """The user clicked an image placeholder: fetch it now, keep it for offline."""
-        self.tasks.start(
-            f"image-{message_id}-{url.toString()}",
-            self._load_image(int(message_id), url.toString()),
-        )
-
-    async def _load_image(self, message_id: int, url: str) -> None:
-        from app.core.remote_images import RemoteImageError, fetch_image, with_image_part
-
-        message = self.ctx.store.get_message(message_id)
-        try:
-            client = await self.ctx.clients.get(message.provider or "")
-            data, mime = await fetch_image(client, url)
-        except (RemoteImageError, ProviderUnavailable) as exc:
-            self.status_changed.emit(
-                str(exc) if isinstance(exc, RemoteImageError) else exc.user_message
-            )
-            return
-        self.view.set_image(url, data)
-        ref = await self.ctx.store.put_blob(data, mime)
-        await self.ctx.store.set_message_parts(message_id, with_image_part(message.parts, url, ref))
-
-    def on_view_link_activated(self, url: QUrl) -> None:
-        if url.scheme() in ("http", "https"):  # the view filters too; never trust one check
-            QDesktopServices.openUrl(url)
-
     def copy_last_answer(self) -> None:
         for message_id in reversed(self.view.message_ids()):
             message = self.view.message(message_id)

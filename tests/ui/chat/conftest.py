@@ -20,11 +20,11 @@ def conversation(n: int) -> list[DisplayMessage]:
     out = []
     for i in range(n):
         if i % 2 == 0:
-            out.append(DisplayMessage(f"m{i}", Role.USER, f"Question number {i}?"))
+            out.append(DisplayMessage(i, Role.USER, f"Question number {i}?"))
         else:
             out.append(
                 DisplayMessage(
-                    f"m{i}",
+                    i,
                     Role.ASSISTANT,
                     LONG_ANSWER if i % 10 == 1 else f"Answer {i}.",
                     model="test-model",

@@ -16,20 +16,20 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.chat import ConversationView, DisplayMessage, Role, Status
 from app.ui.loop import QtLoop
-from tests.ui.chat.sample import ANSWER, png, sample_conversation
+from tests.ui.chat.sample import ANSWER, LIVE, png, sample_conversation
 
 
 async def fake_stream(view: ConversationView, rate: float) -> None:
     view.append_message(
-        DisplayMessage("live", Role.ASSISTANT, "", model="demo", status=Status.STREAMING)
+        DisplayMessage(LIVE, Role.ASSISTANT, "", model="demo", status=Status.STREAMING)
     )
-    view.start_stream("live")
+    view.start_stream(LIVE)
     text = ANSWER * 5
     words = text.split(" ")
     for i, word in enumerate(words):
-        view.append_delta("live", word + ("" if i == len(words) - 1 else " "))
+        view.append_delta(LIVE, word + ("" if i == len(words) - 1 else " "))
         await asyncio.sleep(1 / rate)
-    view.finish_stream("live", DisplayMessage("live", Role.ASSISTANT, text, model="demo"))
+    view.finish_stream(LIVE, DisplayMessage(LIVE, Role.ASSISTANT, text, model="demo"))
 
 
 def main() -> int:
@@ -43,7 +43,7 @@ def main() -> int:
     view = ConversationView()
     view.resize(900, 800)
     history = [
-        DisplayMessage(f"h{i}", Role.USER if i % 2 == 0 else Role.ASSISTANT, f"History message {i}")
+        DisplayMessage(i, Role.USER if i % 2 == 0 else Role.ASSISTANT, f"History message {i}")
         for i in range(args.messages)
     ]
     view.set_messages(history + sample_conversation())

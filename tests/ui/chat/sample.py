@@ -39,6 +39,8 @@ Raw HTML stays text: <b>not bold</b> <script>alert(1)</script>
 ![A cat](https://images.example/cat.png) ![remote](https://evil.example/pixel.png)
 """
 
+LIVE = 99_999  # the id of the streaming answer in the view tests and the demo
+
 
 def png(width: int, height: int) -> bytes:
     """A small gradient PNG (no Qt needed)."""
@@ -63,9 +65,9 @@ def png(width: int, height: int) -> bytes:
 
 def sample_conversation() -> list[DisplayMessage]:
     return [
-        DisplayMessage("u1", Role.USER, "How do I sort a dict of scores?\nShow me the top three."),
+        DisplayMessage(1, Role.USER, "How do I sort a dict of scores?\nShow me the top three."),
         DisplayMessage(
-            "a1",
+            2,
             Role.ASSISTANT,
             ANSWER,
             model="gpt-4o-mini",
@@ -74,9 +76,9 @@ def sample_conversation() -> list[DisplayMessage]:
             branch_count=3,
             images={IMAGE_URL: png(160, 90)},
         ),
-        DisplayMessage("u2", Role.USER, "What's the weather in Paris?"),
+        DisplayMessage(3, Role.USER, "What's the weather in Paris?"),
         DisplayMessage(
-            "a2",
+            4,
             Role.ASSISTANT,
             "Let me look that up.",
             model="gpt-4o-mini",
@@ -87,9 +89,9 @@ def sample_conversation() -> list[DisplayMessage]:
             ),
             usage=Usage(96, 31, estimated=True),
         ),
-        DisplayMessage("u3", Role.USER, "Write me a long story."),
+        DisplayMessage(5, Role.USER, "Write me a long story."),
         DisplayMessage(
-            "a3",
+            6,
             Role.ASSISTANT,
             "Once upon a time, in a land of endless tokens, there lived a",
             model="gpt-4o",
@@ -98,9 +100,9 @@ def sample_conversation() -> list[DisplayMessage]:
             retry_at=datetime.now() + timedelta(seconds=42),
             usage=Usage(35, 14, estimated=True, ttft_ms=910),
         ),
-        DisplayMessage("u4", Role.USER, "Try again, shorter."),
+        DisplayMessage(7, Role.USER, "Try again, shorter."),
         DisplayMessage(
-            "a4",
+            8,
             Role.ASSISTANT,
             "Here is a shorter one:\n\nA small robot learned to",
             model="gpt-4o",

@@ -10,7 +10,7 @@ from app.ui.chat.messages import DisplayMessage, Role, Status, Usage
 
 def test_footer_lists_usage_and_marks_estimates() -> None:
     msg = DisplayMessage(
-        "a",
+        1,
         Role.ASSISTANT,
         model="gpt-4o",
         usage=Usage(1204, 380, estimated=True, cost=0.0031, ttft_ms=420, tokens_per_s=52.14),
@@ -22,17 +22,17 @@ def test_footer_lists_usage_and_marks_estimates() -> None:
 
 
 def test_footer_for_exact_usage_and_user_messages() -> None:
-    msg = DisplayMessage("a", Role.ASSISTANT, model="m", usage=Usage(10, 20, cost=2.5))
+    msg = DisplayMessage(1, Role.ASSISTANT, model="m", usage=Usage(10, 20, cost=2.5))
     assert footer_text(msg) == "m · 10 in · 20 out · $2.50"
-    assert footer_text(DisplayMessage("u", Role.USER, "hi")) == ""
-    streaming = DisplayMessage("s", Role.ASSISTANT, status=Status.STREAMING)
+    assert footer_text(DisplayMessage(21, Role.USER, "hi")) == ""
+    streaming = DisplayMessage(19, Role.ASSISTANT, status=Status.STREAMING)
     assert footer_text(streaming) == "Streaming…"
 
 
 def test_error_text_counts_down_then_says_now() -> None:
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     msg = DisplayMessage(
-        "e",
+        5,
         Role.ASSISTANT,
         status=Status.ERROR,
         error="Rate limited.",
@@ -46,11 +46,10 @@ def test_error_text_counts_down_then_says_now() -> None:
 
 
 def test_error_text_defaults_in_plain_words() -> None:
-    dropped = DisplayMessage("e", Role.ASSISTANT, status=Status.INTERRUPTED)
+    dropped = DisplayMessage(5, Role.ASSISTANT, status=Status.INTERRUPTED)
     assert "connection dropped" in error_text(dropped)
     assert (
-        error_text(DisplayMessage("e", Role.ASSISTANT, status=Status.ERROR))
-        == "The request failed."
+        error_text(DisplayMessage(5, Role.ASSISTANT, status=Status.ERROR)) == "The request failed."
     )
 
 
@@ -58,6 +57,6 @@ def test_a_note_shows_under_any_message() -> None:
     from app.ui.chat.footer import footer_text
     from app.ui.chat.messages import DisplayMessage, Role
 
-    user = DisplayMessage("1", Role.USER, "hi", note="⚑ Flagged by moderation: hate 0.91.")
+    user = DisplayMessage(1, Role.USER, "hi", note="⚑ Flagged by moderation: hate 0.91.")
     assert user.has_footer and footer_text(user) == "⚑ Flagged by moderation: hate 0.91."
-    assert not DisplayMessage("2", Role.USER, "hi").has_footer
+    assert not DisplayMessage(2, Role.USER, "hi").has_footer

@@ -14,9 +14,10 @@ from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall
 
 from .conftest import LONG_ANSWER, conversation
+from .sample import LIVE
 
 
-def click_anchor(qtbot: QtBot, view: ConversationView, message_id: str, prefix: str) -> None:
+def click_anchor(qtbot: QtBot, view: ConversationView, message_id: int, prefix: str) -> None:
     rects = [r for href, r in view.anchor_rects(message_id) if href.startswith(prefix)]
     assert rects, f"no {prefix} anchor in {message_id}: {view.anchor_rects(message_id)}"
     centre = rects[0].center() + QPoint(1, 0)
@@ -24,7 +25,7 @@ def click_anchor(qtbot: QtBot, view: ConversationView, message_id: str, prefix: 
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
 
 
-def hover(qtbot: QtBot, view: ConversationView, message_id: str) -> None:
+def hover(qtbot: QtBot, view: ConversationView, message_id: int) -> None:
     """Move the mouse over a message so its action bar shows."""
     index = view.message_ids().index(message_id)
     view.select_row(index)
@@ -75,7 +76,7 @@ def test_scrolling_to_top_asks_for_older_and_prepend_keeps_position(
     assert button(view, "jumpToLatestButton").isVisible()
     view.grab()
     first_visible = view.message_ids()[0]
-    older = [DisplayMessage(f"old{i}", Role.USER, f"old {i}") for i in range(50)]
+    older = [DisplayMessage(10_000 + i, Role.USER, f"old {i}") for i in range(50)]
     view.prepend_messages(older)
     view.grab()
     bar = view.verticalScrollBar()
@@ -88,26 +89,26 @@ def test_scrolling_to_top_asks_for_older_and_prepend_keeps_position(
 def test_stream_into_last_message_sticks_to_bottom(qtbot: QtBot, view: ConversationView) -> None:
     view.set_messages(conversation(2000))
     view.append_message(
-        DisplayMessage("live", Role.ASSISTANT, "", model="m", status=Status.STREAMING)
+        DisplayMessage(LIVE, Role.ASSISTANT, "", model="m", status=Status.STREAMING)
     )
-    view.start_stream("live")
+    view.start_stream(LIVE)
     bar = view.verticalScrollBar()
     text = LONG_ANSWER * 3
     for i in range(0, len(text), 7):
-        view.append_delta("live", text[i : i + 7])
-    qtbot.waitUntil(lambda: view.message("live").text == text, timeout=3000)  # type: ignore[union-attr]
+        view.append_delta(LIVE, text[i : i + 7])
+    qtbot.waitUntil(lambda: view.message(LIVE).text == text, timeout=3000)  # type: ignore[union-attr]
     view.grab()
     assert bar.value() == bar.maximum()
     # The user scrolls up: streaming goes on without pulling them down.
     bar.setValue(bar.maximum() - 400)
     assert not view.is_sticking_to_bottom()
     value = bar.value()
-    view.append_delta("live", "\n\nMore text arriving.\n\n" * 5)
-    qtbot.waitUntil(lambda: "More text" in view.message("live").text, timeout=3000)  # type: ignore[union-attr]
+    view.append_delta(LIVE, "\n\nMore text arriving.\n\n" * 5)
+    qtbot.waitUntil(lambda: "More text" in view.message(LIVE).text, timeout=3000)  # type: ignore[union-attr]
     assert bar.value() == value
     assert button(view, "jumpToLatestButton").isVisible()
-    final = DisplayMessage("live", Role.ASSISTANT, view.message("live").text, model="m")  # type: ignore[union-attr]
-    view.finish_stream("live", final)
+    final = DisplayMessage(LIVE, Role.ASSISTANT, view.message(LIVE).text, model="m")  # type: ignore[union-attr]
+    view.finish_stream(LIVE, final)
     row = view._rows[-1]
     assert row.stream is None and row.tail is None
     expected = view._renderer.render_text(final.text, type(row.ctx)())
@@ -117,29 +118,29 @@ def test_stream_into_last_message_sticks_to_bottom(qtbot: QtBot, view: Conversat
 def test_finish_with_deltas_still_buffered_equals_full_render(
     qtbot: QtBot, view: ConversationView
 ) -> None:
-    view.set_messages([DisplayMessage("a", Role.ASSISTANT, "", status=Status.STREAMING)])
-    view.start_stream("a")
+    view.set_messages([DisplayMessage(1, Role.ASSISTANT, "", status=Status.STREAMING)])
+    view.start_stream(1)
     text = LONG_ANSWER * 2
-    view.append_delta("a", text[:50])
-    qtbot.waitUntil(lambda: view.message("a").text == text[:50], timeout=1000)  # type: ignore[union-attr]
-    view.append_delta("a", text[50:])  # not flushed yet
-    view.finish_stream("a", DisplayMessage("a", Role.ASSISTANT, text, status=Status.STOPPED))
+    view.append_delta(1, text[:50])
+    qtbot.waitUntil(lambda: view.message(1).text == text[:50], timeout=1000)  # type: ignore[union-attr]
+    view.append_delta(1, text[50:])  # not flushed yet
+    view.finish_stream(1, DisplayMessage(1, Role.ASSISTANT, text, status=Status.STOPPED))
     row = view._rows[0]
     assert [p.html for p in row.body or []] == view._renderer.render_text(text, type(row.ctx)())
-    assert view.message("a").status is Status.STOPPED  # type: ignore[union-attr]
+    assert view.message(1).status is Status.STOPPED  # type: ignore[union-attr]
 
 
 def test_deltas_are_only_buffered_until_the_frame(qtbot: QtBot, view: ConversationView) -> None:
-    view.set_messages([DisplayMessage("a", Role.ASSISTANT, "", status=Status.STREAMING)])
-    view.start_stream("a")
-    view.append_delta("a", "hello")
-    assert view.message("a").text == ""  # type: ignore[union-attr]
-    qtbot.waitUntil(lambda: view.message("a").text == "hello", timeout=1000)  # type: ignore[union-attr]
+    view.set_messages([DisplayMessage(1, Role.ASSISTANT, "", status=Status.STREAMING)])
+    view.start_stream(1)
+    view.append_delta(1, "hello")
+    assert view.message(1).text == ""  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: view.message(1).text == "hello", timeout=1000)  # type: ignore[union-attr]
 
 
 def test_action_buttons_emit_message_ids(qtbot: QtBot, view: ConversationView) -> None:
     view.set_messages(conversation(4))
-    hover(qtbot, view, "m1")
+    hover(qtbot, view, 1)
     for name, signal in (
         ("regenerateButton", view.regenerate_requested),
         ("readAloudButton", view.read_aloud_requested),
@@ -147,7 +148,7 @@ def test_action_buttons_emit_message_ids(qtbot: QtBot, view: ConversationView) -
     ):
         with qtbot.waitSignal(signal, timeout=500) as blocker:
             qtbot.mouseClick(button(view, name), Qt.MouseButton.LeftButton)
-        assert blocker.args == ["m1"]
+        assert blocker.args == [1]
     assert not button(view, "editMessageButton").isVisible()
     with qtbot.waitSignal(view.message_copied, timeout=500):
         qtbot.mouseClick(button(view, "copyMessageButton"), Qt.MouseButton.LeftButton)
@@ -155,11 +156,11 @@ def test_action_buttons_emit_message_ids(qtbot: QtBot, view: ConversationView) -
         QGuiApplication.clipboard().text() == "Answer 1."
         or "Heading" in QGuiApplication.clipboard().text()
     )
-    hover(qtbot, view, "m2")
+    hover(qtbot, view, 2)
     assert not button(view, "regenerateButton").isVisible()
     with qtbot.waitSignal(view.edit_requested, timeout=500) as blocker:
         qtbot.mouseClick(button(view, "editMessageButton"), Qt.MouseButton.LeftButton)
-    assert blocker.args == ["m2"]
+    assert blocker.args == [2]
 
 
 def test_mouse_hover_shows_the_action_bar(qtbot: QtBot, view: ConversationView) -> None:
@@ -169,36 +170,34 @@ def test_mouse_hover_shows_the_action_bar(qtbot: QtBot, view: ConversationView) 
     top = view._heights.offset(1) - bar.value() + 30
     qtbot.mouseMove(view.viewport(), QPoint(200, top))
     qtbot.waitUntil(lambda: button(view, "copyMessageButton").isVisible(), timeout=1000)
-    assert view._actions.message_id == "m1"
+    assert view._actions.message_id == 1
 
 
 def test_branch_switcher(qtbot: QtBot, view: ConversationView) -> None:
-    msg = DisplayMessage("b", Role.ASSISTANT, "Second try", branch_index=1, branch_count=3)
-    view.set_messages([DisplayMessage("q", Role.USER, "hi"), msg])
-    hover(qtbot, view, "b")
+    msg = DisplayMessage(2, Role.ASSISTANT, "Second try", branch_index=1, branch_count=3)
+    view.set_messages([DisplayMessage(17, Role.USER, "hi"), msg])
+    hover(qtbot, view, 2)
     label = view._actions.branch_label
     assert label.isVisible() and label.text() == "2/3"
     with qtbot.waitSignal(view.branch_requested, timeout=500) as blocker:
         qtbot.mouseClick(button(view, "branchPrevButton"), Qt.MouseButton.LeftButton)
-    assert blocker.args == ["b", -1]
+    assert blocker.args == [2, -1]
     with qtbot.waitSignal(view.branch_requested, timeout=500) as blocker:
         qtbot.mouseClick(button(view, "branchNextButton"), Qt.MouseButton.LeftButton)
-    assert blocker.args == ["b", 1]
-    view.update_message(
-        DisplayMessage("b", Role.ASSISTANT, "Third", branch_index=2, branch_count=3)
-    )
-    hover(qtbot, view, "b")
+    assert blocker.args == [2, 1]
+    view.update_message(DisplayMessage(2, Role.ASSISTANT, "Third", branch_index=2, branch_count=3))
+    hover(qtbot, view, 2)
     assert label.text() == "3/3" and not button(view, "branchNextButton").isEnabled()
     # Keyboard path: Alt+Left on the current message.
     view.setFocus()
     with qtbot.waitSignal(view.branch_requested, timeout=500) as blocker:
         qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
-    assert blocker.args == ["b", -1]
+    assert blocker.args == [2, -1]
 
 
 def test_error_row_keeps_partial_answer_and_retries(qtbot: QtBot, view: ConversationView) -> None:
     msg = DisplayMessage(
-        "e",
+        5,
         Role.ASSISTANT,
         "Partial answer so far",
         status=Status.ERROR,
@@ -212,9 +211,9 @@ def test_error_row_keeps_partial_answer_and_retries(qtbot: QtBot, view: Conversa
     assert "Partial answer so far" in html
     assert "Rate limited by the provider. You can retry in" in html
     with qtbot.waitSignal(view.retry_requested, timeout=1000) as blocker:
-        click_anchor(qtbot, view, "e", "retry:")
-    assert blocker.args == ["e"]
-    hover(qtbot, view, "e")
+        click_anchor(qtbot, view, 5, "retry:")
+    assert blocker.args == [5]
+    hover(qtbot, view, 5)
     with qtbot.waitSignal(view.retry_requested, timeout=500):
         qtbot.mouseClick(button(view, "retryButton"), Qt.MouseButton.LeftButton)
     assert view._countdown.isActive()
@@ -222,7 +221,7 @@ def test_error_row_keeps_partial_answer_and_retries(qtbot: QtBot, view: Conversa
 
 def test_countdown_text_updates(qtbot: QtBot, view: ConversationView) -> None:
     msg = DisplayMessage(
-        "e",
+        5,
         Role.ASSISTANT,
         "",
         status=Status.ERROR,
@@ -236,12 +235,12 @@ def test_countdown_text_updates(qtbot: QtBot, view: ConversationView) -> None:
 
 def test_tool_call_block_expands(qtbot: QtBot, view: ConversationView) -> None:
     call = ToolCall("get_weather", '{"city": "Paris", "days": 3}')
-    view.set_messages([DisplayMessage("t", Role.ASSISTANT, "Let me check.", tool_calls=(call,))])
+    view.set_messages([DisplayMessage(20, Role.ASSISTANT, "Let me check.", tool_calls=(call,))])
     view.grab()
     assert "get_weather" in view._rows[0].extras[0].html
     assert "Paris" not in view._rows[0].extras[0].html
     height = view._heights[0]
-    click_anchor(qtbot, view, "t", "tool:")
+    click_anchor(qtbot, view, 20, "tool:")
     assert (
         "Paris" in view._rows[0].extras[0].html
         and "\n  " in view._rows[0].extras[0].doc.toPlainText()
@@ -250,21 +249,21 @@ def test_tool_call_block_expands(qtbot: QtBot, view: ConversationView) -> None:
 
 
 def test_copy_code_to_clipboard(qtbot: QtBot, view: ConversationView) -> None:
-    view.set_messages([DisplayMessage("c", Role.ASSISTANT, LONG_ANSWER)])
+    view.set_messages([DisplayMessage(3, Role.ASSISTANT, LONG_ANSWER)])
     view.grab()
     with qtbot.waitSignal(view.code_copied, timeout=1000) as blocker:
-        click_anchor(qtbot, view, "c", "copy:")
-    assert blocker.args == ["c", 0]
+        click_anchor(qtbot, view, 3, "copy:")
+    assert blocker.args == [3, 0]
     assert QGuiApplication.clipboard().text() == "print('hello')"
 
 
 def test_http_link_is_emitted_not_opened(qtbot: QtBot, view: ConversationView) -> None:
     view.set_messages(
-        [DisplayMessage("l", Role.ASSISTANT, "See [the docs](https://example.org/x).")]
+        [DisplayMessage(12, Role.ASSISTANT, "See [the docs](https://example.org/x).")]
     )
     view.grab()
     with qtbot.waitSignal(view.link_activated, timeout=1000) as blocker:
-        click_anchor(qtbot, view, "l", "https:")
+        click_anchor(qtbot, view, 12, "https:")
     assert blocker.args == [QUrl("https://example.org/x")]
 
 
@@ -277,7 +276,7 @@ def test_hostile_markdown_executes_loads_and_opens_nothing(
         "[js](javascript:alert(1)) [file](file:///etc/passwd) [data](data:text/html,x)\n\n"
         "![](http://evil.example/x.png)"
     )
-    view.set_messages([DisplayMessage("h", Role.ASSISTANT, hostile)])
+    view.set_messages([DisplayMessage(8, Role.ASSISTANT, hostile)])
     view.grab()
     row = view._rows[0]
     docs = [p.doc for p in row.parts()]
@@ -287,7 +286,7 @@ def test_hostile_markdown_executes_loads_and_opens_nothing(
     assert "<img src=http://evil.example/raw.png>" in plain
     # No image in any document: nothing can be fetched by the layout.
     assert all(not re.search(r"<[^>]*\ssrc=", p.html) for p in row.parts())
-    hrefs = [href for href, _ in view.anchor_rects("h")]
+    hrefs = [href for href, _ in view.anchor_rects(8)]
     assert hrefs == ["loadimg:0"]  # the only anchor is the click-to-load placeholder
     links: list[QUrl] = []
     images: list[QUrl] = []
@@ -303,7 +302,7 @@ def test_hostile_markdown_executes_loads_and_opens_nothing(
             qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, y))
     assert links == [] and images == []
     # The placeholder asks the app (it does not fetch); bytes handed back show the image.
-    click_anchor(qtbot, view, "h", "loadimg:")
+    click_anchor(qtbot, view, 8, "loadimg:")
     assert images == [QUrl("http://evil.example/x.png")]
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QImage
@@ -338,9 +337,9 @@ def test_keyboard_and_context_menu_reach_every_action(qtbot: QtBot, view: Conver
 
 def test_remove_and_update(qtbot: QtBot, view: ConversationView) -> None:
     view.set_messages(conversation(6))
-    view.remove_message("m3")
-    assert "m3" not in view.message_ids() and len(view.message_ids()) == 5
-    view.update_message(DisplayMessage("m5", Role.ASSISTANT, "Changed", status=Status.STOPPED))
+    view.remove_message(3)
+    assert 3 not in view.message_ids() and len(view.message_ids()) == 5
+    view.update_message(DisplayMessage(5, Role.ASSISTANT, "Changed", status=Status.STOPPED))
     view.grab()
     assert "Changed" in view._rows[-1].body[0].html  # type: ignore[index]
 
@@ -348,7 +347,7 @@ def test_remove_and_update(qtbot: QtBot, view: ConversationView) -> None:
 def test_dark_palette_restyles(qtbot: QtBot, view: ConversationView) -> None:
     from PySide6.QtGui import QColor, QPalette
 
-    view.set_messages([DisplayMessage("c", Role.ASSISTANT, LONG_ANSWER)])
+    view.set_messages([DisplayMessage(3, Role.ASSISTANT, LONG_ANSWER)])
     view.grab()
     light = "".join(p.html for p in view._rows[0].body or [])
     pal = view.palette()
@@ -407,24 +406,24 @@ def test_wheel_scrolls_smoothly_and_releases_stick(qtbot: QtBot, view: Conversat
 def test_restyle_while_streaming_keeps_the_stream(qtbot: QtBot, view: ConversationView) -> None:
     from PySide6.QtGui import QColor, QPalette
 
-    msg = DisplayMessage("s", Role.ASSISTANT, "", status=Status.STREAMING)
+    msg = DisplayMessage(19, Role.ASSISTANT, "", status=Status.STREAMING)
     view.set_messages([msg])
-    view.start_stream("s")
-    view.append_delta("s", "First paragraph.\n\n")
-    qtbot.waitUntil(lambda: view.message("s").text.startswith("First"), timeout=1000)  # type: ignore[union-attr]
+    view.start_stream(19)
+    view.append_delta(19, "First paragraph.\n\n")
+    qtbot.waitUntil(lambda: view.message(19).text.startswith("First"), timeout=1000)  # type: ignore[union-attr]
     pal = view.palette()
     pal.setColor(QPalette.ColorRole.Base, QColor("#101010"))
     view.setPalette(pal)
-    view.append_delta("s", "```python\nx = 1\n```\n")
-    qtbot.waitUntil(lambda: "x = 1" in view.message("s").text, timeout=1000)  # type: ignore[union-attr]
+    view.append_delta(19, "```python\nx = 1\n```\n")
+    qtbot.waitUntil(lambda: "x = 1" in view.message(19).text, timeout=1000)  # type: ignore[union-attr]
     view.grab()
     text = "First paragraph.\n\n```python\nx = 1\n```\n"
-    view.finish_stream("s", DisplayMessage("s", Role.ASSISTANT, text))
+    view.finish_stream(19, DisplayMessage(19, Role.ASSISTANT, text))
     view.grab()
     row = view._rows[0]
     assert [p.html for p in row.body or []] == view._renderer.render_text(text, type(row.ctx)())
     assert msg.text == "" and msg.status is Status.STREAMING  # the app's object is untouched
-    assert view.copy_code("s", 0)
+    assert view.copy_code(19, 0)
 
 
 def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
@@ -433,7 +432,7 @@ def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
 
     from app.ui.chat import images
 
-    view.set_messages([DisplayMessage("i", Role.ASSISTANT, "![x](https://img.example/a.png)")])
+    view.set_messages([DisplayMessage(9, Role.ASSISTANT, "![x](https://img.example/a.png)")])
     assert not view.set_image("https://img.example/a.png", b"not an image")
     # A PNG header claiming 100,000 x 100,000 pixels is refused before decoding.
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
@@ -446,8 +445,8 @@ def test_set_image_refuses_garbage_and_bombs(view: ConversationView) -> None:
 
 def test_links_are_reachable_from_the_keyboard(qtbot: QtBot, view: ConversationView) -> None:
     text = "See [a](https://a.example/x?y=1&z=2), [a again](https://a.example/x?y=1&z=2), [bad](javascript:x) and <https://b.example>."
-    view.set_messages([DisplayMessage("l", Role.ASSISTANT, text)])
-    assert view.message_links("l") == ["https://a.example/x?y=1&z=2", "https://b.example"]
+    view.set_messages([DisplayMessage(12, Role.ASSISTANT, text)])
+    assert view.message_links(12) == ["https://a.example/x?y=1&z=2", "https://b.example"]
     menu = view.build_context_menu(0)
     sub = next(a.menu() for a in menu.actions() if a.menu() is not None)
     assert sub.objectName() == "openLinkMenu"

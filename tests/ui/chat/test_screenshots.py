@@ -60,10 +60,10 @@ def shoot(qtbot: QtBot, folder: Path, name: str, palette: QPalette | None) -> QI
     view.show()
     qtbot.waitExposed(view)
     view.set_messages(sample_conversation())
-    view.start_stream("a4")
-    view.append_delta("a4", " fly.\n\n```bash\necho 'streaming code box'\n")
-    view.toggle_tool_call("a2", 0)
-    qtbot.waitUntil(lambda: "streaming code" in view.message("a4").text, timeout=2000)  # type: ignore[union-attr]
+    view.start_stream(8)
+    view.append_delta(8, " fly.\n\n```bash\necho 'streaming code box'\n")
+    view.toggle_tool_call(4, 0)
+    qtbot.waitUntil(lambda: "streaming code" in view.message(8).text, timeout=2000)  # type: ignore[union-attr]
     view.select_row(1)
     view.verticalScrollBar().setValue(0)
     full = view.grab().toImage()

@@ -37,8 +37,8 @@ async def _panel(qtbot, ctx: AppContext) -> tuple[ChatPanel, list[str]]:  # type
     return panel, statuses
 
 
-def _verdict(ctx: AppContext, message_id: str) -> moderation.Verdict | None:
-    return moderation.verdict_in(ctx.store.get_message(int(message_id)))
+def _verdict(ctx: AppContext, message_id: int) -> moderation.Verdict | None:
+    return moderation.verdict_in(ctx.store.get_message(message_id))
 
 
 def _warning(panel: ChatPanel) -> QMessageBox | None:
@@ -74,7 +74,7 @@ async def test_prompt_and_answer_checks_are_kept_on_the_messages(  # type: ignor
     await until(lambda: any(s.startswith("Prompt: Flagged by moderation: ") for s in statuses))
     # The verdict shows on the message itself, with its categories and scores.
     await until(
-        lambda: "hate 0.91" in (panel.view.message(user_id) or DisplayMessage("", Role.USER)).note
+        lambda: "hate 0.91" in (panel.view.message(user_id) or DisplayMessage(0, Role.USER)).note
     )
     assert panel.view.message(user_id).note.startswith("⚑ Flagged")  # type: ignore[union-attr]
     ledger = await ctx.store.usage_entries()

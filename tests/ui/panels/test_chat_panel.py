@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QUrl
 
 from app.core.context import AppContext
 from app.paths import AppPaths
-from app.store import MessageStatus
+from app.store import MessageStatus, NotFoundError
 from app.ui.chat.messages import Role, Status
 from app.ui.panels.chat import ChatPanel
 from tests.helpers.app_context import local_provider, open_context
@@ -48,7 +48,7 @@ async def test_send_streams_into_the_view_and_store(qtbot, ctx: AppContext) -> N
     assert user is not None and user.role is Role.USER and user.text == "What is 2+2?"
     assert answer is not None and answer.status is Status.COMPLETE and answer.text
     assert answer.usage.tokens_out == 60
-    stored = ctx.store.get_message(int(answer.id))
+    stored = ctx.store.get_message(answer.id)
     assert stored.text == answer.text and stored.status is MessageStatus.COMPLETE
     assert panel.composer.text() == ""
 
@@ -109,6 +109,29 @@ async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None: 
     assert (latest.branch_index, latest.branch_count) == (1, 2)
 
 
+async def test_branch_switch_and_delete_from_the_view(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
+    panel.composer.set_text("hi")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    first = panel.view.message_ids()[1]
+    panel.view.regenerate_requested.emit(first)
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 3)
+    second = panel.view.message_ids()[2]
+    assert ctx.store.get_message(second).status is MessageStatus.COMPLETE
+    # The regenerated answer is the current branch; the view's request goes back one.
+    panel.open_conversation(panel.session.conversation_id)  # type: ignore[arg-type]
+    assert panel.view.message_ids()[-1] == second
+    panel.view.branch_requested.emit(second, -1)
+    await until(lambda: panel.view.message_ids()[-1:] == [first])
+    shown = panel.view.message(first)
+    assert shown is not None and (shown.branch_index, shown.branch_count) == (0, 2)
+    panel.view.delete_requested.emit(first)
+    await until(lambda: first not in panel.view.message_ids())
+    with pytest.raises(NotFoundError):
+        ctx.store.get_message(first)
+
+
 async def test_parameters_and_model_choice_reach_the_request(
     qtbot, ctx: AppContext, openai_server: OpenAIServer
 ) -> None:  # type: ignore[no-untyped-def]
@@ -167,15 +190,13 @@ async def test_remote_image_loads_on_request_and_stays_offline(
     panel.composer.on_send_clicked()
     await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
     answer_id = panel.view.message_ids()[1]
-    answer = ctx.store.get_message(int(answer_id))
+    answer = ctx.store.get_message(answer_id)
     url = answer.text.split("](", 1)[1].split(")", 1)[0]
     fetched_before = sum(1 for r in openai_server.requests if r.path.startswith("/files/"))
     assert fetched_before == 0  # nothing remote loads by itself
     panel.view.image_requested.emit(answer_id, QUrl(url))
     await until(
-        lambda: any(
-            p.get("type") == "remote_image" for p in ctx.store.get_message(int(answer_id)).parts
-        )
+        lambda: any(p.get("type") == "remote_image" for p in ctx.store.get_message(answer.id).parts)
     )
     assert panel.session.conversation_id is not None
     panel.open_conversation(panel.session.conversation_id)

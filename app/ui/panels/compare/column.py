@@ -53,7 +53,7 @@ class ColumnWidget(QFrame):
     def __init__(self, index: int, slot: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.index = index
-        self.message_id: str | None = None
+        self.message_id: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(260)
 

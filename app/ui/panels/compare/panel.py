@@ -591,7 +591,7 @@ class ComparePanel(QWidget):
     def on_comparison_event(self, event: CompareEvent) -> None:
         if type(event) is ColumnDelta:  # the hot path: one call, no other work
             self.columns[event.index].view.append_delta(
-                self.columns[event.index].message_id or "", event.text
+                self.columns[event.index].message_id or 0, event.text
             )
             return
         comparison = self.comparison
@@ -600,7 +600,7 @@ class ComparePanel(QWidget):
         widget = self.columns[event.index]
         column = comparison.columns[event.index]
         if isinstance(event, ColumnStarted):
-            widget.message_id = str(event.message_id)
+            widget.message_id = event.message_id
             widget.view.set_messages(
                 [
                     DisplayMessage(
@@ -625,17 +625,17 @@ class ComparePanel(QWidget):
         message = column.message
         if message is not None:
             shown = self._display(comparison, index)
-            if widget.message_id == str(message.id) and widget.view.message(widget.message_id):
+            if widget.message_id == message.id and widget.view.message(widget.message_id):
                 widget.view.finish_stream(widget.message_id, shown)
             else:
-                widget.message_id = str(message.id)
+                widget.message_id = message.id
                 widget.view.set_messages([shown])
         elif column.error is not None:
             widget.message_id = None
             widget.view.set_messages(
                 [
                     DisplayMessage(
-                        id=f"error-{index}",
+                        id=-1 - index,  # no answer row: an id the store never gives
                         role=Role.ASSISTANT,
                         model=comparison.label(column),
                         status=Status.ERROR,
