@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from app.core.compare import ColumnFigures, ColumnStatus
 from app.ui.chat.message_view import ConversationView
 from app.ui.dialogs.common import named
+from app.ui.stream_presenter import NO_ROW, StreamPresenter
 
 _STATUS_WORDS = {
     ColumnStatus.PENDING: "Starting…",
@@ -53,7 +54,6 @@ class ColumnWidget(QFrame):
     def __init__(self, index: int, slot: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.index = index
-        self.message_id: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setMinimumWidth(260)
 
@@ -71,6 +71,8 @@ class ColumnWidget(QFrame):
         self.figures.setFont(small)
         self.status.setFont(small)
         self.view = ConversationView()
+        self.presenter = StreamPresenter(self.view, single=True)
+        """Maps the column's events onto its view (one answer shown at a time)."""
         for name in ("deleteMessageButton", "readAloudButton"):  # no meaning in a column
             hidden = self.view.findChild(QToolButton, name)
             if hidden is not None:
@@ -107,11 +109,17 @@ class ColumnWidget(QFrame):
         self._connect_signals()
         self.assign(index, slot)
 
+    @property
+    def message_id(self) -> int | None:
+        """The store id of the answer on show (None: none, or a failure without a row)."""
+        ids = self.view.message_ids()
+        return ids[0] if ids and ids[0] != NO_ROW else None
+
     def assign(self, index: int, slot: int) -> None:
         """Ready for column ``index`` of a new run, on screen at ``slot`` (names follow the
         letter users see, so tests and screen readers find "column B")."""
         self.index = index
-        self.message_id = None
+        self.presenter.reset()
         letter = chr(ord("A") + slot)
         named(self, f"compareColumn{letter}", f"Answer column {letter}")
         named(self.title, f"columnTitle{letter}", f"Model of column {letter}")

@@ -65,13 +65,14 @@ from app.core.compare_history import board, load_models, recent_runs, save_model
 from app.core.context import AppContext
 from app.core.diff import word_diff
 from app.core.models_cache import effective_price
-from app.ui.chat.messages import DisplayMessage, Role, Status
+from app.store import Message
+from app.ui.chat.messages import DisplayMessage, Status
 from app.ui.composer import AttachmentError, load_attachment
 from app.ui.dialogs.common import named
 from app.ui.errors import failure_text
-from app.ui.panels.chat import display_message
 from app.ui.panels.compare.column import ColumnWidget
 from app.ui.panels.compare.pages import DiffDialog, HistoryPage, LeaderboardPage
+from app.ui.stream_presenter import display_message
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.model_picker import ModelPicker
 
@@ -406,6 +407,7 @@ class ComparePanel(QWidget):
         if self._dirty:
             widget = self._dirty.pop()
             widget.view.set_messages([])
+            widget.presenter.reset()
             if len(self.columns) + len(self._spare) < MAX_COLUMNS:
                 self._spare.append(widget)
             else:
@@ -590,65 +592,45 @@ class ComparePanel(QWidget):
 
     def on_comparison_event(self, event: CompareEvent) -> None:
         if type(event) is ColumnDelta:  # the hot path: one call, no other work
-            self.columns[event.index].view.append_delta(
-                self.columns[event.index].message_id or 0, event.text
-            )
+            self.columns[event.index].presenter.delta(event.text)
             return
         comparison = self.comparison
         if comparison is None:
             return
         widget = self.columns[event.index]
         column = comparison.columns[event.index]
+        self._present(widget, comparison, column.index)
+        widget.presenter.on_column_event(event, column, model=comparison.label(column))
         if isinstance(event, ColumnStarted):
-            widget.message_id = event.message_id
-            widget.view.set_messages(
-                [
-                    DisplayMessage(
-                        id=widget.message_id,
-                        role=Role.ASSISTANT,
-                        model=comparison.label(column),
-                        status=Status.STREAMING,
-                    )
-                ]
-            )
-            widget.view.start_stream(widget.message_id)
             widget.set_state(column.status, voting=False)
             self._update_buttons()
         elif isinstance(event, ColumnWaiting):
             widget.set_state(ColumnStatus.WAITING, voting=False, wait_s=event.seconds)
         elif isinstance(event, ColumnFinished):
-            self._show_final(widget, comparison, column.index)
+            widget.set_figures(self._figures(comparison, column.index))
             self._update_buttons()
 
+    def _present(self, widget: ColumnWidget, comparison: Comparison, index: int) -> None:
+        """The column's presenter shows rows as this run labels them (costs hidden in blind)."""
+        widget.presenter.display = lambda message: self._display(comparison, index, message)
+
     def _show_final(self, widget: ColumnWidget, comparison: Comparison, index: int) -> None:
+        """A finished column of a run opened from the history."""
         column = comparison.columns[index]
-        message = column.message
-        if message is not None:
-            shown = self._display(comparison, index)
-            if widget.message_id == message.id and widget.view.message(widget.message_id):
-                widget.view.finish_stream(widget.message_id, shown)
-            else:
-                widget.message_id = message.id
-                widget.view.set_messages([shown])
+        self._present(widget, comparison, index)
+        if column.message is not None:
+            widget.presenter.finished(column.message)
         elif column.error is not None:
-            widget.message_id = None
-            widget.view.set_messages(
-                [
-                    DisplayMessage(
-                        id=-1 - index,  # no answer row: an id the store never gives
-                        role=Role.ASSISTANT,
-                        model=comparison.label(column),
-                        status=Status.ERROR,
-                        error=column.error.message,
-                    )
-                ]
-            )
+            widget.presenter.failed(column.error.message, model=comparison.label(column))
         widget.set_figures(self._figures(comparison, index))
 
-    def _display(self, comparison: Comparison, index: int) -> DisplayMessage:
+    def _display(
+        self, comparison: Comparison, index: int, message: Message | None = None
+    ) -> DisplayMessage:
         column = comparison.columns[index]
-        assert column.message is not None
-        shown = display_message(column.message)
+        message = message or column.message
+        assert message is not None
+        shown = display_message(message)
         shown.model = comparison.label(column)
         if comparison.hidden:  # a price can give the model away
             shown.usage = replace(shown.usage, cost=None)
