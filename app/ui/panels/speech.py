@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -43,6 +42,7 @@ from app.core.speech import (
     MAX_INPUT_CHARS,
     AudioPrefs,
     SpeechError,
+    SpeechOutcome,
     SpeechRequest,
     delete_clip,
     load_clip,
@@ -53,9 +53,9 @@ from app.core.speech import (
 )
 from app.store import SpeechItem
 from app.ui.dialogs.common import named
-from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
+from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 
 if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at start-up
     from app.audio import Clip, PlaybackEnd, Player, PlayerState
@@ -63,6 +63,17 @@ if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at s
 _log = log.get("ui.speech")
 
 HISTORY_LIMIT = 200
+_JOB = JobNames(
+    prefix="speech",
+    noun="Speech",
+    action="Synthesize",
+    busy="Synthesizing…",
+    action_name="synthesizeButton",
+    action_accessible="Synthesize speech",
+    cancel_name="cancelSpeechButton",
+    cancel_accessible="Cancel synthesis",
+    cancelled="Synthesis cancelled.",
+)
 _CONVERTIBLE = ("wav", "flac", "ogg", "mp3")
 
 
@@ -97,14 +108,14 @@ class SpeechPanel(QWidget):
         self.setObjectName("speechPanel")
         self.setAccessibleName("Speech panel")
         self.ctx = ctx
-        self.tasks = TaskOwner(self.on_task_failed)
+        self.tasks = TaskOwner(self.job_failed)
+        self.job = JobStrip(self.tasks, _JOB, self)
         self.prefs = AudioPrefs.load(ctx.paths.config)
         self._player: Player | None = None
         self.current: SpeechItem | None = None
         self.clip: Clip | None = None
         self.devices: Devices | None = None
         self.last_end: PlaybackEnd | None = None
-        self.synthesizing = False
         self._build()
         self._connect_signals()
         self._unsubscribe = ctx.registry.subscribe(self.on_registry_changed)
@@ -151,18 +162,10 @@ class SpeechPanel(QWidget):
         self.speed.setSingleStep(0.25)
         self.speed.setDecimals(2)
         self.speed.setSuffix("×")
-        self.synth_button = named(
-            QPushButton("Synthesize"), "synthesizeButton", "Synthesize speech", "Ctrl+Enter"
-        )
-        self.synth_button.setDefault(True)
-        self.cancel_button = named(QPushButton("Cancel"), "cancelSpeechButton", "Cancel synthesis")
-        self.cancel_button.setEnabled(False)
-        self.progress = named(QProgressBar(), "speechProgress", "Synthesis progress")
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(6)
-        self.progress.hide()
-        self.status = named(QLabel(), "speechStatus", "Speech status")
-        self.status.setWordWrap(True)
+        self.synth_button = self.job.action
+        self.cancel_button = self.job.cancel
+        self.progress = self.job.progress
+        self.status = self.job.status
 
         self.play_button = named(QPushButton("▶ Play"), "playButton", "Play")
         self.stop_button = named(QPushButton("■ Stop"), "stopPlaybackButton", "Stop playback")
@@ -278,7 +281,8 @@ class SpeechPanel(QWidget):
         self.text.textChanged.connect(self._update_count)
         self.provider.currentIndexChanged.connect(self.on_provider_changed)
         self.synth_button.clicked.connect(self.on_synth_clicked)
-        self.cancel_button.clicked.connect(self.on_cancel_clicked)
+        self.job.busy_changed.connect(self._update_actions)
+        self.job.status_changed.connect(self.status_changed)
         self.play_button.clicked.connect(self.on_play_clicked)
         self.stop_button.clicked.connect(self.on_stop_clicked)
         self.position.sliderReleased.connect(self.on_position_released)
@@ -307,13 +311,7 @@ class SpeechPanel(QWidget):
     def refresh_providers(self) -> None:
         wanted = self.provider.currentData() or self.prefs.speech_provider
         providers = speech_providers(self.ctx.registry.all())
-        self.provider.blockSignals(True)
-        self.provider.clear()
-        for profile in providers:
-            self.provider.addItem(profile.name, profile.id)
-        index = self.provider.findData(wanted)
-        self.provider.setCurrentIndex(max(0, index))
-        self.provider.blockSignals(False)
+        fill_providers(self.provider, providers, wanted)
         self.on_provider_changed()
         if not providers:
             self._say(
@@ -369,35 +367,28 @@ class SpeechPanel(QWidget):
 
     # --- synthesis ---------------------------------------------------------------------------
     def on_synth_clicked(self) -> None:
-        if self.synthesizing or not self.synth_button.isEnabled():
+        if self.job.busy or not self.synth_button.isEnabled():
             return
         request = self.request()
         if not request.provider_id:
             self._say("Choose a provider that offers text to speech (add one in Providers).")
             return
-        self.tasks.start("synth", self._synthesize(request))
-
-    async def _synthesize(self, request: SpeechRequest) -> None:
-        self._busy(True)
         self._say("Waiting for the provider…")
-        try:
-            outcome = await synthesize(
-                self.ctx.store,
-                self.ctx.clients,
-                request,
-                models=self.ctx.models,
-                progress=self.on_bytes_received,
-            )
-        except SpeechError as exc:
-            self._say(exc.user_message, error=True)
-            return
-        finally:
-            self._busy(False)
+        work = synthesize(
+            self.ctx.store,
+            self.ctx.clients,
+            request,
+            models=self.ctx.models,
+            progress=self.on_bytes_received,
+        )
+        self.job.run(work, lambda outcome: self.on_synthesized(request, outcome))
+
+    def on_synthesized(self, request: SpeechRequest, outcome: SpeechOutcome) -> None:
         self._remember(request)
         self.refresh_history(select=outcome.item.id)
         self.clip_ready.emit(outcome.item.id)
         cost = "" if outcome.item.cost is None else f" · ${outcome.item.cost:.4f}"
-        self._say(f"Clip ready ({len(outcome.audio) // 1024 or 1} KB{cost}).")
+        self.job.say(f"Clip ready ({len(outcome.audio) // 1024 or 1} KB{cost}).", "ok")
         self.tasks.start("play", self._open_and_play(outcome.item))
 
     async def _open_and_play(self, item: SpeechItem) -> None:
@@ -407,18 +398,6 @@ class SpeechPanel(QWidget):
 
     def on_bytes_received(self, count: int) -> None:
         self._say(f"Receiving audio… {count / 1024:.0f} KB")
-
-    def on_cancel_clicked(self) -> None:
-        self.tasks.cancel("synth")
-        self._busy(False)
-        self._say("Synthesis cancelled.")
-
-    def _busy(self, busy: bool) -> None:
-        self.synthesizing = busy
-        self.progress.setVisible(busy)
-        self.progress.setRange(0, 0 if busy else 1)  # indeterminate: the size is not known
-        self.cancel_button.setEnabled(busy)
-        self._update_actions()
 
     # --- the current clip and the player ----------------------------------------------------
     async def _open(self, item: SpeechItem) -> None:
@@ -653,7 +632,7 @@ class SpeechPanel(QWidget):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        busy = self.synthesizing
+        busy = self.job.busy
         has_text = bool(self.text.toPlainText().strip())
         self.synth_button.setEnabled(not busy and has_text and self.provider.count() > 0)
         has_clip = self.clip is not None
@@ -664,15 +643,11 @@ class SpeechPanel(QWidget):
         self.delete_button.setEnabled(self.history.currentItem() is not None)
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #c0392b;" if error else "")
-        if error:
-            self.status_changed.emit(text)
+        self.job.say(text, "error" if error else "plain")
 
-    def on_task_failed(self, error: BaseException) -> None:
-        _log.error("speech task failed", exc_info=error)
-        self._busy(False)
-        self._say(failure_text(error), error=True)
+    def job_failed(self, error: BaseException) -> None:
+        """Every other task of the panel (devices, playback, deleting) fails the same way."""
+        self.job.show_error(error)
 
     async def shutdown(self) -> None:
         self._unsubscribe()

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -69,10 +68,10 @@ from app.core.transcription import (
 )
 from app.store import Transcription
 from app.ui.dialogs.common import named
-from app.ui.errors import failure_text
 from app.ui.panels.speech import clock, editable
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
+from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 from app.ui.widgets.level_meter import LevelMeter
 
 if TYPE_CHECKING:
@@ -100,6 +99,20 @@ def transcript_label(item: Transcription) -> str:
     return f"{excerpt or '(no speech)'}\n{when} · {name}{length} · {item.model or ''}"
 
 
+_JOB = JobNames(
+    prefix="transcribe",
+    noun="Transcription",
+    action="Transcribe",
+    busy="Transcribing…",
+    action_name="transcribeButton",
+    action_accessible="Transcribe the audio",
+    cancel_name="cancelTranscribeButton",
+    cancel_accessible="Cancel transcription",
+    cancelled="Transcription cancelled.",
+    shortcut_tip="",
+)
+
+
 class TranscribePanel(QWidget):
     """Microphone or file in, transcript out (text and timed segments), kept in history."""
 
@@ -112,7 +125,8 @@ class TranscribePanel(QWidget):
         self.setAccessibleName("Transcribe panel")
         self.setAcceptDrops(True)
         self.ctx = ctx
-        self.tasks = TaskOwner(self.on_task_failed)
+        self.tasks = TaskOwner(self.job_failed)
+        self.job = JobStrip(self.tasks, _JOB, self)
         self.prefs = AudioPrefs.load(ctx.paths.config)
         self.recorder = VoiceRecorder(
             ctx.paths.cache / "recordings",
@@ -124,7 +138,6 @@ class TranscribePanel(QWidget):
         self.source_is_recording = False
         self.current: Transcription | None = None
         self.recording_state = "idle"  # idle, starting, recording, stopping
-        self.transcribing = False
         self._build()
         self._connect_signals()
         self._unsubscribe = ctx.registry.subscribe(self.on_registry_changed)
@@ -193,20 +206,10 @@ class TranscribePanel(QWidget):
         self.response_format = named(QComboBox(), "responseFormatCombo", "Response format")
         self.response_format.addItems(RESPONSE_FORMATS)
         self.response_format.setCurrentText(self.prefs.response_format)
-        self.transcribe_button = named(
-            QPushButton("Transcribe"), "transcribeButton", "Transcribe the audio"
-        )
-        self.transcribe_button.setDefault(True)
-        self.cancel_button = named(
-            QPushButton("Cancel"), "cancelTranscribeButton", "Cancel transcription"
-        )
-        self.cancel_button.setEnabled(False)
-        self.progress = named(QProgressBar(), "uploadProgress", "Upload progress")
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(6)
-        self.progress.hide()
-        self.status = named(QLabel(), "transcribeStatus", "Transcription status")
-        self.status.setWordWrap(True)
+        self.transcribe_button = self.job.action
+        self.cancel_button = self.job.cancel
+        self.progress = self.job.progress
+        self.status = self.job.status
 
         self.transcript = named(QPlainTextEdit(), "transcriptText", "Transcript")
         self.transcript.setReadOnly(True)
@@ -334,7 +337,8 @@ class TranscribePanel(QWidget):
         self.open_button.clicked.connect(self.on_open_clicked)
         self.provider.currentIndexChanged.connect(self.on_provider_changed)
         self.transcribe_button.clicked.connect(self.on_transcribe_clicked)
-        self.cancel_button.clicked.connect(self.on_cancel_clicked)
+        self.job.busy_changed.connect(self._update_actions)
+        self.job.status_changed.connect(self.status_changed)
         self.copy_button.clicked.connect(self.on_copy_clicked)
         self.save_button.clicked.connect(self.on_save_clicked)
         self.history.currentItemChanged.connect(self.on_history_current_changed)
@@ -350,12 +354,7 @@ class TranscribePanel(QWidget):
     def refresh_providers(self) -> None:
         wanted = self.provider.currentData() or self.prefs.transcribe_provider
         providers = transcription_providers(self.ctx.registry.all())
-        self.provider.blockSignals(True)
-        self.provider.clear()
-        for profile in providers:
-            self.provider.addItem(profile.name, profile.id)
-        self.provider.setCurrentIndex(max(0, self.provider.findData(wanted)))
-        self.provider.blockSignals(False)
+        fill_providers(self.provider, providers, wanted)
         self.on_provider_changed()
         if not providers:
             self._say(
@@ -559,46 +558,34 @@ class TranscribePanel(QWidget):
             self._say("Choose a provider that offers transcription (add one in Providers).")
             return
         self._remember()
-        self.tasks.start("transcribe", self._transcribe(self.source, request))
+        self.job.run(self._transcribe(self.source, request), self.on_transcribed)
 
-    async def _transcribe(self, source: Path, request: TranscriptionRequest) -> None:
-        self._busy(True)
+    @property
+    def transcribing(self) -> bool:
+        return self.job.busy
+
+    async def _transcribe(self, source: Path, request: TranscriptionRequest) -> Transcription:
         recording = self.source_is_recording
-        try:
-            item = await transcribe_file(
-                self.ctx.store,
-                self.ctx.clients,
-                source,
-                request,
-                models=self.ctx.models,
-                progress=self._say,
-                name="Recording" if recording else source.name,
-            )
-        except TranscriptionError as exc:
-            self._say(exc.user_message, error=True)
-            return
-        finally:
-            self._busy(False)
+        item = await transcribe_file(
+            self.ctx.store,
+            self.ctx.clients,
+            source,
+            request,
+            models=self.ctx.models,
+            progress=self._say,
+            name="Recording" if recording else source.name,
+        )
         if recording and self.source == source:  # kept in the store now
             await asyncio.to_thread(source.unlink, True)
             self.source = None
             self.source_label.setText("Recording sent. Record again, or open a file.")
+        return item
+
+    def on_transcribed(self, item: Transcription) -> None:
         self.refresh_history(select=item.id)
         self.show_transcription(item)
-        self._say("Done.")
+        self.job.say("Done.", "ok")
         self.transcribed.emit(item.id)
-
-    def on_cancel_clicked(self) -> None:
-        self.tasks.cancel("transcribe")
-        self._busy(False)
-        self._say("Transcription cancelled.")
-
-    def _busy(self, busy: bool) -> None:
-        self.transcribing = busy
-        self.progress.setVisible(busy)
-        self.progress.setRange(0, 0 if busy else 1)  # no byte progress for the upload
-        self.cancel_button.setEnabled(busy)
-        self._update_actions()
 
     # --- the transcript --------------------------------------------------------------------
     def show_transcription(self, item: Transcription) -> None:
@@ -728,15 +715,11 @@ class TranscribePanel(QWidget):
         self.delete_button.setEnabled(self.history.currentItem() is not None)
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #c0392b;" if error else "")
-        if error:
-            self.status_changed.emit(text)
+        self.job.say(text, "error" if error else "plain")
 
-    def on_task_failed(self, error: BaseException) -> None:
-        _log.error("transcription task failed", exc_info=error)
-        self._busy(False)
-        self._say(failure_text(error), error=True)
+    def job_failed(self, error: BaseException) -> None:
+        """Every other task of the panel (recording, devices, deleting) fails the same way."""
+        self.job.show_error(error)
 
     async def shutdown(self) -> None:
         self._unsubscribe()

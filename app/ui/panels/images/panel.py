@@ -15,12 +15,10 @@ import shutil
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QElapsedTimer,
     QModelIndex,
     QPoint,
     QSortFilterProxyModel,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QGuiApplication, QKeySequence, QPixmap, QShortcut
@@ -31,7 +29,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -43,10 +40,16 @@ from app import log
 from app.core import gallery
 from app.core.context import AppContext
 from app.core.gallery import ImageRef
-from app.core.images import ImageJob, ImageJobError, ImageOptions, ImageRequest, image_options
+from app.core.images import (
+    ImageJob,
+    ImageJobError,
+    ImageOptions,
+    ImageOutcome,
+    ImageRequest,
+    image_options,
+)
 from app.core.models_cache import effective_price
-from app.ui.dialogs.common import named, note, set_tone
-from app.ui.errors import failure_text
+from app.ui.dialogs.common import named, note
 from app.ui.panels.images.form import ImageForm
 from app.ui.panels.images.gallery import (
     GalleryItem,
@@ -57,11 +60,23 @@ from app.ui.panels.images.gallery import (
 )
 from app.ui.panels.images.viewer import ImageViewer
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.job_strip import JobNames, JobStrip
 from app.ui.widgets.model_picker import ModelPickerPopup
 
 _log = log.get("ui.images")
 
 GALLERY_PAGE, VIEWER_PAGE = 0, 1
+_JOB = JobNames(
+    prefix="image",
+    noun="Image",
+    action="Generate",
+    busy="Generating…",
+    action_name="generateImagesButton",
+    action_accessible="Generate images",
+    cancel_name="cancelImagesButton",
+    cancel_accessible="Cancel generating",
+    cancelled="Cancelled. Nothing was added to the gallery.",
+)
 
 
 class ImagesPanel(QWidget):
@@ -74,14 +89,12 @@ class ImagesPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("imagesPanel")
-        self.tasks = TaskOwner(self.on_task_failed)
+        self.tasks = TaskOwner(self.job_failed)
+        self.job = JobStrip(self.tasks, _JOB, self)
         self.target: tuple[str, str] | None = None
         self.save_dialog: QFileDialog | None = None
         self.delete_box: QMessageBox | None = None
         self._viewing: GalleryItem | None = None
-        self._phase = ""
-        self._clock = QElapsedTimer()
-        self._tick = QTimer(self, interval=100)
 
         # left: model, form, generate
         self.target_label = named(QLabel(), "imageTargetLabel", "Image model")
@@ -95,28 +108,17 @@ class ImagesPanel(QWidget):
         )
         self.picker = self.picker_popup.picker
         self.form = ImageForm()
-        self.generate_button = named(
-            QPushButton("Generate"), "generateImagesButton", "Generate images", "Ctrl+Enter"
-        )
-        self.generate_button.setDefault(True)
-        self.cancel_button = named(QPushButton("Cancel"), "cancelImagesButton", "Cancel generating")
-        self.cancel_button.hide()
-        self.progress = named(QProgressBar(), "imageProgressBar", "Generating")
-        self.progress.setRange(0, 0)  # busy: providers do not report progress
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(6)
-        self.progress.hide()
-        self.status_label = note("", "imageStatusLabel")
-        self.status_label.setAccessibleName("Image status")
+        self.generate_button = self.job.action
+        self.cancel_button = self.job.cancel
+        self.progress = self.job.progress
+        self.status_label = self.job.status
 
         left = QWidget()
         left.setObjectName("imageRequestColumn")
         target_row = QHBoxLayout()
         target_row.addWidget(self.target_label, 1)
         target_row.addWidget(self.model_button)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate_button, 1)
-        buttons.addWidget(self.cancel_button)
+        buttons = self.job.buttons_row()
         column = QVBoxLayout(left)
         column.setContentsMargins(10, 10, 6, 10)
         column.addLayout(target_row)
@@ -231,8 +233,8 @@ class ImagesPanel(QWidget):
         self.form.submitted.connect(self.on_generate_clicked)
         self.form.validity_changed.connect(lambda _ok: self._update_generate_enabled())
         self.generate_button.clicked.connect(self.on_generate_clicked)
-        self.cancel_button.clicked.connect(self.on_cancel_clicked)
-        self._tick.timeout.connect(self.on_tick_timeout)
+        self.job.busy_changed.connect(self._set_busy)
+        self.job.status_changed.connect(self.status_changed)
         self.filter_edit.textChanged.connect(self.on_filter_text_changed)
         self.view.activated.connect(self.on_view_activated)
         self.view.customContextMenuRequested.connect(self.on_view_context_menu_requested)
@@ -260,7 +262,7 @@ class ImagesPanel(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.tasks.running("generate")
+        return self.job.busy
 
     def set_target(self, provider_id: str, model: str) -> None:
         self.target = (provider_id, model)
@@ -294,7 +296,6 @@ class ImagesPanel(QWidget):
 
     async def shutdown(self) -> None:
         """Cancel running work and stop decoding (the window calls this once at close)."""
-        self._tick.stop()
         await self.tasks.wait_all()
         self.model.loader.stop()
         self._unsubscribe()
@@ -359,38 +360,24 @@ class ImagesPanel(QWidget):
             return
         profile = self.ctx.registry.get(provider_id)
         price = effective_price(profile, model, self.ctx.models) if profile else None
-        self._phase = "Starting…"
-        self._clock.start()
-        self._tick.start()
-        self._set_busy(True)
-        self.on_tick_timeout()
-        self.tasks.start("generate", self._generate(request, price))
-
-    async def _generate(self, request: ImageRequest, price: object) -> None:
         job = ImageJob(
             self.ctx.store,
             self.ctx.clients,
             request,
-            price=price,  # type: ignore[arg-type]
-            progress=self.on_job_progress,
+            price=price,
+            progress=self.job.phase,
         )
-        try:
-            outcome = await job.run()
-        except ImageJobError as exc:
-            self._set_busy(False)
-            self._say(exc.user_message, "error")
-            return
-        except asyncio.CancelledError:
-            self._set_busy(False)
-            raise
-        self._set_busy(False)
+        self.job.phase("Starting…")
+        self.job.run(job.run(), self.on_generated, timed=True)
+
+    def on_generated(self, outcome: ImageOutcome) -> None:
         generation = outcome.generation
         self.filter_edit.clear()
         self.model.prepend(generation)
         self.view.setCurrentIndex(self.proxy.mapFromSource(self.model.index(0)))
         self.view.scrollToTop()
         count = len(generation.images)
-        seconds = self._clock.elapsed() / 1000
+        seconds = self.job.elapsed()
         saved = f"{count} image{'s' if count != 1 else ''} saved in {seconds:.1f} s."
         if outcome.problems:
             self._say(f"{saved} Some failed: {' '.join(outcome.problems)}", "warning")
@@ -398,30 +385,7 @@ class ImagesPanel(QWidget):
             self._say(saved, "ok")
         self.generated.emit(generation.id)
 
-    def on_job_progress(self, text: str) -> None:
-        self._phase = text
-        self.on_tick_timeout()
-
-    def on_tick_timeout(self) -> None:
-        if not self._tick.isActive():
-            return
-        seconds = self._clock.elapsed() / 1000
-        self.status_label.setText(f"{self._phase}  {seconds:.1f} s")
-        set_tone(self.status_label, "plain")
-
-    def on_cancel_clicked(self) -> None:
-        if not self.busy:
-            return
-        self.tasks.cancel("generate")
-        self._set_busy(False)
-        self._say("Cancelled. Nothing was added to the gallery.", "warning")
-
     def _set_busy(self, busy: bool) -> None:
-        if not busy:
-            self._tick.stop()
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        self.generate_button.setText("Generating…" if busy else "Generate")
         self.model_button.setEnabled(not busy)
         self._update_generate_enabled(busy)
 
@@ -619,14 +583,11 @@ class ImagesPanel(QWidget):
     # -- errors and messages -----------------------------------------------------------------
 
     def _say(self, text: str, tone: str) -> None:
-        self.status_label.setText(text)
-        set_tone(self.status_label, tone)
-        self.status_changed.emit(text)
+        self.job.say(text, tone)
 
-    def on_task_failed(self, error: BaseException) -> None:
-        _log.error("images task failed", exc_info=error)
-        self._set_busy(self.busy)
-        self._say(failure_text(error), "error")
+    def job_failed(self, error: BaseException) -> None:
+        """Every other task of the panel (saving, copying, deleting) fails the same way."""
+        self.job.show_error(error)
 
 
 def _escape(text: str) -> str:
