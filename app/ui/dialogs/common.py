@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 _W = TypeVar("_W", bound=QWidget)
 
@@ -18,6 +18,14 @@ def named(widget: _W, object_name: str, accessible_name: str, tip: str | None = 
     if tip:
         widget.setToolTip(tip)
     return widget
+
+
+def editable(combo: QComboBox, object_name: str, accessible_name: str) -> None:
+    """Let the user type a value not in the list; the editor gets its own names."""
+    combo.setEditable(True)
+    editor = combo.lineEdit()
+    if editor is not None:
+        named(editor, object_name, accessible_name)
 
 
 class WrapLabel(QLabel):

@@ -28,14 +28,13 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app import log
-from app.audio import AudioError, Device, Devices, list_devices_async
+from app.audio import AudioError, Devices, list_devices_async
 from app.core.context import AppContext
 from app.core.speech import (
     FORMATS,
@@ -52,8 +51,10 @@ from app.core.speech import (
     voices_for,
 )
 from app.store import SpeechItem
-from app.ui.dialogs.common import named
+from app.ui.dialogs.common import editable, named
+from app.ui.panels.speech_player import PlayerBox
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.devices import fill_devices
 from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
 from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 
@@ -75,19 +76,6 @@ _JOB = JobNames(
     cancelled="Synthesis cancelled.",
 )
 _CONVERTIBLE = ("wav", "flac", "ogg", "mp3")
-
-
-def editable(combo: QComboBox, object_name: str, accessible_name: str) -> None:
-    """Let the user type a value not in the list; the editor gets its own names."""
-    combo.setEditable(True)
-    editor = combo.lineEdit()
-    if editor is not None:
-        named(editor, object_name, accessible_name)
-
-
-def clock(seconds: float) -> str:
-    whole = max(0, int(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def clip_label(item: SpeechItem) -> str:
@@ -167,24 +155,12 @@ class SpeechPanel(QWidget):
         self.progress = self.job.progress
         self.status = self.job.status
 
-        self.play_button = named(QPushButton("▶ Play"), "playButton", "Play")
-        self.stop_button = named(QPushButton("■ Stop"), "stopPlaybackButton", "Stop playback")
-        self.position = named(
-            QSlider(Qt.Orientation.Horizontal), "positionSlider", "Playback position"
-        )
-        self.position.setRange(0, 0)
-        self.time_label = named(QLabel("0:00 / 0:00"), "playbackTime", "Playback time")
-        self.output = named(QComboBox(), "outputDeviceCombo", "Output device")
-        self.rescan_button = named(
-            QPushButton("Rescan"), "rescanOutputsButton", "Rescan output devices"
-        )
-        self.save_button = named(QPushButton("Save…"), "saveClipButton", "Save clip to a file")
-        self.device_warning = named(QLabel(), "outputDeviceWarning", "Output device problem")
-        self.device_warning.setWordWrap(True)
-        self.device_warning.setStyleSheet("color: #b35c00;")
-        self.device_warning.hide()
-        self.now_playing = named(QLabel("No clip yet."), "currentClipLabel", "Current clip")
-        self.now_playing.setWordWrap(True)
+        self.player_box = PlayerBox()
+        box = self.player_box
+        self.play_button, self.stop_button = box.play_button, box.stop_button
+        self.position, self.output, self.time_label = box.position, box.output, box.time_label
+        self.rescan_button, self.save_button = box.rescan_button, box.save_button
+        self.device_warning, self.now_playing = box.device_warning, box.now_playing
 
         self.history = named(QListWidget(), "speechHistory", "Past clips")
         self.history.setWordWrap(True)
@@ -227,29 +203,11 @@ class SpeechPanel(QWidget):
         compose_layout.addWidget(self.progress)
         compose_layout.addWidget(self.status)
 
-        transport = QHBoxLayout()
-        transport.addWidget(self.play_button)
-        transport.addWidget(self.stop_button)
-        transport.addWidget(self.position, 1)
-        transport.addWidget(self.time_label)
-        device_row = QHBoxLayout()
-        device_row.addWidget(QLabel("Output"))
-        device_row.addWidget(self.output, 1)
-        device_row.addWidget(self.rescan_button)
-        device_row.addWidget(self.save_button)
-        player = QGroupBox("Player")
-        player.setObjectName("speechPlayerGroup")
-        player_layout = QVBoxLayout(player)
-        player_layout.addWidget(self.now_playing)
-        player_layout.addLayout(transport)
-        player_layout.addLayout(device_row)
-        player_layout.addWidget(self.device_warning)
-
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 4, 8)
         left_layout.addWidget(compose, 1)
-        left_layout.addWidget(player)
+        left_layout.addWidget(self.player_box)
 
         right = QGroupBox("Past clips")
         right.setObjectName("speechHistoryGroup")
@@ -275,7 +233,6 @@ class SpeechPanel(QWidget):
         self.format.setCurrentText(self.prefs.speech_format)
         self.speed.setValue(self.prefs.speed)
         self._update_count()
-        self._show_player_state("stopped")
 
     def _connect_signals(self) -> None:
         self.text.textChanged.connect(self._update_count)
@@ -405,7 +362,6 @@ class SpeechPanel(QWidget):
         self.on_stop_clicked()
         self.current = item
         self.clip = None
-        self.now_playing.setText(f"“{_excerpt(item.text)}” · {item.voice} · {item.format}")
         problem = None
         try:
             clip: Clip | None = await load_clip(self.ctx.store, item)
@@ -417,9 +373,9 @@ class SpeechPanel(QWidget):
         if problem:
             self._say(problem, error=True)
         duration = self.clip.duration if self.clip is not None else 0.0
-        self.position.setRange(0, int(duration * 1000))
-        self.position.setValue(0)
-        self._show_time(0.0)
+        self.player_box.show_clip(
+            f"“{_excerpt(item.text)}” · {item.voice} · {item.format}", duration
+        )
         self._update_actions()
 
     def on_stop_clicked(self) -> None:
@@ -433,7 +389,7 @@ class SpeechPanel(QWidget):
         elif state == "paused":
             self.player.resume()
         elif self.clip is not None:
-            at = self.position.value() / 1000
+            at = self.player_box.seconds
             self.tasks.start("play", self._play(0.0 if at >= self.clip.duration - 0.05 else at))
 
     async def _play(self, start: float) -> None:
@@ -442,36 +398,27 @@ class SpeechPanel(QWidget):
         try:
             self.last_end = await self.player.play(self.clip, start=start)
         except AudioError as exc:
-            self._show_device_problem(str(exc))
+            self.player_box.show_device_problem(str(exc))
             return
         if self.last_end == "interrupted":
             self._say("Playback stopped: the output device went away.", error=True)
 
+    @property
+    def duration(self) -> float:
+        return self.clip.duration if self.clip is not None else 0.0
+
     def on_player_position(self, seconds: float) -> None:
-        if not self.position.isSliderDown():
-            self.position.setValue(int(seconds * 1000))
-        self._show_time(seconds)
+        self.player_box.show_position(seconds, self.duration)
 
     def on_player_state(self, state: PlayerState) -> None:
-        self._show_player_state(state)
-
-    def _show_player_state(self, state: PlayerState | str) -> None:
-        playing = state == "playing"
-        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
-        self.play_button.setAccessibleName("Pause" if playing else "Play")
-        self.stop_button.setEnabled(state != "stopped")
+        self.player_box.show_state(state)
 
     def on_position_moved(self, value: int) -> None:
-        self._show_time(value / 1000)
+        self.player_box.show_time(value / 1000, self.duration)
 
     def on_position_released(self) -> None:
-        seconds = self.position.value() / 1000
         if self.player_state != "stopped":
-            self.player.seek(seconds)
-
-    def _show_time(self, seconds: float) -> None:
-        total = self.clip.duration if self.clip is not None else 0.0
-        self.time_label.setText(f"{clock(seconds)} / {clock(total)}")
+            self.player.seek(self.player_box.seconds)
 
     # --- devices ---------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
@@ -485,37 +432,26 @@ class SpeechPanel(QWidget):
     async def load_devices(self, *, rescan: bool = False) -> None:
         self.devices = await list_devices_async(rescan=rescan and self.player_state == "stopped")
         outputs = self.devices.outputs
-        self.output.blockSignals(True)
-        self.output.clear()
-        if outputs:
-            default = self.devices.default_output
-            name = default.name if isinstance(default, Device) else ""
-            self.output.addItem(f"System default ({name})" if name else "System default", None)
-            for device in outputs:
-                self.output.addItem(device.label, device.name)
-            index = self.output.findData(self.prefs.output_device)
-            self.output.setCurrentIndex(max(0, index))
-            self.device_warning.hide()
-            if index < 0 and self.prefs.output_device is not None:
-                # The saved device is unplugged: play on the default until it is back
-                # (the saved choice stays in the file).
-                self._say(f"“{self.prefs.output_device}” is not connected; using the default.")
-                self.prefs = self.prefs.model_copy(update={"output_device": None})
-                if self._player is not None:
-                    self._player.device = None
-        else:
-            self.output.addItem("No output device", None)
-            reason = str(self.devices.default_output)
-            self._show_device_problem(
-                f"{reason} Clips are still synthesised and kept; save them to play elsewhere."
+        wanted = self.prefs.output_device
+        found = fill_devices(
+            self.output, outputs, self.devices.default_output, wanted, "No output device"
+        )
+        if not outputs:
+            self.player_box.show_device_problem(
+                f"{self.devices.default_output} Clips are still synthesised and kept; save "
+                "them to play elsewhere."
             )
-        self.output.setEnabled(bool(outputs))
-        self.output.blockSignals(False)
+            self._update_actions()
+            return
+        self.device_warning.hide()
+        if not found:
+            # The saved device is unplugged: play on the default until it is back (the
+            # saved choice stays in the file).
+            self._say(f"“{wanted}” is not connected; using the default.")
+            self.prefs = self.prefs.model_copy(update={"output_device": None})
+            if self._player is not None:
+                self._player.device = None
         self._update_actions()
-
-    def _show_device_problem(self, text: str) -> None:
-        self.device_warning.setText(text)
-        self.device_warning.show()
 
     def _can_play(self) -> bool:
         return self.devices is not None and bool(self.devices.outputs)
@@ -611,9 +547,7 @@ class SpeechPanel(QWidget):
                 if self._player is not None:
                     await self._player.close()
                 self.current, self.clip = None, None
-                self.now_playing.setText("No clip selected.")
-                self.position.setRange(0, 0)
-                self._show_time(0.0)
+                self.player_box.show_clip("No clip selected.", 0.0)
             try:
                 await delete_clip(self.ctx.store, item.id)
             except SpeechError as exc:

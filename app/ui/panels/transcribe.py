@@ -50,7 +50,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
-from app.audio import AudioError, Device, Devices, list_devices_async
+from app.audio import AudioError, Devices, list_devices_async
 from app.core.context import AppContext
 from app.core.speech import AudioPrefs
 from app.core.transcription import (
@@ -67,9 +67,9 @@ from app.core.transcription import (
     transcription_providers,
 )
 from app.store import Transcription
-from app.ui.dialogs.common import named
-from app.ui.panels.speech import clock, editable
+from app.ui.dialogs.common import editable, named
 from app.ui.tasks import TaskOwner
+from app.ui.widgets.devices import clock, device_warning, fill_devices
 from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
 from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 from app.ui.widgets.level_meter import LevelMeter
@@ -164,10 +164,7 @@ class TranscribePanel(QWidget):
         self.elapsed = named(QLabel("0:00"), "recordingElapsed", "Recording time")
         self.elapsed.setMinimumWidth(48)
         self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.device_warning = named(QLabel(), "inputDeviceWarning", "Input device problem")
-        self.device_warning.setWordWrap(True)
-        self.device_warning.setStyleSheet("color: #b35c00;")
-        self.device_warning.hide()
+        self.device_warning = device_warning("inputDeviceWarning", "Input device problem")
         self.open_button = named(
             QPushButton("Open file…"), "openAudioButton", "Open an audio file", AUDIO_FILTER
         )
@@ -412,24 +409,15 @@ class TranscribePanel(QWidget):
     async def load_devices(self, *, rescan: bool = False) -> None:
         self.devices = await list_devices_async(rescan=rescan and not self.recorder.recording)
         inputs = self.devices.inputs
-        self.input.blockSignals(True)
-        self.input.clear()
+        default = self.devices.default_input
+        fill_devices(self.input, inputs, default, self.prefs.input_device, "No microphone")
         if inputs:
-            default = self.devices.default_input
-            name = default.name if isinstance(default, Device) else ""
-            self.input.addItem(f"System default ({name})" if name else "System default", None)
-            for device in inputs:
-                self.input.addItem(device.label, device.name)
-            self.input.setCurrentIndex(max(0, self.input.findData(self.prefs.input_device)))
             self.device_warning.hide()
         else:
-            self.input.addItem("No microphone", None)
             self._show_device_problem(
-                f"{self.devices.default_input} Recording is off; you can still open or drop "
-                "an audio file to transcribe."
+                f"{default} Recording is off; you can still open or drop an audio file to "
+                "transcribe."
             )
-        self.input.setEnabled(bool(inputs))
-        self.input.blockSignals(False)
         self._update_actions()
 
     def _show_device_problem(self, text: str) -> None:
