@@ -23,12 +23,10 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -55,7 +53,13 @@ from app.ui.dialogs.common import editable, named
 from app.ui.panels.speech_player import PlayerBox
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.devices import fill_devices
-from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
+from app.ui.widgets.history_list import (
+    ITEM_ROLE,
+    HistoryBox,
+    confirm_delete,
+    fill_history,
+    work_beside_history,
+)
 from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 
 if TYPE_CHECKING:  # the player (numpy, PortAudio) loads on first play, not at start-up
@@ -162,18 +166,18 @@ class SpeechPanel(QWidget):
         self.rescan_button, self.save_button = box.rescan_button, box.save_button
         self.device_warning, self.now_playing = box.device_warning, box.now_playing
 
-        self.history = named(QListWidget(), "speechHistory", "Past clips")
-        self.history.setWordWrap(True)
-        self.history.setAlternatingRowColors(True)
         self.reuse_button = named(
             QPushButton("Use text"), "reuseSpeechButton", "Put the clip's text and voice above"
         )
-        self.delete_button = named(
-            QPushButton("Delete…"), "deleteClipButton", "Delete the clip", "Delete (Del)"
+        self.history_box = HistoryBox(
+            "Past clips",
+            "speech",
+            "clip",
+            "Clips you synthesise are kept here and replay offline.",
+            extra=[self.reuse_button],
         )
-        self.history_empty = QLabel("Clips you synthesise are kept here and replay offline.")
-        self.history_empty.setObjectName("speechHistoryEmpty")
-        self.history_empty.setWordWrap(True)
+        self.history, self.history_empty = self.history_box.list, self.history_box.empty
+        self.delete_button = self.history_box.delete_button
 
         options = QFormLayout()
         options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -203,32 +207,9 @@ class SpeechPanel(QWidget):
         compose_layout.addWidget(self.progress)
         compose_layout.addWidget(self.status)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 8, 4, 8)
-        left_layout.addWidget(compose, 1)
-        left_layout.addWidget(self.player_box)
-
-        right = QGroupBox("Past clips")
-        right.setObjectName("speechHistoryGroup")
-        right_layout = QVBoxLayout(right)
-        right_layout.addWidget(self.history, 1)
-        right_layout.addWidget(self.history_empty)
-        history_actions = QHBoxLayout()
-        history_actions.addWidget(self.reuse_button, 1)
-        history_actions.addWidget(self.delete_button)
-        right_layout.addLayout(history_actions)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setObjectName("speechSplitter")
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
-        layout.addWidget(splitter)
+        work_beside_history(
+            self, [(compose, 1), (self.player_box, 0)], self.history_box, "speechSplitter"
+        )
 
         self.format.setCurrentText(self.prefs.speech_format)
         self.speed.setValue(self.prefs.speed)
@@ -253,9 +234,6 @@ class SpeechPanel(QWidget):
         self.history.itemActivated.connect(self.on_history_activated)
         self.reuse_button.clicked.connect(self.on_reuse_clicked)
         self.delete_button.clicked.connect(self.on_delete_clicked)
-        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.history)
-        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete_key.activated.connect(self.on_delete_clicked)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self.text)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)

@@ -10,7 +10,6 @@ its audio.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,12 +18,9 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QKeySequence,
-    QShortcut,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -32,19 +28,12 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -54,23 +43,28 @@ from app.audio import AudioError, Devices, list_devices_async
 from app.core.context import AppContext
 from app.core.speech import AudioPrefs
 from app.core.transcription import (
-    EXPORT_FORMATS,
     RESPONSE_FORMATS,
     TranscriptionError,
     TranscriptionRequest,
     VoiceRecorder,
     delete_transcription,
     export,
-    format_timestamp,
     transcribe_file,
     transcription_models,
     transcription_providers,
 )
 from app.store import Transcription
 from app.ui.dialogs.common import editable, named
+from app.ui.panels.transcript_box import TranscriptBox, ask_save_path, transcript_label
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.devices import clock, device_warning, fill_devices
-from app.ui.widgets.history_list import ITEM_ROLE, confirm_delete, fill_history
+from app.ui.widgets.history_list import (
+    ITEM_ROLE,
+    HistoryBox,
+    confirm_delete,
+    fill_history,
+    work_beside_history,
+)
 from app.ui.widgets.job_strip import JobNames, JobStrip, fill_providers
 from app.ui.widgets.level_meter import LevelMeter
 
@@ -83,22 +77,6 @@ HISTORY_LIMIT = 200
 AUDIO_FILTER = (
     "Audio (*.wav *.mp3 *.flac *.ogg *.oga *.opus *.m4a *.mp4 *.mpeg *.mpga *.webm *.aiff *.aif)"
 )
-_FILTERS = {
-    "txt": "Plain text (*.txt)",
-    "srt": "SubRip subtitles (*.srt)",
-    "vtt": "WebVTT subtitles (*.vtt)",
-}
-
-
-def transcript_label(item: Transcription) -> str:
-    when = dt.datetime.fromtimestamp(item.created_at).strftime("%d %b %H:%M")
-    text = " ".join(item.transcript.split())
-    excerpt = text if len(text) <= 60 else text[:59] + "…"
-    name = str(item.options.get("file_name") or "audio")
-    length = f" · {clock(item.duration_s)}" if item.duration_s else ""
-    return f"{excerpt or '(no speech)'}\n{when} · {name}{length} · {item.model or ''}"
-
-
 _JOB = JobNames(
     prefix="transcribe",
     noun="Transcription",
@@ -208,41 +186,19 @@ class TranscribePanel(QWidget):
         self.progress = self.job.progress
         self.status = self.job.status
 
-        self.transcript = named(QPlainTextEdit(), "transcriptText", "Transcript")
-        self.transcript.setReadOnly(True)
-        self.transcript.setPlaceholderText("The transcript appears here.")
-        self.segments = named(QTableWidget(0, 3), "segmentsTable", "Segments with timestamps")
-        self.segments.setHorizontalHeaderLabels(["Start", "End", "Text"])
-        self.segments.verticalHeader().hide()
-        self.segments.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.segments.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.segments.setWordWrap(True)
-        header = self.segments.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.result_tabs = named(QTabWidget(), "transcriptTabs", "Transcript views")
-        self.result_tabs.addTab(self.transcript, "Text")
-        self.result_tabs.addTab(self.segments, "Segments")
-        self.copy_button = named(QPushButton("Copy"), "copyTranscriptButton", "Copy transcript")
-        self.save_button = named(
-            QPushButton("Save…"), "saveTranscriptButton", "Save as .txt, .srt or .vtt"
-        )
-        self.result_info = named(QLabel(), "transcriptInfo", "Transcript details")
-        self.result_info.setWordWrap(True)
+        self.result = TranscriptBox()
+        self.transcript, self.segments = self.result.transcript, self.result.segments
+        self.result_tabs, self.result_info = self.result.tabs, self.result.info
+        self.copy_button, self.save_button = self.result.copy_button, self.result.save_button
 
-        self.history = named(QListWidget(), "transcriptHistory", "Past transcripts")
-        self.history.setWordWrap(True)
-        self.history.setAlternatingRowColors(True)
-        self.delete_button = named(
-            QPushButton("Delete…"),
-            "deleteTranscriptButton",
-            "Delete the transcript",
-            "Delete (Del)",
+        self.history_box = HistoryBox(
+            "Past transcripts",
+            "transcript",
+            "transcript",
+            "Transcripts are kept here with their audio.",
         )
-        self.history_empty = QLabel("Transcripts are kept here with their audio.")
-        self.history_empty.setObjectName("transcriptHistoryEmpty")
-        self.history_empty.setWordWrap(True)
+        self.history, self.history_empty = self.history_box.list, self.history_box.empty
+        self.delete_button = self.history_box.delete_button
 
         mic_row = QHBoxLayout()
         mic_row.addWidget(QLabel("Microphone"))
@@ -289,40 +245,12 @@ class TranscribePanel(QWidget):
         form.addRow(actions)
         form.addRow(self.progress)
 
-        result_actions = QHBoxLayout()
-        result_actions.addWidget(self.result_info, 1)
-        result_actions.addWidget(self.copy_button)
-        result_actions.addWidget(self.save_button)
-        result = QGroupBox("Transcript")
-        result.setObjectName("transcriptGroup")
-        result_layout = QVBoxLayout(result)
-        result_layout.addWidget(self.result_tabs, 1)
-        result_layout.addLayout(result_actions)
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 8, 4, 8)
-        left_layout.addWidget(source)
-        left_layout.addWidget(options)
-        left_layout.addWidget(result, 1)
-
-        right = QGroupBox("History")
-        right.setObjectName("transcriptHistoryGroup")
-        right_layout = QVBoxLayout(right)
-        right_layout.addWidget(self.history, 1)
-        right_layout.addWidget(self.history_empty)
-        right_layout.addWidget(self.delete_button, 0, Qt.AlignmentFlag.AlignRight)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setObjectName("transcribeSplitter")
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 4, 0)
-        layout.addWidget(splitter)
+        work_beside_history(
+            self,
+            [(source, 0), (options, 0), (self.result, 1)],
+            self.history_box,
+            "transcribeSplitter",
+        )
         self._update_actions()
 
     def _connect_signals(self) -> None:
@@ -340,9 +268,6 @@ class TranscribePanel(QWidget):
         self.save_button.clicked.connect(self.on_save_clicked)
         self.history.currentItemChanged.connect(self.on_history_current_changed)
         self.delete_button.clicked.connect(self.on_delete_clicked)
-        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.history)
-        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
-        delete_key.activated.connect(self.on_delete_clicked)
 
     # --- providers -------------------------------------------------------------------------
     def on_registry_changed(self, _registry: object) -> None:
@@ -578,30 +503,7 @@ class TranscribePanel(QWidget):
     # --- the transcript --------------------------------------------------------------------
     def show_transcription(self, item: Transcription) -> None:
         self.current = item
-        self.transcript.setPlainText(item.transcript)
-        self.segments.setRowCount(0)
-        for segment in item.segments:
-            row = self.segments.rowCount()
-            self.segments.insertRow(row)
-            start = float(segment.get("start") or 0.0)
-            end = float(segment.get("end") or 0.0)
-            self.segments.setItem(row, 0, QTableWidgetItem(format_timestamp(start, ".")[:-1]))
-            self.segments.setItem(row, 1, QTableWidgetItem(format_timestamp(end, ".")[:-1]))
-            self.segments.setItem(row, 2, QTableWidgetItem(str(segment.get("text") or "").strip()))
-        self.segments.resizeRowsToContents()
-        has_segments = bool(item.segments)
-        self.result_tabs.setTabEnabled(1, has_segments)
-        self.result_tabs.setTabText(
-            1, f"Segments ({len(item.segments)})" if has_segments else "Segments"
-        )
-        details = [item.model or "", str(item.options.get("response_format", ""))]
-        if item.language:
-            details.append(item.language)
-        if item.duration_s:
-            details.append(clock(item.duration_s))
-        if item.cost is not None:
-            details.append(f"${item.cost:.4f}")
-        self.result_info.setText(" · ".join(d for d in details if d))
+        self.result.show_item(item)
         self._update_actions()
 
     def on_copy_clicked(self) -> None:
@@ -610,31 +512,12 @@ class TranscribePanel(QWidget):
             self.status_changed.emit("Transcript copied.")
 
     def on_save_clicked(self) -> None:
-        item = self.current
-        if item is None:
-            return
-        kept = str(item.options.get("response_format", ""))
-        first = kept if kept in EXPORT_FORMATS else "txt"
-        dialog = QFileDialog(self, "Save transcript")
-        dialog.setObjectName("saveTranscriptDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        filters = [_FILTERS[first], *(_FILTERS[f] for f in EXPORT_FORMATS if f != first)]
-        dialog.setNameFilters(filters)
-        dialog.setDefaultSuffix(first)
-        stem = Path(str(item.options.get("file_name") or "transcript")).stem or "transcript"
-        dialog.selectFile(f"{stem}.{first}")
-
-        def chosen(path: str) -> None:
-            target = Path(path)
-            fmt = target.suffix.lower().lstrip(".")
-            if fmt not in EXPORT_FORMATS:
-                picked = dialog.selectedNameFilter()
-                fmt = next((f for f, label in _FILTERS.items() if label == picked), "txt")
-                target = target.with_name(f"{target.name}.{fmt}")
-            self.tasks.start("save", self.save_to(target, fmt))
-
-        dialog.fileSelected.connect(chosen)
-        dialog.open()
+        if self.current is not None:
+            ask_save_path(
+                self,
+                self.current,
+                lambda path, fmt: self.tasks.start("save", self.save_to(path, fmt)),
+            )
 
     async def save_to(self, path: Path, fmt: str) -> None:
         if self.current is None:
@@ -677,9 +560,7 @@ class TranscribePanel(QWidget):
                 return
             if self.current is not None and self.current.id == item.id:
                 self.current = None
-                self.transcript.clear()
-                self.segments.setRowCount(0)
-                self.result_info.clear()
+                self.result.clear()
             self.refresh_history()
             self._update_actions()
 
