@@ -9,9 +9,8 @@ All of it reads from the store, so the gallery works offline.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import html
 import re
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -58,6 +57,7 @@ from app.ui.panels.images.gallery import (
     describe,
     read_image,
 )
+from app.ui.panels.images.saving import save_dialog, save_png
 from app.ui.panels.images.viewer import ImageViewer
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.job_strip import JobNames, JobStrip
@@ -268,7 +268,9 @@ class ImagesPanel(QWidget):
         self.target = (provider_id, model)
         profile = self.ctx.registry.get(provider_id)
         name = profile.name if profile is not None else provider_id
-        self.target_label.setText(f"<b>{_escape(model)}</b><br><small>{_escape(name)}</small>")
+        self.target_label.setText(
+            f"<b>{html.escape(model)}</b><br><small>{html.escape(name)}</small>"
+        )
         self.form.set_options(self._options())
         self._update_generate_enabled()
         if profile is not None and not (
@@ -478,13 +480,7 @@ class ImagesPanel(QWidget):
         item = self.current_item()
         if item is None:
             return
-        dialog = QFileDialog(self, "Save image as PNG")
-        dialog.setObjectName("saveImageDialog")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setNameFilter("PNG images (*.png)")
-        dialog.setDefaultSuffix("png")
-        dialog.setDirectory(str(_pictures_dir()))
-        dialog.selectFile(_file_name(item))
+        dialog = save_dialog(self, item)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(lambda path, it=item: self.on_save_file_selected(it, path))
         dialog.finished.connect(lambda _r: setattr(self, "save_dialog", None))
@@ -495,13 +491,8 @@ class ImagesPanel(QWidget):
         self.tasks.start("save", self._save_png(item, Path(path)))
 
     async def _save_png(self, item: GalleryItem, dest: Path) -> None:
-        source = self.ctx.store.blob_path(item.ref)
         try:
-            if item.ref.mime == "image/png":
-                await asyncio.to_thread(shutil.copyfile, source, dest)
-            else:
-                if not await asyncio.to_thread(_convert_to_png, source, dest):
-                    raise OSError("the picture could not be converted to PNG")
+            await save_png(self.ctx.store.blob_path(item.ref), item.ref.mime, dest)
         except OSError as exc:
             self._say(f"The image could not be saved: {exc.strerror or exc}", "error")
             return
@@ -588,25 +579,3 @@ class ImagesPanel(QWidget):
     def job_failed(self, error: BaseException) -> None:
         """Every other task of the panel (saving, copying, deleting) fails the same way."""
         self.job.show_error(error)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _file_name(item: GalleryItem) -> str:
-    words = re.sub(r"[^\w]+", "-", item.generation.prompt.lower()).strip("-")[:48] or "image"
-    stamp = dt.datetime.fromtimestamp(item.generation.created_at).strftime("%Y%m%d-%H%M%S")
-    suffix = f"-{item.index + 1}" if len(item.generation.images) > 1 else ""
-    return f"{words}-{stamp}{suffix}.png"
-
-
-def _convert_to_png(source: Path, dest: Path) -> bool:
-    image = read_image(source)
-    # PySide6 6.11 takes the format as str at run time (its stubs say bytes, which raises).
-    return not image.isNull() and image.save(str(dest), "PNG")  # type: ignore[call-overload]
-
-
-def _pictures_dir() -> Path:
-    pictures = Path.home() / "Pictures"
-    return pictures if pictures.is_dir() else Path.home()
