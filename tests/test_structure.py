@@ -1,4 +1,5 @@
-"""The house's shape: no import circles among app modules (type-only imports count)."""
+"""The house's shape: no import circles (type-only imports count), faces not internals,
+small modules."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from tests.helpers.structure import cycles, import_graph
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_LINES = 600
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -47,13 +49,22 @@ def test_no_import_circles_in_app() -> None:
     assert cycles(import_graph(ROOT, "app")) == []
 
 
-def test_the_ui_reaches_the_store_only_through_its_package_face() -> None:
+def test_the_ui_reaches_the_store_and_the_client_only_through_their_package_faces() -> None:
     graph = import_graph(ROOT, "app")
     deep = {
         f"{module} -> {dep}"
         for module, deps in graph.items()
         if module.startswith("app.ui")
         for dep in deps
-        if dep.startswith("app.store.")
+        if dep.startswith(("app.store.", "app.api."))
     }
-    assert deep == set(), "panels get plain data from app.core, never the store's modules"
+    assert deep == set(), "panels get plain data from app.core and the faces, never internals"
+
+
+def test_no_module_in_app_is_over_600_lines() -> None:
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / "app").rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, "split these along their seams (DESIGN.md, Doors)"

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api.errors import ApiError
+from app.api import ApiError
 from app.settings import write_atomic
 from app.ui.dialogs.common import named, set_tone
 
@@ -77,7 +77,7 @@ def parse_params(raw: dict[str, str]) -> dict[str, Any]:
 
 def check_params(params: dict[str, Any]) -> str | None:
     """The client's validation message for these parameters, or None when they are fine."""
-    from app.api.types import ChatRequest  # pydantic: loaded on the first check, not at start-up
+    from app.api import ChatRequest  # pydantic: loaded on the first check, not at start-up
 
     request_params = {k: v for k, v in params.items() if k != "mode"}
     try:

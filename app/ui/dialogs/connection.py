@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from app.api.profiles import Endpoint, ProviderProfile
+from app.api import Endpoint, ProviderProfile
 
 
 class ModelLister(Protocol):
@@ -45,7 +45,7 @@ async def check_connection(
     profile: ProviderProfile, key: str | None, make_client: ClientFactory
 ) -> ConnectionResult:
     """Ask ``profile`` for its model list with ``key``; never raises an :class:`ApiError`."""
-    from app.api.errors import ApiError
+    from app.api import ApiError
 
     if not profile.capabilities.model_list:
         return ConnectionResult(
@@ -79,12 +79,22 @@ async def check_connection(
 
 def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, str]:
     """(headline, what to do) for a failed model list, in words a user can act on."""
-    from app.api import errors
+    from app.api import (
+        ApiConnectionError,
+        ApiTimeoutError,
+        AuthenticationError,
+        InsufficientCreditsError,
+        MalformedResponseError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        TLSError,
+    )
 
     url = profile.url(Endpoint.MODELS)
     host = urlsplit(profile.base_url).netloc
     said = getattr(error, "user_message", str(error))
-    if isinstance(error, errors.AuthenticationError):
+    if isinstance(error, AuthenticationError):
         if profile.key_required:
             return (
                 "Wrong key: the provider refused it (401).",
@@ -94,36 +104,36 @@ def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, s
             "The provider wants a key (401).",
             "Tick \u201cNeeds an API key\u201d and enter one.",
         )
-    if isinstance(error, errors.PermissionDeniedError):
+    if isinstance(error, PermissionDeniedError):
         return ("The key is valid but may not list models (403).", said)
-    if isinstance(error, errors.NotFoundError):
+    if isinstance(error, NotFoundError):
         return (
             f"Wrong path: nothing at {url} (404).",
             "Check the base URL (it usually ends in /v1) and the model-list path under Paths & headers.",
         )
-    if isinstance(error, errors.TLSError):
+    if isinstance(error, TLSError):
         return (
             f"TLS error: a secure connection to {host} failed.",
             "The certificate was refused, or the server does not speak https (try http:// for a local server). "
             + said,
         )
-    if isinstance(error, errors.ApiConnectionError):
+    if isinstance(error, ApiConnectionError):
         return (
             f"Offline or refused: could not reach {host}.",
             "Check the network, the host and port, and that the server is running.",
         )
-    if isinstance(error, errors.ApiTimeoutError):
+    if isinstance(error, ApiTimeoutError):
         return (
             f"Timed out: {host} did not answer in time.",
             "The server may be overloaded or the URL points elsewhere.",
         )
-    if isinstance(error, errors.MalformedResponseError):
+    if isinstance(error, MalformedResponseError):
         return (
             "Not an OpenAI-compatible answer (an HTML page or other text came back).",
             f"Check the base URL: {url} should return a JSON model list. " + said,
         )
-    if isinstance(error, errors.RateLimitError):
+    if isinstance(error, RateLimitError):
         return ("Rate limited (429): the key works, but the provider asks to slow down.", said)
-    if isinstance(error, errors.InsufficientCreditsError):
+    if isinstance(error, InsufficientCreditsError):
         return ("The key works, but the balance is empty (402).", said)
     return ("The provider answered with an error.", said)

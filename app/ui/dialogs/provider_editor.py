@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api.profiles import DEFAULT_PATHS, Capabilities, Endpoint, ModelPrice, ProviderProfile
+from app.api import DEFAULT_PATHS, Capabilities, Endpoint, ModelPrice, ProviderProfile
 from app.core.providers import SecretInProfileError, check_no_secrets
 from app.ui.dialogs.common import named, note, object_named, set_tone
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
-from app.api.profiles import ProviderProfile
+from app.api import ProviderProfile
 from app.core.discovery import Discovered, discover
 from app.core.providers import ProviderRegistry
 from app.ui.dialogs.common import named, note, object_named, set_tone

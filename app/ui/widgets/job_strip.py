@@ -21,7 +21,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 from app import log
-from app.api.profiles import ProviderProfile
+from app.api import ProviderProfile
 from app.ui.dialogs.common import named, note, set_tone
 from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner

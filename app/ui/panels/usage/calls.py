@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api.profiles import ProviderProfile
+from app.api import ProviderProfile
 from app.core.usage import ESTIMATED_MARK, format_credits, format_usd
 from app.core.usage_dashboard import CallPage, CallQuery, CallRow
 from app.ui.dialogs.common import named

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
-from app.api.profiles import ProviderProfile
+from app.api import ProviderProfile
 from app.core.usage import (
     ProviderLimits,
     credits_message,

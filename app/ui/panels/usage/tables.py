@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.api.profiles import ProviderProfile
+from app.api import ProviderProfile
 from app.core.usage import ProviderLimits, format_credits, format_tokens, format_usd
 from app.core.usage_dashboard import LatencyStats, ProviderLine
 from app.ui.dialogs.common import named
