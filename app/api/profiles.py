@@ -11,8 +11,9 @@ provider whose base is ``https://host/v1`` can still serve chat at
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -71,6 +72,45 @@ class ModelPrice(BaseModel):
     per_image: float | None = Field(default=None, ge=0)
     per_m_chars: float | None = Field(default=None, ge=0, description="speech, per 1M characters")
     per_audio_minute: float | None = Field(default=None, ge=0, description="transcription")
+
+    @classmethod
+    def from_listing(cls, entry: Mapping[str, Any]) -> ModelPrice | None:
+        """The price a model-list entry carries, in the shapes providers use: Stansa's
+        ``input_price_per_1m`` / ``output_price_per_1m`` next to the id, OpenRouter's
+        per-token ``pricing.prompt`` / ``completion`` strings (and ``image``), Together's
+        ``pricing.input`` / ``output`` per 1M. None when it carries none."""
+        if "input_price_per_1m" in entry or "output_price_per_1m" in entry:
+            i, o = (
+                _dollars(entry.get("input_price_per_1m")),
+                _dollars(entry.get("output_price_per_1m")),
+            )
+            if i is not None or o is not None:
+                return cls(input_per_m=i, output_per_m=o)
+        pricing = entry.get("pricing")
+        if not isinstance(pricing, Mapping):
+            return None
+        if "prompt" in pricing or "completion" in pricing:
+            i, o = _dollars(pricing.get("prompt")), _dollars(pricing.get("completion"))
+            return cls(
+                input_per_m=None if i is None else round(i * 1_000_000, 6),
+                output_per_m=None if o is None else round(o * 1_000_000, 6),
+                per_image=_dollars(pricing.get("image")) or None,
+            )
+        if "input" in pricing or "output" in pricing:
+            return cls(
+                input_per_m=_dollars(pricing.get("input")),
+                output_per_m=_dollars(pricing.get("output")),
+            )
+        return None
+
+
+def _dollars(value: Any) -> float | None:
+    """A non-negative amount from a number or a numeric string, else None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
 
 
 class RateLimitHeaders(BaseModel):

@@ -159,28 +159,8 @@ class ModelInfo(_Model):
 
     @property
     def price(self) -> ModelPrice | None:
-        """``pricing`` as US dollars per 1M tokens: OpenRouter's per-token ``prompt``/``completion``
-        strings, or ``input``/``output`` already per 1M (Together)."""
-        p = self.pricing
-        if not isinstance(p, dict):
-            return None
-
-        def num(key: str) -> float | None:
-            try:
-                value = float(p[key])
-            except (KeyError, TypeError, ValueError):
-                return None
-            return value if value >= 0 else None
-
-        if "prompt" in p or "completion" in p:
-            i, o = num("prompt"), num("completion")
-            return ModelPrice(
-                input_per_m=None if i is None else round(i * 1e6, 6),
-                output_per_m=None if o is None else round(o * 1e6, 6),
-            )
-        if "input" in p or "output" in p:
-            return ModelPrice(input_per_m=num("input"), output_per_m=num("output"))
-        return None
+        """The price the entry carries (see :meth:`ModelPrice.from_listing`)."""
+        return ModelPrice.from_listing(self.model_dump())
 
 
 class ModelList(_Model):

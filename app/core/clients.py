@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import log
@@ -20,6 +22,7 @@ if TYPE_CHECKING:  # the client (httpx, pydantic) loads on the first call, not a
     import httpx
 
     from app.api import ApiClient, ProviderProfile, RateLimitStatus
+    from app.core.models_cache import ModelsCache
 
 _log = log.get("core.clients")
 
@@ -41,6 +44,7 @@ class ClientPool:
         *,
         transport_factory: Callable[[ProviderProfile], httpx.AsyncBaseTransport | None]
         | None = None,
+        models_dir: Path | None = None,
     ) -> None:
         self._registry = registry
         self._keys = keys
@@ -50,6 +54,17 @@ class ClientPool:
         self._retired: list[ApiClient] = []
         self.usage = UsageMonitor()
         """Live rate limits and usage events; flows report every call to it."""
+        self._models_dir = models_dir
+
+    @cached_property
+    def models(self) -> ModelsCache | None:
+        """The providers' cached model lists (their live prices price every metered call);
+        None for a pool made without a cache directory."""
+        if self._models_dir is None:
+            return None
+        from app.core.models_cache import ModelsCache
+
+        return ModelsCache(self._models_dir)
 
     def profile(self, provider_id: str) -> ProviderProfile:
         profile = self._registry.get(provider_id)

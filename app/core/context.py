@@ -47,10 +47,11 @@ class AppContext:
 
     @cached_property
     def models(self) -> ModelsCache:
-        """Cached model lists (read per provider on first use)."""
+        """Cached model lists (read per provider on first use); the same cache prices every
+        metered call."""
         from app.core.models_cache import ModelsCache
 
-        return ModelsCache(self.paths.cache / "models")
+        return self.clients.models or ModelsCache(self.paths.cache / "models")
 
     @classmethod
     async def open(cls, paths: AppPaths, *, keys: KeyStore | None = None) -> AppContext:
@@ -59,20 +60,22 @@ class AppContext:
         registry = ProviderRegistry.load(paths.providers_file)
         keys = keys or KeyStore()
         store = await Store.open(paths)
-        clients = ClientPool(registry, keys, settings)
+        clients = ClientPool(registry, keys, settings, models_dir=paths.cache / "models")
         problems = [p for p in (settings.problem, store.report.message, store.problem) if p]
         return cls(paths, settings, registry, keys, store, clients, problems)
 
-    async def fetch_missing_model_lists(self) -> bool:
-        """Fetch and cache the model list of every provider never fetched (each call goes in
-        the usage ledger); True when something new arrived. Offline, the cache stays as is."""
+    async def fetch_model_lists(self) -> bool:
+        """Fetch and cache the model list of every provider never fetched or fetched over a
+        day ago (models and live prices change; each call goes in the usage ledger); True
+        when something new arrived. Offline, the cache stays as is."""
         from app.api import ApiError
         from app.core.clients import ProviderUnavailable
         from app.core.metered import metered
 
         fetched = False
         for profile in self.registry.all():
-            if not profile.capabilities.model_list or self.models.get(profile.id) is not None:
+            cached = self.models.get(profile.id)
+            if not profile.capabilities.model_list or (cached is not None and not cached.stale):
                 continue
             try:
                 async with metered(self.store, self.clients, profile.id, "models", "") as meter:

@@ -67,13 +67,14 @@ class MeteredClients(Protocol):
 def price_of(
     clients: MeteredClients, provider_id: str, model: str, models: ModelsCache | None = None
 ) -> ModelPrice | None:
-    """The price of ``model``: the profile's (user or preset), else the provider's list's."""
+    """The price of ``model``: the provider list's live one, else the profile's (preset or
+    user); the list is the pool's cache unless ``models`` is given."""
     profile = clients.registry_profile(provider_id)
     if profile is None:
         return None
     from app.core.models_cache import effective_price
 
-    return effective_price(profile, model, models)
+    return effective_price(profile, model, models or getattr(clients, "models", None))
 
 
 def _rate_limit_json(status: RateLimitStatus | None) -> dict[str, Any] | None:

@@ -5,9 +5,13 @@ time and, per model, the id and the few fields worth keeping (name, owner, conte
 length, pricing). :func:`model_choices` merges every provider's cached list with the
 models its profile names (presets and manual entries) into one searchable list.
 
-Prices: the profile's own table (from the preset, editable by the user) wins; otherwise
-a price the provider's model list carries (OpenRouter's per-token ``pricing.prompt``,
-``pricing.input`` per 1M as Together and Stansa-style lists give) is used.
+Prices: a price the provider's own model list carries is live and wins (OpenRouter's
+per-token ``pricing.prompt``, Together's ``pricing.input`` per 1M, Stansa's top-level
+``input_price_per_1m``); the profile's table (a preset's copy, or what the user typed) is
+used for models the list does not price. A ledger row keeps the cost it was charged at, so
+a changed price applies from the next call. :func:`model_facts` gives every field a list
+carries (category, context length, owner, price) in one shape for the picker and the
+``palaver models`` command.
 """
 
 from __future__ import annotations
@@ -37,12 +41,23 @@ class ModelLister(Protocol):
 _KEPT_FIELDS = (
     "name",
     "owned_by",
+    "created",
+    "category",
+    "type",
     "context_length",
     "context_window",
     "max_context_length",
+    "max_model_len",  # vLLM
+    "top_provider",  # OpenRouter: its context_length
+    "architecture",  # OpenRouter: input / output modalities
+    "capabilities",
     "pricing",
-    "type",
+    "input_price_per_1m",  # Stansa
+    "output_price_per_1m",
 )
+_CONTEXT_FIELDS = ("context_length", "context_window", "max_context_length", "max_model_len")
+STALE_AFTER = timedelta(hours=24)
+"""A model list older than this is fetched again (prices and models change)."""
 
 
 class CachedModel(BaseModel):
@@ -66,6 +81,10 @@ class CachedModels(BaseModel):
     def age(self, now: datetime | None = None) -> timedelta:
         """How long ago the list was fetched."""
         return (now or datetime.now(UTC)) - self.fetched_at
+
+    @property
+    def stale(self) -> bool:
+        return self.age() > STALE_AFTER
 
 
 class ModelsCache:
@@ -135,47 +154,88 @@ def _entry(model: Any) -> CachedModel:
     return CachedModel(id=str(data.get("id", "")), **kept)
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
-
-
 def price_from_listing(entry: CachedModel | dict[str, Any]) -> ModelPrice | None:
     """A price read from a model-list entry, when the provider puts one there."""
-    data = entry.model_dump() if isinstance(entry, BaseModel) else entry
-    pricing = data.get("pricing")
-    if not isinstance(pricing, dict):
-        return None
-    if "prompt" in pricing or "completion" in pricing:
-        # OpenRouter style: US dollars per token, as strings.
-        prompt, completion = _number(pricing.get("prompt")), _number(pricing.get("completion"))
-        image = _number(pricing.get("image"))
-        return ModelPrice(
-            input_per_m=None if prompt is None else round(prompt * 1_000_000, 6),
-            output_per_m=None if completion is None else round(completion * 1_000_000, 6),
-            per_image=image or None,
-        )
-    if "input" in pricing or "output" in pricing:
-        # Together / Stansa style: US dollars per 1M tokens.
-        return ModelPrice(
-            input_per_m=_number(pricing.get("input")), output_per_m=_number(pricing.get("output"))
-        )
-    return None
+    return ModelPrice.from_listing(entry.model_dump() if isinstance(entry, BaseModel) else entry)
 
 
 def effective_price(
     profile: ProviderProfile, model: str, cache: ModelsCache | None
 ) -> ModelPrice | None:
-    """The profile's price for ``model`` (user or preset), else the provider list's."""
-    own = profile.price(model)
-    if own is not None:
-        return own
+    """The provider list's live price for ``model``, else the profile's (preset or user)."""
     cached = cache.get(profile.id) if cache is not None else None
     entry = cached.get(model) if cached is not None else None
-    return price_from_listing(entry) if entry is not None else None
+    live = price_from_listing(entry) if entry is not None else None
+    return live if live is not None else profile.price(model)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What is known of one model, from its provider's list and its profile."""
+
+    id: str
+    provider: str
+    price: ModelPrice | None = None
+    price_source: str | None = None  # "list" (live), "profile" (preset or typed in)
+    category: str | None = None
+    context_length: int | None = None
+    owned_by: str | None = None
+    modalities: tuple[str, ...] = ()
+    listed: bool = False  # in the fetched list (else only named by the profile)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable shape of ``palaver models --json``."""
+        price = self.price
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "input_price_per_1m": price.input_per_m if price else None,
+            "output_price_per_1m": price.output_per_m if price else None,
+            "price_source": self.price_source,
+            "category": self.category,
+            "context_length": self.context_length,
+            "owned_by": self.owned_by,
+            "modalities": list(self.modalities),
+            "listed": self.listed,
+        }
+
+
+def model_facts(profile: ProviderProfile, model: str, cache: ModelsCache | None) -> ModelFacts:
+    """Every field the provider's list carries for ``model``, with the price that applies."""
+    cached = cache.get(profile.id) if cache is not None else None
+    entry = cached.get(model) if cached is not None else None
+    data = entry.model_dump() if entry is not None else {}
+    live = price_from_listing(data) if data else None
+    price, source = (live, "list") if live is not None else (profile.price(model), "profile")
+    category = data.get("category") or data.get("type")
+    architecture = data.get("architecture")
+    modalities: tuple[str, ...] = ()
+    if isinstance(architecture, dict) and isinstance(architecture.get("input_modalities"), list):
+        modalities = tuple(str(m) for m in architecture["input_modalities"])
+    return ModelFacts(
+        id=model,
+        provider=profile.id,
+        price=price,
+        price_source=source if price is not None else None,
+        category=str(category) if category else None,
+        context_length=_context_length(data),
+        owned_by=str(data["owned_by"]) if data.get("owned_by") else None,
+        modalities=modalities,
+        listed=entry is not None,
+    )
+
+
+def _context_length(data: dict[str, Any]) -> int | None:
+    candidates = [data.get(name) for name in _CONTEXT_FIELDS]
+    top = data.get("top_provider")
+    if isinstance(top, dict):
+        candidates.append(top.get("context_length"))
+    for value in candidates:
+        if isinstance(value, int | float) and value > 0:
+            return int(value)
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
 
 
 @dataclass(frozen=True)

@@ -143,21 +143,34 @@ async def test_cancel_writes_a_stopped_row_even_when_cancelled_again(
     assert row["latency_s"] is not None and float(row["latency_s"]) >= 0.05  # type: ignore[arg-type]
 
 
-async def test_price_comes_from_the_model_list_when_the_profile_has_none(
+async def test_the_model_lists_live_price_prices_every_call_and_wins_over_the_profile(
     ctx: AppContext,
 ) -> None:
-    ctx.models.put("local", [{"id": "listed", "pricing": {"input": 3.0, "output": 6.0}}])
-    assert price_of(ctx.clients, "local", "listed") is None  # the profile alone has none
-    price = price_of(ctx.clients, "local", "listed", ctx.models)
-    assert price is not None and price.input_per_m == 3.0
-    assert price_of(ctx.clients, "local", "emb", ctx.models) == EMBED_PRICE  # the profile wins
-    async with metered(
-        ctx.store, ctx.clients, "local", "embeddings", "listed", models=ctx.models
-    ) as meter:
+    assert price_of(ctx.clients, "local", "emb") == EMBED_PRICE  # the profile's, unlisted
+    ctx.models.put(
+        "local",
+        [
+            {"id": "listed", "pricing": {"input": 3.0, "output": 6.0}},
+            {"id": "emb", "input_price_per_1m": 0.5, "output_price_per_1m": 0},
+        ],
+    )
+    # The pool's own cache is the one the app fills: no flow has to pass it.
+    listed = price_of(ctx.clients, "local", "listed")
+    assert listed is not None and listed.input_per_m == 3.0
+    live = price_of(ctx.clients, "local", "emb")
+    assert live is not None and live.input_per_m == 0.5 and live != EMBED_PRICE
+    async with metered(ctx.store, ctx.clients, "local", "embeddings", "listed") as meter:
         result = await meter.client.embeddings("listed", "priced from the list")
         entry = meter.ok(result)
     assert entry.cost == pytest.approx(entry.prompt_tokens * 3.0 / 1e6)
     assert (await _rows(ctx))[0]["cost"] == pytest.approx(entry.cost)
+    # A new price applies from the next call; the row already written keeps its cost.
+    ctx.models.put("local", [{"id": "listed", "pricing": {"input": 30.0, "output": 60.0}}])
+    async with metered(ctx.store, ctx.clients, "local", "embeddings", "listed") as meter:
+        second = meter.ok(await meter.client.embeddings("listed", "priced from the list"))
+    assert second.cost == pytest.approx(entry.cost * 10)
+    costs = sorted(float(row["cost"]) for row in await _rows(ctx))  # type: ignore[arg-type]
+    assert costs == pytest.approx(sorted([entry.cost, second.cost]))
 
 
 async def test_an_explicit_price_wins_and_a_chat_image_is_billed_per_picture(

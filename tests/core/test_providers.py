@@ -212,7 +212,7 @@ def test_prices_from_listings() -> None:
     assert price_from_listing({"id": "m", "pricing": "free"}) is None
 
 
-def test_profile_price_wins_over_listing_and_choices_span_providers(paths: AppPaths) -> None:
+def test_the_listings_live_price_wins_and_choices_span_providers(paths: AppPaths) -> None:
     cache = ModelsCache(paths.cache / "models")
     profile = groq().model_copy(update={"models": ["llama-3.1-8b-instant", "typed-by-hand"]})
     cache.put(
@@ -226,7 +226,9 @@ def test_profile_price_wins_over_listing_and_choices_span_providers(paths: AppPa
         id="stapi", name="stapi", base_url="https://stapi.pw/v1", models=["gpt-4o"]
     )
     price = effective_price(profile, "llama-3.1-8b-instant", cache)
-    assert price is not None and price.input_per_m == 0.05
+    assert price is not None and price.input_per_m == 9  # the provider's list, not the copy
+    typed = effective_price(profile, "typed-by-hand", cache)
+    assert typed is None or typed == profile.price("typed-by-hand")
     choices = model_choices([profile, stapi], cache)
     assert [c.label for c in choices] == [
         "Groq / llama-3.1-8b-instant",

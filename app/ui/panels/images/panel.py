@@ -332,7 +332,7 @@ class ImagesPanel(QWidget):
 
     async def _fetch_missing_models(self) -> None:
         """Fill the picker with the lists of providers never fetched (offline: cache only)."""
-        if await self.ctx.fetch_missing_model_lists():
+        if await self.ctx.fetch_model_lists():
             self.picker.refresh()
 
     def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
