@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import html
 
@@ -24,10 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.compare import Comparison
 from app.core.compare_history import ModelSpeed, RunSummary
-from app.core.diff import DiffOp, similarity
+from app.core.diff import DiffOp, similarity, word_diff
 from app.core.leaderboard import Period, Standing
 from app.ui.dialogs.common import named
+from app.ui.errors import failure_text
+from app.ui.tasks import TaskOwner
 
 RUN_ID = Qt.ItemDataRole.UserRole + 1
 
@@ -254,8 +258,11 @@ class DiffDialog(QDialog):
         row.addWidget(self.similarity)
         layout.addLayout(row)
         layout.addWidget(self.view, 1)
+        self.comparison: Comparison | None = None
+        self.tasks = TaskOwner(self.on_task_failed)
         self.left.currentIndexChanged.connect(self.on_combo_index_changed)
         self.right.currentIndexChanged.connect(self.on_combo_index_changed)
+        self.pair_changed.connect(self.on_pair_changed)
 
     def set_answers(self, labels: list[tuple[int, str]], left: int, right: int) -> None:
         """``labels``: (column index, label) in screen order."""
@@ -267,6 +274,30 @@ class DiffDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(chosen)))
             combo.blockSignals(False)
         self.on_combo_index_changed()
+
+    def open_for(self, comparison: Comparison) -> None:
+        """Show the differences of the first two answered columns of ``comparison``, in
+        screen order (labels as the run shows them); the combos pick another pair."""
+        answered = [c for c in comparison.in_screen_order() if c.text]
+        if len(answered) < 2:
+            return
+        self.comparison = comparison
+        labels = [(c.index, comparison.label(c)) for c in answered]
+        self.set_answers(labels, answered[0].index, answered[1].index)
+        self.show()
+        self.raise_()
+
+    def on_pair_changed(self, left: int, right: int) -> None:
+        if self.comparison is not None:
+            a, b = self.comparison.columns[left].text, self.comparison.columns[right].text
+            self.tasks.start("diff", self._diff(a, b))
+
+    async def _diff(self, a: str, b: str) -> None:
+        # A worker thread: two long answers take tens of milliseconds to match.
+        self.show_diff(await asyncio.to_thread(word_diff, a, b))
+
+    def on_task_failed(self, error: BaseException) -> None:
+        self.similarity.setText(failure_text(error))
 
     def pair(self) -> tuple[int, int]:
         return int(self.left.currentData()), int(self.right.currentData())

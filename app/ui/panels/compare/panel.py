@@ -12,33 +12,15 @@ run four times a second.
 
 from __future__ import annotations
 
-import asyncio
-import math
 from collections.abc import Awaitable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -50,7 +32,6 @@ from app.core.compare import (
     MAX_COLUMNS,
     MIN_COLUMNS,
     ColumnDelta,
-    ColumnFigures,
     ColumnFinished,
     ColumnSpec,
     ColumnStarted,
@@ -63,122 +44,29 @@ from app.core.compare import (
 )
 from app.core.compare_history import board, load_models, recent_runs, save_models
 from app.core.context import AppContext
-from app.core.diff import word_diff
 from app.core.models_cache import effective_price
-from app.store import Message
-from app.ui.chat.messages import DisplayMessage, Status
-from app.ui.composer import AttachmentError, load_attachment
+from app.ui.chat.messages import Status
 from app.ui.dialogs.common import named
 from app.ui.errors import failure_text
+from app.ui.panels.compare.answers import AnswersArea, ColumnPool
+from app.ui.panels.compare.chips import ModelChip
 from app.ui.panels.compare.column import ColumnWidget
 from app.ui.panels.compare.pages import DiffDialog, HistoryPage, LeaderboardPage
-from app.ui.stream_presenter import display_message
+from app.ui.panels.compare.review import (
+    answer_row,
+    can_vote,
+    column_title,
+    figures,
+    vote_hint,
+)
+from app.ui.panels.compare.setup import CompareSetup
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.model_picker import ModelPicker
 
 _log = log.get("ui.compare")
 
 FIGURES_INTERVAL_MS = 250
-GRID_FROM = 4  # "Auto" layout: a grid from this many columns on
 HISTORY_LIMIT = 300
-CLEAN_INTERVAL_MS = 60
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that shrinks with an ellipsis (the full text is its tooltip)."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.full = text
-        self.setToolTip(text)
-        self.setMinimumWidth(60)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setText(text)
-
-    def sizeHint(self) -> QSize:
-        return QSize(
-            self.fontMetrics().horizontalAdvance(self.full) + 4, super().sizeHint().height()
-        )
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.setText(
-            self.fontMetrics().elidedText(self.full, Qt.TextElideMode.ElideRight, self.width())
-        )
-
-
-class ModelChip(QFrame):
-    """A chosen model with its own overrides (temperature, max tokens, system prompt)."""
-
-    remove_clicked = Signal(object)
-    changed = Signal()
-
-    def __init__(self, target: Target, label: str, number: int) -> None:
-        super().__init__()
-        self.target = target
-        named(self, f"modelChip{number}", f"Model {number}: {label}")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.label = ElidedLabel(label)
-        self.label.setObjectName(f"modelChipLabel{number}")
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.options_button = named(
-            QToolButton(), f"modelChipOptions{number}", f"Overrides for {label}", "Overrides"
-        )
-        self.options_button.setText("⚙")
-        self.options_button.setCheckable(True)
-        self.remove_button = named(
-            QToolButton(), f"modelChipRemove{number}", f"Remove {label}", "Remove"
-        )
-        self.remove_button.setText("×")
-        self.popup = QFrame(self, Qt.WindowType.Popup)
-        self.popup.setObjectName(f"modelChipPopup{number}")
-        self.temperature = named(
-            QDoubleSpinBox(), f"chipTemperature{number}", f"Temperature for {label}"
-        )
-        self.temperature.setRange(-0.1, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setSpecialValueText("shared")
-        self.temperature.setValue(-0.1)
-        self.max_tokens = named(QSpinBox(), f"chipMaxTokens{number}", f"Max tokens for {label}")
-        self.max_tokens.setRange(0, 1_000_000)
-        self.max_tokens.setSpecialValueText("shared")
-        self.system_prompt = named(
-            QLineEdit(placeholderText="shared system prompt"),
-            f"chipSystemPrompt{number}",
-            f"System prompt for {label}",
-        )
-        form = QFormLayout(self.popup)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Max tokens", self.max_tokens)
-        form.addRow("System prompt", self.system_prompt)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.label)
-        layout.addWidget(self.options_button)
-        layout.addWidget(self.remove_button)
-        self.remove_button.clicked.connect(lambda: self.remove_clicked.emit(self))
-        self.options_button.clicked.connect(self.on_options_clicked)
-
-    def on_options_clicked(self) -> None:
-        self.options_button.setChecked(False)
-        corner = self.mapToGlobal(self.rect().bottomLeft())
-        self.popup.move(corner)
-        self.popup.show()
-        self.temperature.setFocus()
-
-    def spec(self) -> ColumnSpec:
-        params: dict[str, Any] = {}
-        if self.temperature.value() >= 0:
-            params["temperature"] = round(self.temperature.value(), 2)
-        if self.max_tokens.value() > 0:
-            params["max_tokens"] = self.max_tokens.value()
-        system = self.system_prompt.text().strip() or None
-        return ColumnSpec(self.target, params, system)
-
-    def overridden(self) -> bool:
-        spec = self.spec()
-        return bool(spec.params) or spec.system_prompt is not None
 
 
 class ComparePanel(QWidget):
@@ -196,95 +84,27 @@ class ComparePanel(QWidget):
         self.comparison: Comparison | None = None
         self.chips: list[ModelChip] = []
         self.columns: list[ColumnWidget] = []  # by index in the run
-        # Built ahead, while the user picks models, so Run does not stall on six new views.
-        self._spare: list[ColumnWidget] = []
-        # Columns of the previous run still hold its answers; dropping a long answer's
-        # documents takes 10-30 ms, so they are emptied one at a time, between frames.
-        self._dirty: list[ColumnWidget] = []
-        self._spare_timer = QTimer(self, singleShot=True, interval=0)
-        self._syncing = False
         self._chip_numbers = 0
 
-        # --- setup ---
-        self.chips_row = QHBoxLayout()
-        self.chips_row.setSpacing(4)
-        self.add_model_button = named(
-            QPushButton("+ Add model"), "addModelButton", "Add a model", "Add a model (2 to 6)"
-        )
-        self.blind_check = named(
-            QCheckBox("Blind"),
-            "blindCheck",
-            "Blind mode",
-            "Hide the names and shuffle until you vote",
-        )
-        self.layout_combo = named(QComboBox(), "layoutCombo", "Layout")
-        for text in ("Auto", "Columns", "Grid"):
-            self.layout_combo.addItem(text)
-        self.sync_check = named(
-            QCheckBox("Sync scroll"), "syncScrollCheck", "Scroll columns together"
-        )
-        self.system_prompt = named(
-            QLineEdit(placeholderText="System prompt (optional)"),
-            "systemPromptEdit",
-            "System prompt",
-        )
-        self.temperature = named(QDoubleSpinBox(), "temperatureSpin", "Temperature for all models")
-        self.temperature.setRange(-0.1, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setSpecialValueText("default")
-        self.temperature.setValue(-0.1)
-        self.max_tokens = named(QSpinBox(), "maxTokensSpin", "Max tokens for all models")
-        self.max_tokens.setRange(0, 1_000_000)
-        self.max_tokens.setSpecialValueText("default")
-        self.prompt = named(QPlainTextEdit(), "comparePromptEdit", "Prompt for every model")
-        self.prompt.setPlaceholderText("Ask every chosen model the same thing… (Ctrl+Enter runs)")
-        self.prompt.setFixedHeight(64)
-        self.attachments: list[Attachment] = []
-        self.attach_button = named(
-            QPushButton("Attach…"),
-            "compareAttachButton",
-            "Attach files",
-            "Images or text files for every model",
-        )
-        self.attachments_label = named(QLabel(), "compareAttachmentsLabel", "Attachments")
-        self.clear_attachments_button = named(
-            QToolButton(), "compareClearAttachmentsButton", "Remove attachments"
-        )
-        self.clear_attachments_button.setText("✕")
-        self.run_button = named(QPushButton("Run"), "runCompareButton", "Run the comparison")
-        self.run_button.setDefault(True)
-        self.stop_all_button = named(QPushButton("Stop all"), "stopAllButton", "Stop every answer")
-        self.stop_all_button.setEnabled(False)
-
-        # --- run bar ---
-        self.run_label = named(QLabel(), "runPromptLabel", "Prompt of the shown comparison")
-        self.run_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.tie_button = named(QPushButton("Tie"), "tieButton", "Vote a tie")
-        self.reveal_button = named(
-            QPushButton("Reveal"), "revealButton", "Reveal the models without voting"
-        )
-        self.diff_button = named(
-            QPushButton("Diff…"), "diffButton", "Word differences of two answers"
-        )
-        self.hint = named(QLabel(), "compareHint", "Comparison status")
+        self.setup = CompareSetup()
+        setup = self.setup
+        self.chips_row, self.add_model_button = setup.chips_row, setup.add_model_button
+        self.blind_check, self.layout_combo = setup.blind_check, setup.layout_combo
+        self.sync_check, self.system_prompt = setup.sync_check, setup.system_prompt
+        self.temperature, self.max_tokens = setup.temperature, setup.max_tokens
+        self.prompt, self.attach_button = setup.prompt, setup.attach_button
+        self.attachments_label = setup.attachments_label
+        self.clear_attachments_button = setup.clear_attachments_button
+        self.run_button, self.stop_all_button = setup.run_button, setup.stop_all_button
+        self.run_label, self.tie_button = setup.run_label, setup.tie_button
+        self.reveal_button, self.diff_button = setup.reveal_button, setup.diff_button
+        self.hint = setup.hint
 
         # --- columns ---
-        self.columns_host = QWidget()
-        self.columns_host.setObjectName("columnsHost")
-        self.grid = QGridLayout(self.columns_host)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(6)
-        self.columns_scroll = named(QScrollArea(), "columnsScroll", "Answers")
-        self.columns_scroll.setWidgetResizable(True)
-        self.columns_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.columns_scroll.setWidget(self.columns_host)
-        self.empty = QLabel(
-            "Choose 2 to 6 models (from any providers), type a prompt and press Run.\n"
-            "Every answer streams at once, with its speed and cost; then vote for the best."
-        )
-        self.empty.setObjectName("compareEmptyLabel")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.grid.addWidget(self.empty, 0, 0)
+        self.answers = AnswersArea()
+        self.columns_scroll, self.columns_host = self.answers, self.answers.host
+        self.grid, self.empty = self.answers.grid, self.answers.empty
+        self.pool = ColumnPool(self._new_column, lambda: len(self.chips), self)
 
         self.picker_popup = QFrame(self, Qt.WindowType.Popup)
         self.picker_popup.setObjectName("compareModelPickerPopup")
@@ -306,46 +126,12 @@ class ComparePanel(QWidget):
         self._update_buttons()
 
     def _build_layout(self) -> None:
-        models = QHBoxLayout()
-        models.addWidget(QLabel("Models:"))
-        models.addLayout(self.chips_row, 1)
-        models.addWidget(self.add_model_button)
-        params = QHBoxLayout()
-        params.addWidget(self.system_prompt, 1)
-        params.addWidget(QLabel("Temperature"))
-        params.addWidget(self.temperature)
-        params.addWidget(QLabel("Max tokens"))
-        params.addWidget(self.max_tokens)
-        params.addSpacing(12)
-        params.addWidget(self.blind_check)
-        params.addWidget(QLabel("Layout"))
-        params.addWidget(self.layout_combo)
-        params.addWidget(self.sync_check)
-        actions = QVBoxLayout()
-        actions.addWidget(self.run_button)
-        actions.addWidget(self.stop_all_button)
-        ask = QHBoxLayout()
-        ask.addWidget(self.prompt, 1)
-        ask.addLayout(actions)
-        bar = QHBoxLayout()
-        bar.addWidget(self.attach_button)
-        bar.addWidget(self.attachments_label)
-        bar.addWidget(self.clear_attachments_button)
-        bar.addWidget(self.run_label, 1)
-        bar.addWidget(self.hint)
-        bar.addWidget(self.tie_button)
-        bar.addWidget(self.reveal_button)
-        bar.addWidget(self.diff_button)
-
         page = QWidget()
         page.setObjectName("compareRunPage")
         column = QVBoxLayout(page)
         column.setContentsMargins(8, 6, 8, 6)
         column.setSpacing(4)
-        column.addLayout(models)
-        column.addLayout(params)
-        column.addLayout(ask)
-        column.addLayout(bar)
+        column.addWidget(self.setup)
         column.addWidget(self.columns_scroll, 1)
 
         self.tabs = named(QTabWidget(), "compareTabs", "Compare pages")
@@ -361,14 +147,12 @@ class ComparePanel(QWidget):
         self.add_model_button.clicked.connect(self.on_add_model_clicked)
         self.picker.model_chosen.connect(self.on_picker_model_chosen)
         self.run_button.clicked.connect(self.on_run_clicked)
-        self.attach_button.clicked.connect(self.on_attach_clicked)
-        self.clear_attachments_button.clicked.connect(lambda: self.set_attachments([]))
+        self.setup.attachment_problem.connect(self.on_attachment_problem)
         self.run_shortcut.activated.connect(self.on_run_clicked)
         self.stop_all_button.clicked.connect(self.stop)
         self.tie_button.clicked.connect(lambda: self.vote(None))
         self.reveal_button.clicked.connect(self.on_reveal_clicked)
         self.diff_button.clicked.connect(self.on_diff_clicked)
-        self.diff_dialog.pair_changed.connect(self.on_diff_pair_changed)
         self.layout_combo.currentIndexChanged.connect(lambda _i: self._arrange())
         self.sync_check.toggled.connect(self.on_sync_toggled)
         self.figures_timer.timeout.connect(self.on_figures_timer_timeout)
@@ -376,7 +160,6 @@ class ComparePanel(QWidget):
         self.history.run_activated.connect(self.open_run)
         self.history.delete_requested.connect(self.on_history_delete_requested)
         self.board.period_changed.connect(lambda _p: self.refresh_leaderboard())
-        self._spare_timer.timeout.connect(self.on_spare_timer_timeout)
 
     # --- choosing models ------------------------------------------------------------------------
     def add_model(self, target: Target, spec: ColumnSpec | None = None) -> ModelChip | None:
@@ -397,28 +180,9 @@ class ComparePanel(QWidget):
         self.chips.append(chip)
         self.chips_row.addWidget(chip)
         self._update_buttons()
-        self._spare_timer.start()
+        self.pool.prepare()
         self._save_models()
         return chip
-
-    def on_spare_timer_timeout(self) -> None:
-        """One step per tick: empty a used column, or build a spare one, until there is a
-        clean column for each chosen model (at most MAX_COLUMNS kept)."""
-        if self._dirty:
-            widget = self._dirty.pop()
-            widget.view.set_messages([])
-            widget.presenter.reset()
-            if len(self.columns) + len(self._spare) < MAX_COLUMNS:
-                self._spare.append(widget)
-            else:
-                widget.deleteLater()
-        elif len(self.columns) + len(self._spare) < len(self.chips):
-            widget = self._new_column()
-            widget.hide()
-            self._spare.append(widget)
-        else:
-            return
-        self._spare_timer.start(CLEAN_INTERVAL_MS if self._dirty else 0)
 
     def _new_column(self) -> ColumnWidget:
         widget = ColumnWidget(0, 0, self.columns_host)
@@ -482,30 +246,19 @@ class ComparePanel(QWidget):
             params["max_tokens"] = self.max_tokens.value()
         return params
 
-    def on_attach_clicked(self) -> None:
-        # Non-modal: the dialog's signal delivers the files; no exec() in the event loop.
-        dialog = QFileDialog(self, "Attach files")
-        dialog.setObjectName("compareAttachDialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.filesSelected.connect(lambda files: self.add_files([Path(f) for f in files]))
-        dialog.open()
+    @property
+    def attachments(self) -> list[Attachment]:
+        return self.setup.attachments
 
     def add_files(self, paths: list[Path]) -> None:
-        attachments = list(self.attachments)
-        for path in paths:
-            try:
-                attachments.append(load_attachment(path))
-            except AttachmentError as exc:
-                self.status_changed.emit(str(exc))
-                self.hint.setText(str(exc))
-        self.set_attachments(attachments)
+        self.setup.add_files(paths)
 
     def set_attachments(self, attachments: list[Attachment]) -> None:
-        self.attachments = attachments
-        names = ", ".join(a.name for a in attachments)
-        self.attachments_label.setText(f"📎 {names}" if names else "")
-        self.attachments_label.setVisible(bool(attachments))
-        self.clear_attachments_button.setVisible(bool(attachments))
+        self.setup.set_attachments(attachments)
+
+    def on_attachment_problem(self, text: str) -> None:
+        self.status_changed.emit(text)
+        self.hint.setText(text)
 
     # --- running --------------------------------------------------------------------------------
     def on_run_clicked(self) -> None:
@@ -556,7 +309,7 @@ class ComparePanel(QWidget):
             self._update_buttons()
         if not self.isVisible():
             return
-        self.hint.setText(self._vote_hint())
+        self.hint.setText(vote_hint(self.comparison))
 
     @property
     def busy(self) -> bool:
@@ -607,12 +360,12 @@ class ComparePanel(QWidget):
         elif isinstance(event, ColumnWaiting):
             widget.set_state(ColumnStatus.WAITING, voting=False, wait_s=event.seconds)
         elif isinstance(event, ColumnFinished):
-            widget.set_figures(self._figures(comparison, column.index))
+            widget.set_figures(figures(comparison, column.index))
             self._update_buttons()
 
     def _present(self, widget: ColumnWidget, comparison: Comparison, index: int) -> None:
         """The column's presenter shows rows as this run labels them (costs hidden in blind)."""
-        widget.presenter.display = lambda message: self._display(comparison, index, message)
+        widget.presenter.display = lambda message: answer_row(comparison, index, message)
 
     def _show_final(self, widget: ColumnWidget, comparison: Comparison, index: int) -> None:
         """A finished column of a run opened from the history."""
@@ -622,25 +375,7 @@ class ComparePanel(QWidget):
             widget.presenter.finished(column.message)
         elif column.error is not None:
             widget.presenter.failed(column.error.message, model=comparison.label(column))
-        widget.set_figures(self._figures(comparison, index))
-
-    def _display(
-        self, comparison: Comparison, index: int, message: Message | None = None
-    ) -> DisplayMessage:
-        column = comparison.columns[index]
-        message = message or column.message
-        assert message is not None
-        shown = display_message(message)
-        shown.model = comparison.label(column)
-        if comparison.hidden:  # a price can give the model away
-            shown.usage = replace(shown.usage, cost=None)
-        if column.error is not None and not shown.error:
-            shown.error = column.error.message
-        return shown
-
-    def _figures(self, comparison: Comparison, index: int) -> ColumnFigures:
-        figures = comparison.columns[index].figures()
-        return replace(figures, cost=None) if comparison.hidden else figures
+        widget.set_figures(figures(comparison, index))
 
     def on_figures_timer_timeout(self) -> None:
         comparison = self.comparison
@@ -649,7 +384,7 @@ class ComparePanel(QWidget):
             return
         for column in comparison.columns:
             if column.status.active or column.started_at is not None:
-                self.columns[column.index].set_figures(self._figures(comparison, column.index))
+                self.columns[column.index].set_figures(figures(comparison, column.index))
         if not comparison.running:
             self.figures_timer.stop()
 
@@ -666,10 +401,9 @@ class ComparePanel(QWidget):
     def _show(self, comparison: Comparison) -> None:
         self.comparison = comparison
         self._release_columns()
+        self.columns = self.pool.take(len(comparison.columns))
         for column in comparison.columns:
-            widget = self._spare.pop() if self._spare else self._new_column()
-            widget.assign(column.index, column.slot)
-            self.columns.append(widget)
+            self.columns[column.index].assign(column.index, column.slot)
         prompt = " ".join(comparison.prompt.text.split())
         self.run_label.setText(f"<b>Prompt:</b> {_escape(prompt[:300])}")
         self.run_label.setToolTip(comparison.prompt.text[:2000])
@@ -679,49 +413,20 @@ class ComparePanel(QWidget):
             widget = self.columns[column.index]
             if column.message is not None and not column.status.active:
                 self._show_final(widget, comparison, column.index)
-            widget.set_state(column.status, voting=self._can_vote())
-        self.hint.setText(self._vote_hint())
+            widget.set_state(column.status, voting=can_vote(self.comparison))
+        self.hint.setText(vote_hint(self.comparison))
         self._update_buttons()
 
     def _release_columns(self) -> None:
-        for widget in self.columns:
-            widget.hide()
-            self._dirty.append(widget)
+        self.pool.release(self.columns)
         self.columns = []
-        if self._dirty:
-            self._spare_timer.start(CLEAN_INTERVAL_MS)
 
     def _arrange(self) -> None:
         """Columns in one row, or a grid (two rows) from four columns on when asked."""
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None and widget is not self.empty:
-                widget.setParent(self.columns_host)
-        self.empty.setVisible(not self.columns)
-        if not self.columns:
-            self.grid.addWidget(self.empty, 0, 0)
-            return
-        for i in range(self.grid.columnCount()):
-            self.grid.setColumnStretch(i, 0)
-        mode = self.layout_combo.currentText()
         comparison = self.comparison
         ordered = comparison.in_screen_order() if comparison is not None else []
-        n = len(ordered)
-        grid = mode == "Grid" or (mode == "Auto" and n >= GRID_FROM)
-        per_row = math.ceil(n / 2) if grid and n >= 3 else n
-        for place, column in enumerate(ordered):
-            widget = self.columns[column.index]
-            self.grid.addWidget(widget, place // per_row, place % per_row)
-            widget.show()
-        for i in range(per_row):
-            self.grid.setColumnStretch(i, 1)
-        # Columns mode scrolls sideways rather than squeezing six answers into 1280 px.
-        self.columns_scroll.setHorizontalScrollBarPolicy(
-            Qt.ScrollBarPolicy.ScrollBarAsNeeded
-            if not grid
-            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        )
+        widgets = [self.columns[column.index] for column in ordered] if self.columns else []
+        self.answers.arrange(widgets, self.layout_combo.currentText())
 
     def _refresh_titles(self) -> None:
         comparison = self.comparison
@@ -730,42 +435,14 @@ class ComparePanel(QWidget):
         winner = comparison.winner()
         for column in comparison.columns:
             widget = self.columns[column.index]
-            label = comparison.label(column)
-            if not comparison.hidden:
-                profile = self.ctx.registry.get(column.spec.target.provider_id)
-                provider = profile.name if profile else column.spec.target.provider_id
-                label = f"{label}  ({provider})"
-                if comparison.blind:
-                    label = f"{chr(ord('A') + column.slot)}: {label}"
-            widget.set_title(label, winner=winner == column.index)
+            profile = self.ctx.registry.get(column.spec.target.provider_id)
+            provider = profile.name if profile else column.spec.target.provider_id
+            title = column_title(comparison, column, provider)
+            widget.set_title(title, winner=winner == column.index)
             shown = widget.view.message(widget.message_id) if widget.message_id else None
             if shown is not None and shown.status is not Status.STREAMING and column.message:
-                widget.view.update_message(self._display(comparison, column.index))
-                widget.set_figures(self._figures(comparison, column.index))
-
-    def _can_vote(self) -> bool:
-        comparison = self.comparison
-        return (
-            comparison is not None
-            and not comparison.running
-            and not (comparison.vote or {}).get("skipped")
-            and any(c.text for c in comparison.columns)
-        )
-
-    def _vote_hint(self) -> str:
-        comparison = self.comparison
-        if comparison is None:
-            return ""
-        if comparison.running:
-            return "Streaming…"
-        vote = comparison.vote or {}
-        if vote.get("winner") is not None:
-            return "Voted. Change your mind? Click ★ Best on another answer."
-        if vote.get("tie"):
-            return "Voted a tie."
-        if vote.get("skipped"):
-            return "Revealed without a vote."
-        return "Which answer is best? Click ★ Best, or Tie."
+                widget.view.update_message(answer_row(comparison, column.index))
+                widget.set_figures(figures(comparison, column.index))
 
     def _update_buttons(self) -> None:
         comparison = self.comparison
@@ -773,8 +450,8 @@ class ComparePanel(QWidget):
         self.run_button.setEnabled(len(self.chips) >= MIN_COLUMNS and not running)
         self.add_model_button.setEnabled(len(self.chips) < MAX_COLUMNS)
         self.stop_all_button.setEnabled(running)
-        can_vote = self._can_vote()
-        self.tie_button.setEnabled(can_vote)
+        voting = can_vote(comparison)
+        self.tie_button.setEnabled(voting)
         self.reveal_button.setVisible(comparison is not None and comparison.hidden)
         self.reveal_button.setEnabled(not running)
         self.diff_button.setEnabled(
@@ -784,16 +461,16 @@ class ComparePanel(QWidget):
             for column in comparison.columns:
                 if column.index < len(self.columns):
                     self.columns[column.index].set_state(
-                        column.status, voting=can_vote, wait_s=column.wait_s
+                        column.status, voting=voting, wait_s=column.wait_s
                     )
         if not running:
-            self.hint.setText(self._vote_hint())
+            self.hint.setText(vote_hint(self.comparison))
 
     # --- vote, reveal, continue, diff ------------------------------------------------------------
     def vote(self, winner: int | None) -> None:
         """Vote column ``winner`` best (``None``: a tie); reveals a blind run."""
         comparison = self.comparison
-        if comparison is None or not self._can_vote():
+        if comparison is None or not can_vote(self.comparison):
             return
         self.tasks.start("vote", self._vote(comparison, winner))
 
@@ -833,28 +510,8 @@ class ComparePanel(QWidget):
         self.conversation_opened.emit(conversation.id)
 
     def on_diff_clicked(self) -> None:
-        comparison = self.comparison
-        if comparison is None:
-            return
-        answered = [c for c in comparison.in_screen_order() if c.text]
-        if len(answered) < 2:
-            return
-        labels = [(c.index, comparison.label(c)) for c in answered]
-        self.diff_dialog.set_answers(labels, answered[0].index, answered[1].index)
-        self.diff_dialog.show()
-        self.diff_dialog.raise_()
-
-    def on_diff_pair_changed(self, left: int, right: int) -> None:
-        comparison = self.comparison
-        if comparison is None:
-            return
-        a, b = comparison.columns[left].text, comparison.columns[right].text
-        self.tasks.start("diff", self._diff(a, b))
-
-    async def _diff(self, a: str, b: str) -> None:
-        # A worker thread: two long answers take tens of milliseconds to match.
-        ops = await asyncio.to_thread(word_diff, a, b)
-        self.diff_dialog.show_diff(ops)
+        if self.comparison is not None:
+            self.diff_dialog.open_for(self.comparison)
 
     # --- scroll sync ----------------------------------------------------------------------------
     def on_sync_toggled(self, on: bool) -> None:
@@ -864,18 +521,8 @@ class ComparePanel(QWidget):
             )
 
     def on_column_scrolled(self, source: ColumnWidget, value: int) -> None:
-        if self._syncing or not self.sync_check.isChecked():
-            return
-        bar = source.view.verticalScrollBar()
-        fraction = value / bar.maximum() if bar.maximum() > 0 else 0.0
-        self._syncing = True
-        try:
-            for widget in self.columns:
-                if widget is not source:
-                    other = widget.view.verticalScrollBar()
-                    other.setValue(round(fraction * other.maximum()))
-        finally:
-            self._syncing = False
+        if self.sync_check.isChecked():
+            self.answers.sync_scroll(source, value, self.columns)
 
     # --- history and leaderboard ---------------------------------------------------------------
     def on_tabs_current_changed(self, index: int) -> None:
