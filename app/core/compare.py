@@ -30,15 +30,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
 from app import log
-from app.api import ApiClient, ModelPrice, ProviderProfile, RateLimitError
-from app.api.types import RateLimitStatus, estimate_tokens
+from app.api import ModelPrice, RateLimitError
+from app.api.types import estimate_tokens
 from app.core.chat import (
     TITLE_LENGTH,
     AnswerDelta,
@@ -51,9 +48,47 @@ from app.core.chat import (
     attachment_parts,
 )
 from app.core.clients import ClientPool
+from app.core.compare_columns import (
+    Column,
+    ColumnDelta,
+    ColumnFigures,
+    ColumnFinished,
+    ColumnSpec,
+    ColumnStarted,
+    ColumnStatus,
+    ColumnWaiting,
+    CompareEvent,
+    Listener,
+    PriceOf,
+    column_status,
+    figures_of,
+    model_key,
+)
+from app.core.compare_pacing import Pacer, _PacedClients
 from app.store import Conversation, Message, MessageStatus, Store, StoreWriteError
 from app.store import Usage as StoredUsage
 from app.store.media import delete_item
+
+__all__ = [
+    "MAX_COLUMNS",
+    "MIN_COLUMNS",
+    "Column",
+    "ColumnDelta",
+    "ColumnFigures",
+    "ColumnFinished",
+    "ColumnSpec",
+    "ColumnStarted",
+    "ColumnStatus",
+    "ColumnWaiting",
+    "CompareEvent",
+    "Comparison",
+    "Listener",
+    "Pacer",
+    "PriceOf",
+    "delete_run",
+    "figures_of",
+    "model_key",
+]
 
 _log = log.get("core.compare")
 
@@ -62,312 +97,6 @@ MAX_COLUMNS = 6
 FOLDER = "Comparisons"
 RUN_KEY = "compare"
 """Key in the run's ``params`` holding what is not a request parameter (blind, ids)."""
-
-
-# --- pacing -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Budget:
-    starts: deque[float] = field(default_factory=deque)
-    limit: int | None = None  # requests per period
-    remaining: int | None = None
-    remaining_at: float = 0.0  # monotonic time the remaining count was true
-    reset_at: float | None = None
-    seen: float = 0.0  # observed_at of the last status taken in
-    hold_until: float = 0.0
-
-
-class Pacer:
-    """Spaces requests to each provider so known rate limits are never exceeded.
-
-    It knows a provider's limit from the rate-limit headers of its answers (``observe``;
-    e.g. ``X-RateLimit-Limit-Requests: 60`` with the remaining count and reset time), from
-    a limit set ahead (``set_limit``) and from a 429's Retry-After (``hold``). Then a
-    request waits while its own requests in the last ``period`` reach the limit, while the
-    remaining count the provider reported is used up (until its reset), or while a hold
-    lasts. With nothing known it never waits. Six columns on a 60-RPM provider go at once
-    while it has six requests left and wait for the window otherwise.
-    """
-
-    def __init__(
-        self,
-        *,
-        period: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        self.period = period
-        self._clock = clock
-        self._wall = wall
-        self._sleep = sleep
-        self._budgets: dict[str, _Budget] = {}
-
-    def _budget(self, provider_id: str) -> _Budget:
-        return self._budgets.setdefault(provider_id, _Budget())
-
-    def set_limit(self, provider_id: str, requests_per_period: int | None) -> None:
-        self._budget(provider_id).limit = requests_per_period
-
-    def hold(self, provider_id: str, seconds: float) -> None:
-        """No request to this provider for ``seconds`` (a 429 said so)."""
-        budget = self._budget(provider_id)
-        budget.hold_until = max(budget.hold_until, self._clock() + max(0.0, seconds))
-
-    def observe(self, provider_id: str, status: RateLimitStatus | None) -> None:
-        """Take in the rate-limit status of an answer (each status once)."""
-        if status is None or status.observed_at <= 0:
-            return
-        if (
-            status.limit_requests is None
-            and status.remaining_requests is None
-            and not status.retry_after_s
-        ):
-            return
-        budget = self._budget(provider_id)
-        if status.observed_at <= budget.seen:
-            return
-        budget.seen = status.observed_at
-        now = self._clock()
-        at = now - max(0.0, self._wall() - status.observed_at)
-        if status.limit_requests:
-            budget.limit = status.limit_requests
-        if status.remaining_requests is not None:
-            budget.remaining = status.remaining_requests
-            budget.remaining_at = at
-            reset = status.reset_requests_s
-            budget.reset_at = at + (reset if reset is not None else self.period)
-        if status.retry_after_s:
-            budget.hold_until = max(budget.hold_until, at + status.retry_after_s)
-
-    def delay(self, provider_id: str) -> float:
-        """Seconds the next request to ``provider_id`` must wait (0: it may go now)."""
-        budget = self._budget(provider_id)
-        now = self._clock()
-        starts = budget.starts
-        while starts and starts[0] <= now - self.period:
-            starts.popleft()
-        wait = budget.hold_until - now
-        if budget.limit is not None and len(starts) >= budget.limit:
-            wait = max(wait, starts[-budget.limit] + self.period - now)
-        if budget.remaining is not None and budget.reset_at is not None:
-            if now >= budget.reset_at:
-                budget.remaining = None
-            else:
-                used = sum(1 for t in starts if t >= budget.remaining_at)
-                if used >= budget.remaining:
-                    wait = max(wait, budget.reset_at - now)
-        return max(0.0, wait)
-
-    async def acquire(
-        self, provider_id: str, on_wait: Callable[[float], None] | None = None
-    ) -> None:
-        """Wait until a request may go, then count it as started."""
-        while (wait := self.delay(provider_id)) > 0:
-            if on_wait is not None:
-                on_wait(wait)
-            await self._sleep(wait)
-        self._budget(provider_id).starts.append(self._clock())
-
-
-class _PacedClients:
-    """The client pool as one column's chat session sees it: each ``get`` passes the pacer
-    first (so a stopped column stops waiting too) and marks when the request goes."""
-
-    def __init__(self, pool: ClientPool, pacer: Pacer, column: Column) -> None:
-        self._pool = pool
-        self._pacer = pacer
-        self._column = column
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)  # everything but ``get`` is the pool's own
-
-    def profile(self, provider_id: str) -> ProviderProfile:
-        return self._pool.profile(provider_id)
-
-    async def get(self, provider_id: str) -> ApiClient:
-        client = await self._pool.get(provider_id)
-        self._pacer.observe(provider_id, client.last_rate_limit)
-        await self._pacer.acquire(provider_id, self._column.on_wait)
-        self._column.on_sent()
-        return client
-
-
-# --- columns ------------------------------------------------------------------------------
-
-
-class ColumnStatus(StrEnum):
-    PENDING = "pending"
-    WAITING = "waiting"  # held by the pacer
-    STREAMING = "streaming"
-    COMPLETE = "complete"
-    STOPPED = "stopped"
-    INTERRUPTED = "interrupted"
-    ERROR = "error"
-
-    @property
-    def active(self) -> bool:
-        return self in (ColumnStatus.PENDING, ColumnStatus.WAITING, ColumnStatus.STREAMING)
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One model of a run, with its own overrides of the shared parameters."""
-
-    target: Target
-    params: dict[str, Any] = field(default_factory=dict)
-    system_prompt: str | None = None  # None: the run's own
-
-    @property
-    def key(self) -> str:
-        return model_key(self.target.provider_id, self.target.model)
-
-
-def model_key(provider_id: str | None, model: str) -> str:
-    """How a model is named in votes and the leaderboard: ``provider/model``."""
-    return f"{provider_id}/{model}" if provider_id else model
-
-
-@dataclass(frozen=True)
-class ColumnFigures:
-    """What a column header shows; ``estimated`` while streaming (counted locally)."""
-
-    ttft_s: float | None = None
-    tokens: int = 0
-    tokens_per_s: float | None = None
-    cost: float | None = None
-    elapsed_s: float | None = None
-    estimated: bool = False
-
-
-@dataclass(eq=False)
-class Column:
-    """One column's live state. ``index`` is its place in the run (not on screen)."""
-
-    index: int
-    spec: ColumnSpec
-    answer_id: int
-    slot: int  # position on screen (shuffled in blind mode)
-    status: ColumnStatus = ColumnStatus.PENDING
-    message: Message | None = None  # the answer row (first saved, then final)
-    error: ErrorInfo | None = None
-    wait_s: float = 0.0
-    chunks: int = 0
-    price: ModelPrice | None = None
-    prompt_tokens: int = 0
-    started_at: float | None = None  # perf_counter when the request went
-    first_at: float | None = None
-    last_at: float | None = None
-    task: asyncio.Task[Any] | None = None
-    notify: Callable[[CompareEvent], None] | None = None
-
-    @property
-    def message_id(self) -> int | None:
-        return self.message.id if self.message is not None else None
-
-    @property
-    def text(self) -> str:
-        return self.message.text if self.message is not None else ""
-
-    def reset(self) -> None:
-        self.status, self.message, self.error, self.wait_s = ColumnStatus.PENDING, None, None, 0.0
-        self.chunks, self.started_at, self.first_at, self.last_at = 0, None, None, None
-
-    # called from the pacing client and the stream
-    def on_wait(self, seconds: float) -> None:
-        self.status, self.wait_s = ColumnStatus.WAITING, seconds
-        if self.notify is not None:
-            self.notify(ColumnWaiting(self.index, seconds))
-
-    def on_sent(self) -> None:
-        self.status, self.wait_s = ColumnStatus.STREAMING, 0.0
-        self.started_at = time.perf_counter()
-
-    def on_delta(self) -> None:
-        now = time.perf_counter()
-        if self.first_at is None:
-            self.first_at = now
-        self.last_at = now
-        self.chunks += 1
-
-    def figures(self, now: float | None = None) -> ColumnFigures:
-        """Final figures from the stored answer once it ended; live estimates before."""
-        message = self.message
-        if message is not None and message.status is not MessageStatus.STREAMING:
-            return figures_of(message)
-        if self.started_at is None:
-            return ColumnFigures()
-        now = time.perf_counter() if now is None else now
-        ttft = self.first_at - self.started_at if self.first_at is not None else None
-        rate = None
-        if self.first_at is not None and self.last_at is not None and self.chunks > 1:
-            span = self.last_at - self.first_at
-            rate = (self.chunks - 1) / span if span > 0 else None
-        cost = None
-        if self.price is not None and self.price.output_per_m is not None:
-            cost = self.chunks * self.price.output_per_m / 1e6
-            cost += self.prompt_tokens * (self.price.input_per_m or 0.0) / 1e6
-        return ColumnFigures(ttft, self.chunks, rate, cost, now - self.started_at, estimated=True)
-
-
-def figures_of(message: Message) -> ColumnFigures:
-    """A finished answer's measured figures."""
-    rate = None
-    if message.completion_tokens and message.latency_s and message.ttft_s is not None:
-        generating = message.latency_s - message.ttft_s
-        rate = message.completion_tokens / generating if generating > 0 else None
-    return ColumnFigures(
-        message.ttft_s,
-        message.completion_tokens or 0,
-        rate,
-        message.cost,
-        message.latency_s,
-        estimated=message.tokens_estimated,
-    )
-
-
-def column_status(message: Message | None) -> ColumnStatus:
-    if message is None:
-        return ColumnStatus.ERROR
-    return ColumnStatus(message.status.value)
-
-
-# --- events -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnStarted:
-    """The column's answer row exists (``message_id``); it waits for the pacer or streams."""
-
-    index: int
-    message_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnWaiting:
-    """The pacer holds the column's request for ``seconds`` (a known rate limit)."""
-
-    index: int
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnDelta:
-    index: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnFinished:
-    """The column ended: ``column.status`` says how; ``column.error`` in plain words."""
-
-    index: int
-
-
-CompareEvent = ColumnStarted | ColumnWaiting | ColumnDelta | ColumnFinished
-Listener = Callable[[CompareEvent], None]
-PriceOf = Callable[[Target], ModelPrice | None]
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -740,5 +469,7 @@ class Comparison:
             return None
 
     def _profile_price(self, target: Target) -> ModelPrice | None:
-        profile = self.clients.profile(target.provider_id)
-        return profile.price(target.model)
+        """The price every metered call uses: the live list's, else the profile's."""
+        from app.core.metered import price_of
+
+        return price_of(self.clients, target.provider_id, target.model)
