@@ -23,67 +23,37 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QMenu,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import log
-from app.api.profiles import ModelPrice, ProviderProfile
-from app.core.discovery import is_loopback
-from app.core.keys import KeySource, KeyStore, KeyStoreError, ResolvedKey
+from app.api import ModelPrice, ProviderProfile
+from app.core.connection import (
+    ClientFactory,
+    check_with_saved_key,
+    client_factory_for,
+    default_presets,
+)
+from app.core.keys import KeySource, KeyStore, KeyStoreError
 from app.core.models_cache import ModelsCache, price_from_listing
 from app.core.providers import ProviderRegistry
 from app.settings import Settings
 from app.ui.dialogs.common import named, note, object_named, set_tone
-from app.ui.dialogs.connection import ClientFactory, ModelLister, check_connection
-from app.ui.dialogs.provider_editor import EditorError, ProviderEditor
+from app.ui.dialogs.provider_editor import EditorError
+from app.ui.dialogs.provider_keys import KEY_HOME, describe_key, saved_message, visible_key
+from app.ui.dialogs.provider_pane import EditorPane
 from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.providers")
 
 NEW_ID = ""  # the list row id of a custom provider that is not saved yet
-
-
-def default_presets() -> list[ProviderProfile]:
-    """The bundled presets, or none when they cannot be read (the dialog still works)."""
-    try:
-        from app.api import load_presets
-
-        return list(load_presets())
-    except (ImportError, OSError, ValueError) as error:
-        _log.warning("provider presets unavailable: %s", error)
-        return []
-
-
-def client_factory_for(settings: Settings | None) -> ClientFactory:
-    """Clients for the test connection, honouring the user's proxy and (capped) timeout."""
-
-    def make(profile: ProviderProfile, key: str | None) -> ModelLister:
-        from app.api import ApiClient
-
-        timeout = min(settings.request_timeout, 20.0) if settings else 20.0
-        if is_loopback(profile.base_url):
-            # A local server is reached directly, never through the user's proxy; an
-            # explicit transport makes httpx ignore HTTP(S)_PROXY.
-            import httpx
-
-            direct: ModelLister = ApiClient(
-                profile, key, timeout=timeout, max_retries=0, transport=httpx.AsyncHTTPTransport()
-            )
-            return direct
-        proxy = settings.proxy_url if settings else None
-        client: ModelLister = ApiClient(profile, key, timeout=timeout, proxy=proxy, max_retries=0)
-        return client
-
-    return make
 
 
 class ProvidersDialog(QDialog):
@@ -161,41 +131,12 @@ class ProvidersDialog(QDialog):
         buttons.addWidget(self.remove_button)
         left_layout.addLayout(buttons)
 
-        self.editor = ProviderEditor()
-        self.empty_label = note(
-            "No provider yet. Use \u201cAdd provider\u201d to pick a known service, a local server, "
-            "or any OpenAI-compatible URL.",
-            "providersEmptyLabel",
-        )
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_add_button = named(
-            QPushButton("Choose a provider…"), "emptyAddProviderButton", "Choose a provider to add"
-        )
-        self.empty_page = object_named(QWidget(), "providersEmptyPage")
-        empty_layout = QVBoxLayout(self.empty_page)
-        empty_layout.addStretch(1)
-        empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.empty_add_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(1)
-        self.pages = object_named(QStackedWidget(), "providerPages")
-        self.pages.addWidget(self.empty_page)
-        self.pages.addWidget(self.editor)
-
-        self.confirm_bar = object_named(QFrame(), "removeConfirmBar")
-        self.confirm_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        confirm_layout = QHBoxLayout(self.confirm_bar)
-        confirm_layout.setContentsMargins(8, 4, 8, 4)
-        self.confirm_label = object_named(QLabel(), "removeConfirmLabel")
-        self.confirm_remove_button = named(
-            QPushButton("Remove"), "confirmRemoveButton", "Confirm removing the provider"
-        )
-        self.cancel_remove_button = named(
-            QPushButton("Keep"), "cancelRemoveButton", "Keep the provider"
-        )
-        confirm_layout.addWidget(self.confirm_label, 1)
-        confirm_layout.addWidget(self.confirm_remove_button)
-        confirm_layout.addWidget(self.cancel_remove_button)
-        self.confirm_bar.setVisible(False)
+        pane = EditorPane()
+        self.editor, self.pages, self.confirm_bar = pane.editor, pane.pages, pane.confirm_bar
+        self.empty_page, self.empty_label = pane.empty_page, pane.empty_label
+        self.empty_add_button, self.confirm_label = pane.empty_add_button, pane.confirm_label
+        self.confirm_remove_button = pane.confirm_remove_button
+        self.cancel_remove_button = pane.cancel_remove_button
 
         self.status_label = note("", "providersStatusLabel")
         self.status_label.setAccessibleName("Status")
@@ -209,15 +150,9 @@ class ProvidersDialog(QDialog):
         close = self.close_buttons.button(QDialogButtonBox.StandardButton.Close)
         named(close, "providersCloseButton", "Close the providers dialog")
 
-        right = object_named(QWidget(), "providerEditorPane")
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.pages, 1)
-        right_layout.addWidget(self.confirm_bar)
-
         splitter = object_named(QSplitter(Qt.Orientation.Horizontal), "providersSplitter")
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(pane)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([230, 700])
         splitter.setChildrenCollapsible(False)
@@ -448,14 +383,14 @@ class ProvidersDialog(QDialog):
             return  # the user moved on meanwhile
         if self.editor.key_edited:
             # The user typed a key while the keyring was answering: keep what they typed.
-            self.editor.key_source_label.setText(_describe_key(resolved, profile))
+            self.editor.key_source_label.setText(describe_key(resolved, profile))
             return
-        self.editor.set_key(_visible_key(resolved), _describe_key(resolved, profile))
+        self.editor.set_key(visible_key(resolved), describe_key(resolved, profile))
 
     async def _save_key(self, provider_id: str, key: str) -> None:
         try:
             where = await self.keys.set(provider_id, key)
-            message = _saved_message(where, bool(key), self._name_of(provider_id))
+            message = saved_message(where, bool(key), self._name_of(provider_id))
             tone = "ok" if where is KeySource.KEYRING or not key else "warning"
         except KeyStoreError as error:
             self.keys.remember(provider_id, key)
@@ -468,7 +403,7 @@ class ProvidersDialog(QDialog):
         if not shiboken6.isValid(self):
             return  # the dialog is gone; the key is stored all the same
         if self._editing_id() == provider_id:
-            self.editor.mark_key_saved(_KEY_HOME[where] if key else "No key saved.")
+            self.editor.mark_key_saved(KEY_HOME[where] if key else "No key saved.")
         self._show_status(message, tone)
         self.key_saved.emit(provider_id, where.value)
 
@@ -480,29 +415,18 @@ class ProvidersDialog(QDialog):
                 self._show_status(error.user_message, "warning")
 
     async def _test_connection(self, profile: ProviderProfile, typed_key: str) -> None:
+        owner = self._editing_id() or profile.id
         try:
-            key = typed_key or None
-            if key is None:
-                try:
-                    resolved = await self.keys.get(
-                        self._editing_id() or profile.id, profile.key_env
-                    )
-                except KeyStoreError as error:
-                    self.editor.show_test_result(error.user_message, "error", [])
-                    self.connection_tested.emit(profile.id, False, error.user_message)
-                    return
-                key = resolved.value if resolved is not None else None
-            if key is None and profile.key_required and profile.capabilities.model_list:
-                message = "No key yet: paste the provider's API key first."
-                self.editor.show_test_result(message, "error", [])
-                self.connection_tested.emit(profile.id, False, message)
-                return
-            result = await check_connection(profile, key, self.make_client)
+            result = await check_with_saved_key(
+                profile, typed_key, self.keys, owner, self.make_client
+            )
             if result.checked and self.on_call is not None:
-                self.on_call(self._editing_id() or profile.id, result.listing, result.error)
+                self.on_call(owner, result.listing, result.error)
         finally:
             self.editor.test_button.setEnabled(True)
-        if result.ok and not result.checked:
+        if not result.ok and not result.checked:
+            self.editor.show_test_result(result.headline, "error", [])
+        elif result.ok and not result.checked:
             self.editor.show_test_result(
                 f"{result.headline}\n{result.detail}", "plain", result.model_ids
             )
@@ -674,37 +598,3 @@ class ProvidersDialog(QDialog):
         if self._unsubscribe_registry is not None:
             self._unsubscribe_registry()
             self._unsubscribe_registry = None
-
-
-_KEY_HOME = {
-    KeySource.KEYRING: "Saved in the system keyring.",
-    KeySource.MEMORY: "Kept in memory only, until Palaver quits.",
-    KeySource.ENVIRONMENT: "Read from the environment.",
-}
-
-
-def _visible_key(resolved: ResolvedKey | None) -> str:
-    """Keys from the environment are used but not shown in (or saved from) the field."""
-    if resolved is None or resolved.source is KeySource.ENVIRONMENT:
-        return ""
-    return resolved.value
-
-
-def _describe_key(resolved: ResolvedKey | None, profile: ProviderProfile) -> str:
-    if resolved is None:
-        if not profile.key_required:
-            return "No key needed."
-        if profile.key_env:
-            return f"No key saved, and ${profile.key_env} is not set."
-        return "No key saved yet."
-    if resolved.source is not KeySource.ENVIRONMENT:
-        return _KEY_HOME[resolved.source]
-    return f"Using the key from ${resolved.env_var} ({resolved.masked}). A key typed here takes precedence."
-
-
-def _saved_message(where: KeySource, had_key: bool, name: str) -> str:
-    if not had_key:
-        return f"Key for {name} removed."
-    if where is KeySource.KEYRING:
-        return f"Key for {name} saved in the system keyring."
-    return f"No system keyring: the key for {name} is kept in memory only, until Palaver quits."

@@ -28,12 +28,12 @@ from pytestqt.qtbot import QtBot
 
 from app.api import ApiClient
 from app.api.profiles import Capabilities, Endpoint, ModelPrice, ProviderProfile
+from app.core.connection import check_connection
 from app.core.keys import KeyStore
 from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
 from app.settings import Settings
-from app.ui.dialogs.connection import check_connection
 from app.ui.dialogs.providers import ProvidersDialog, client_factory_for
 from tests.helpers.fixtures import TEST_API_KEY
 from tests.helpers.memory_keyring import MemoryKeyring

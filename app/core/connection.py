@@ -1,6 +1,7 @@
 """Test connection: list a provider's models and say what went wrong in plain words.
 
-No Qt here: :func:`check_connection` is a coroutine the dialog runs as an owned task, and
+The providers dialog and `palaver providers test` share it: :func:`check_connection` is a
+coroutine (the dialog runs it as an owned task), and
 :func:`describe_failure` turns the client's error tree into a headline plus a hint.
 """
 
@@ -12,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from app import log
 from app.api import Endpoint, ProviderProfile
+from app.core.discovery import is_loopback
+from app.core.keys import KeyStore, KeyStoreError
+from app.settings import Settings
+
+_log = log.get("core.connection")
 
 
 class ModelLister(Protocol):
@@ -39,6 +46,30 @@ class ConnectionResult:
     @property
     def model_ids(self) -> list[str]:
         return [str(getattr(m, "id", m)) for m in self.models]
+
+
+async def check_with_saved_key(
+    profile: ProviderProfile,
+    typed_key: str | None,
+    keys: KeyStore,
+    key_owner: str,
+    make_client: ClientFactory,
+) -> ConnectionResult:
+    """Test ``profile`` with ``typed_key``, else the key saved for ``key_owner`` (the
+    keyring or the profile's environment variable); a key that cannot be read, or none
+    where one is needed, is a failed result that says so."""
+    key = typed_key or None
+    if key is None:
+        try:
+            resolved = await keys.get(key_owner, profile.key_env)
+        except KeyStoreError as error:
+            return ConnectionResult(False, error.user_message, checked=False)
+        key = resolved.value if resolved is not None else None
+    if key is None and profile.key_required and profile.capabilities.model_list:
+        return ConnectionResult(
+            False, "No key yet: paste the provider's API key first.", checked=False
+        )
+    return await check_connection(profile, key, make_client)
 
 
 async def check_connection(
@@ -137,3 +168,37 @@ def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, s
     if isinstance(error, InsufficientCreditsError):
         return ("The key works, but the balance is empty (402).", said)
     return ("The provider answered with an error.", said)
+
+
+def default_presets() -> list[ProviderProfile]:
+    """The bundled presets, or none when they cannot be read (the dialog still works)."""
+    try:
+        from app.api import load_presets
+
+        return list(load_presets())
+    except (ImportError, OSError, ValueError) as error:
+        _log.warning("provider presets unavailable: %s", error)
+        return []
+
+
+def client_factory_for(settings: Settings | None) -> ClientFactory:
+    """Clients for the test connection, honouring the user's proxy and (capped) timeout."""
+
+    def make(profile: ProviderProfile, key: str | None) -> ModelLister:
+        from app.api import ApiClient
+
+        timeout = min(settings.request_timeout, 20.0) if settings else 20.0
+        if is_loopback(profile.base_url):
+            # A local server is reached directly, never through the user's proxy; an
+            # explicit transport makes httpx ignore HTTP(S)_PROXY.
+            import httpx
+
+            direct: ModelLister = ApiClient(
+                profile, key, timeout=timeout, max_retries=0, transport=httpx.AsyncHTTPTransport()
+            )
+            return direct
+        proxy = settings.proxy_url if settings else None
+        client: ModelLister = ApiClient(profile, key, timeout=timeout, proxy=proxy, max_retries=0)
+        return client
+
+    return make
