@@ -21,7 +21,9 @@ Palaver needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPL
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="palaver", description="Palaver: a desktop client for OpenAI-compatible APIs."
+        prog="palaver",
+        description="Palaver: a desktop client for OpenAI-compatible APIs. From the terminal: "
+        "palaver ask | models | usage | history | providers (each with --help).",
     )
     parser.add_argument(
         "--data-dir",
@@ -46,7 +48,26 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def command_in(argv: Sequence[str]) -> bool:
+    """True when ``argv`` names a terminal command (``palaver ask ...``), options first or not."""
+    from app.cli import COMMANDS
+
+    words = iter(argv)
+    for word in words:
+        if word == "--data-dir":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word in COMMANDS
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if command_in(argv):
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+        from app.cli.main import main as run_command
+
+        return run_command(argv)
     args = parse_args(argv)
     if not display_available():
         sys.stderr.write(NO_DISPLAY_MESSAGE)

@@ -32,13 +32,17 @@ def get(area: str) -> logging.Logger:
     return logging.getLogger(f"palaver.{area}")
 
 
-def setup(log_dir: Path | None, level: int = logging.INFO) -> None:
+def setup(log_dir: Path | None, level: int = logging.INFO, *, console: bool = True) -> None:
+    """Log to ``log_dir`` (rotating) and, unless ``console`` is off (the terminal
+    commands: stdout and stderr are the user's), to stderr."""
     root = logging.getLogger("palaver")
     root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
     # A windowed Windows build has no stderr at all.
-    handlers: list[logging.Handler] = [logging.StreamHandler()] if sys.stderr is not None else []
+    handlers: list[logging.Handler] = (
+        [logging.StreamHandler()] if console and sys.stderr is not None else []
+    )
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(

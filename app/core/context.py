@@ -64,18 +64,22 @@ class AppContext:
         problems = [p for p in (settings.problem, store.report.message, store.problem) if p]
         return cls(paths, settings, registry, keys, store, clients, problems)
 
-    async def fetch_model_lists(self) -> bool:
+    async def fetch_model_lists(self, *, force: bool = False, only: str | None = None) -> bool:
         """Fetch and cache the model list of every provider never fetched or fetched over a
         day ago (models and live prices change; each call goes in the usage ledger); True
-        when something new arrived. Offline, the cache stays as is."""
+        when something new arrived (``force``: every list; ``only``: that provider's).
+        Offline, the cache stays as is."""
         from app.api import ApiError
         from app.core.clients import ProviderUnavailable
         from app.core.metered import metered
 
         fetched = False
         for profile in self.registry.all():
+            if only is not None and profile.id != only:
+                continue
             cached = self.models.get(profile.id)
-            if not profile.capabilities.model_list or (cached is not None and not cached.stale):
+            fresh = cached is not None and not cached.stale and not force
+            if not profile.capabilities.model_list or fresh:
                 continue
             try:
                 async with metered(self.store, self.clients, profile.id, "models", "") as meter:

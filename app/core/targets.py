@@ -1,0 +1,40 @@
+"""Which model answers when nobody said: the chosen default, else the first chat model.
+
+The chat panel and ``palaver ask`` both start from here, so someone who just added a
+provider gets an answer instead of "No model chosen".
+"""
+
+from __future__ import annotations
+
+from app.core.chat import Target
+from app.core.models_cache import ModelsCache, model_facts
+from app.core.providers import ProviderRegistry
+from app.settings import Settings
+
+NOT_FOR_CHAT = (
+    "embed", "image", "dall-e", "flux", "diffusion", "sdxl", "tts", "speech", "whisper",
+    "transcri", "moderation", "rerank",
+)  # fmt: skip
+"""Words in a model's id or category that mark it as not a chat model."""
+
+
+def is_chat_model(model: str, category: str | None = None) -> bool:
+    """False for embedding, image, speech, transcription, moderation and rerank models."""
+    words = f"{model} {category or ''}".lower()
+    return not any(word in words for word in NOT_FOR_CHAT)
+
+
+def default_target(
+    settings: Settings, registry: ProviderRegistry, models: ModelsCache | None
+) -> Target | None:
+    """The saved default when its provider still exists; else the first provider's first
+    chat model (the models its profile names, then its fetched list); None without any."""
+    provider, model = settings.default_provider, settings.default_model
+    if provider and model and registry.get(provider) is not None:
+        return Target(provider, model)
+    for profile in registry.all():
+        cached = models.get(profile.id) if models is not None else None
+        for name in [*profile.models, *(cached.ids if cached is not None else [])]:
+            if is_chat_model(name, model_facts(profile, name, models).category):
+                return Target(profile.id, name)
+    return None
