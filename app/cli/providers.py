@@ -9,6 +9,7 @@ from typing import Any
 from app.api import ProviderProfile, load_presets
 from app.cli.common import CliError, emit_json, opened, table
 from app.core.connection import check_with_saved_key, client_factory_for
+from app.core.discovery import is_loopback
 from app.core.metered import record
 from app.core.providers import slug
 
@@ -59,7 +60,11 @@ def _new_profile(args: argparse.Namespace) -> ProviderProfile:
         profile = preset.model_copy(deep=True, update=update)
     elif args.base_url:
         name = args.name or args.base_url.split("//")[-1].split("/")[0]
-        profile = ProviderProfile(id=slug(name), name=name, base_url=args.base_url.rstrip("/"))
+        # A local server usually wants no key; one given (stdin or a variable) is used.
+        local = is_loopback(args.base_url) and not (args.key_stdin or args.key_env)
+        profile = ProviderProfile(
+            id=slug(name), name=name, base_url=args.base_url.rstrip("/"), key_required=not local
+        )
     else:
         raise CliError("Say what to add: --preset ID or --base-url URL.")
     if args.id:
