@@ -28,6 +28,7 @@ from tests.helpers.audio_env import dominant_frequency
 FakeFactory = Callable[..., FakeSoundDevice]
 
 
+@pytest.mark.slow
 async def test_ten_minute_recording_streams_to_disk_in_flat_memory(
     fake_sd: FakeFactory, tmp_path: Path
 ) -> None:

@@ -98,6 +98,7 @@ async def play_and_record(
     return recording, recorder
 
 
+@pytest.mark.slow
 async def test_a_tone_comes_back_at_its_pitch_and_level(tmp_path: Path) -> None:
     source = tone(440.0, 1.0, samplerate=44_100, amplitude=0.5, pad=0.3)
     recording, recorder = await play_and_record(Clip.from_array(source, 44_100), tmp_path / "t.wav")
@@ -111,6 +112,7 @@ async def test_a_tone_comes_back_at_its_pitch_and_level(tmp_path: Path) -> None:
     assert stats.queue_peak < stats.queue_capacity
 
 
+@pytest.mark.slow
 async def test_speech_comes_back_with_the_same_spectrum(tmp_path: Path, speech_wav: Path) -> None:
     speech = decode(speech_wav)
     padding = np.zeros((round(0.3 * speech.samplerate), 1), dtype=np.float32)

@@ -119,6 +119,7 @@ async def test_bad_inputs_say_why(ctx: AppContext, tmp_path: Path) -> None:
     assert ctx.store.list_transcriptions() == []
 
 
+@pytest.mark.slow
 async def test_provider_error_is_plain_and_in_the_ledger(ctx: AppContext, tmp_path: Path) -> None:
     source = _tone_file(tmp_path / "t.wav")
     with pytest.raises(TranscriptionError) as caught:

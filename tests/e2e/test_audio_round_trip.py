@@ -47,6 +47,7 @@ async def ctx(tmp_path: Path, openai_server: OpenAIServer) -> AsyncIterator[AppC
     await context.close()
 
 
+@pytest.mark.slow
 async def test_what_the_speech_tab_says_the_transcribe_tab_hears(
     qtbot, ctx: AppContext, sink_awake: None
 ) -> None:  # type: ignore[no-untyped-def]

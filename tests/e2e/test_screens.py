@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.xvfb
+@pytest.mark.slow
 def test_main_views_under_xvfb(tmp_path: Path) -> None:
     if shutil.which("xvfb-run") is None:
         pytest.skip("xvfb-run is not installed")

@@ -357,6 +357,7 @@ async def test_gallery_screenshot(qtbot, ctx: AppContext, shots: Path) -> None: 
 
 
 @pytest.mark.xvfb
+@pytest.mark.slow
 def test_gallery_screenshot_under_xvfb(tmp_path: Path) -> None:
     """The same grab in a real X server (skipped when xvfb-run is not installed)."""
     if shutil.which("xvfb-run") is None:

@@ -208,6 +208,7 @@ def sink_awake() -> Iterator[None]:
 
 @pytest.mark.audio
 @pytest.mark.parametrize("format", ["mp3", "wav", "flac", "opus", "pcm"])
+@pytest.mark.slow
 async def test_every_format_plays_to_the_end_through_the_sink(
     qtbot, ctx: AppContext, sink_awake: None, format: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -225,6 +226,7 @@ async def test_every_format_plays_to_the_end_through_the_sink(
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_playback_is_heard_on_the_monitor_and_pause_seek_stop_work(
     qtbot, ctx: AppContext, sink_awake: None, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -298,6 +300,7 @@ async def test_chat_read_aloud_keeps_the_clip_and_says_when_it_cannot_play(
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_chat_read_aloud_plays_through_the_sink(
     qtbot, ctx: AppContext, sink_awake: None
 ) -> None:  # type: ignore[no-untyped-def]

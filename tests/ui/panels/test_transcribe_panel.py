@@ -283,6 +283,7 @@ async def _play_into_sink(clip: Clip) -> None:
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_a_recorded_tone_is_transcribed_with_its_pitch(
     qtbot, ctx: AppContext, sink_awake: None
 ) -> None:  # type: ignore[no-untyped-def]
@@ -308,6 +309,7 @@ async def test_a_recorded_tone_is_transcribed_with_its_pitch(
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_recorded_speech_reaches_the_server_whole(
     qtbot, ctx: AppContext, sink_awake: None, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -336,6 +338,7 @@ async def test_recorded_speech_reaches_the_server_whole(
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_max_length_ends_the_recording_and_sends_it(
     qtbot, ctx: AppContext, sink_awake: None
 ) -> None:  # type: ignore[no-untyped-def]
@@ -352,6 +355,7 @@ async def test_max_length_ends_the_recording_and_sends_it(
 
 
 @pytest.mark.audio
+@pytest.mark.slow
 async def test_the_mic_button_dictates_into_a_text_box(
     qtbot, ctx: AppContext, sink_awake: None
 ) -> None:  # type: ignore[no-untyped-def]

@@ -151,6 +151,7 @@ async def test_429_shows_its_retry_after_countdown(qtbot, ctx: AppContext) -> No
     assert window.usage.providers_table.item(0, 8).text().startswith("429: retry in")
 
 
+@pytest.mark.slow
 async def test_a_429_the_client_waits_out_counts_down_meanwhile(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
     window = await _window(qtbot, ctx)
     ctx.settings.update(
