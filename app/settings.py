@@ -60,6 +60,7 @@ class Settings:
     theme: Theme = "system"
     proxy: str = PROXY_SYSTEM  # "system" (environment/OS), "none" (direct), or a proxy URL
     request_timeout: float = 60.0  # seconds, 5..3600
+    retry_budget: float = 90.0  # seconds one request may spend retrying in all, 0..3600
     font_size: int | None = None  # points, 6..48; None = system
     # Search by meaning and moderation (all off until the user turns them on).
     embeddings_provider: str | None = None  # a provider id
@@ -129,6 +130,8 @@ def _check(name: str, value: Any) -> Any:
         return _check_proxy(value)
     if name == "request_timeout":
         return float(_number(name, value, 5, 3600, "seconds"))
+    if name == "retry_budget":
+        return float(_number(name, value, 0, 3600, "seconds"))
     if name == "font_size":
         return None if value is None else int(_number(name, value, 6, 48, "points", whole=True))
     if name == "version":

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         ProviderProfile,
         RateLimitHeaders,
     )
-    from app.api.retry import RetryPolicy
+    from app.api.retry import RetryPolicy, reporting_waits
     from app.api.sse import SSEDecoder
     from app.api.streaming import ChatStream, CompletionStream, SpeechStream
     from app.api.types import (
@@ -118,6 +118,7 @@ _WHERE = {
     "RateLimitStatus": "app.api.types",
     "RequestValidationError": "app.api.errors",
     "RetryPolicy": "app.api.retry",
+    "reporting_waits": "app.api.retry",
     "SSEDecoder": "app.api.sse",
     "ServiceUnavailableError": "app.api.errors",
     "SpeechResult": "app.api.types",
@@ -203,5 +204,6 @@ __all__ = [
     "image_part",
     "load_presets",
     "parse_rate_limit",
+    "reporting_waits",
     "user_message",
 ]

@@ -35,7 +35,7 @@ from app.api.errors import (
 )
 from app.api.meta import parse_rate_limit, request_id
 from app.api.profiles import Endpoint, ProviderProfile
-from app.api.retry import RetryPolicy
+from app.api.retry import RetryPolicy, report_wait
 from app.api.types import CallMeta, RateLimitStatus, Usage
 from app.api.wire import Sent
 
@@ -153,15 +153,21 @@ class BaseClient:
         stream: bool = False,
     ) -> Sent:
         """Send with the retry policy; error statuses raise. A stream is returned open."""
+        # One key per logical request: every automatic retry below sends the same one, so
+        # a provider that already charged a timed-out call answers from its cache. A key
+        # the user set among the profile's headers is theirs: it is sent as it is.
+        own = next(
+            (v for k, v in self.profile.headers.items() if k.lower() == "idempotency-key"), None
+        )
         idem = (
-            str(uuid.uuid4())
+            own or str(uuid.uuid4())
             if method == "POST" and not stream and self.profile.idempotency
-            else None
+            else own
         )
         headers: dict[str, str] = {}
         if body is not None:
             headers.update(_JSON)
-        if idem:
+        if idem and own is None:
             headers["Idempotency-Key"] = idem
         if stream:
             headers["Accept"] = (
@@ -190,8 +196,12 @@ class BaseClient:
                 ) or (not stream and isinstance(exc, httpx.ReadError | httpx.WriteError))
                 if isinstance(error, TLSError):
                     retryable = False
-                if retryable and attempt <= self.max_retries:
-                    wait = policy.delay(attempt)
+                wait = policy.delay(attempt) or 0.0
+                if (
+                    retryable
+                    and attempt <= self.max_retries
+                    and policy.within_budget(time.perf_counter() - started, wait)
+                ):
                     _log.info(
                         "%s %s: %s; retry %d in %.2f s",
                         method,
@@ -200,7 +210,8 @@ class BaseClient:
                         attempt,
                         wait or 0,
                     )
-                    await _sleep(wait or 0)
+                    report_wait(wait, f"{request.url.host} unreachable; trying again")
+                    await _sleep(wait)
                     continue
                 raise error from exc
             except httpx.HTTPError as exc:  # too many redirects, undecodable body, ...
@@ -237,23 +248,28 @@ class BaseClient:
                 request_id=request_id(response.headers),
                 provider=self.profile.name,
             )
-            if attempt <= self.max_retries and policy.should_retry(
-                response.status_code, response.headers, streaming=stream
+            if (
+                attempt <= self.max_retries
+                and response.status_code not in self.profile.no_retry_statuses
+                and policy.should_retry(response.status_code, response.headers, streaming=stream)
             ):
                 retry_after = error.retry_after if isinstance(error, RateLimitError) else None
                 if retry_after is None and response.status_code >= 500:
                     retry_after = parse_retry_after(response.headers)
-                wait = policy.delay(attempt, retry_after)
-                if wait is not None:
+                retry_wait = policy.delay(attempt, retry_after)
+                if retry_wait is not None and policy.within_budget(
+                    time.perf_counter() - started, retry_wait
+                ):
                     _log.info(
                         "%s %s: %d; retry %d in %.2f s",
                         method,
                         endpoint,
                         response.status_code,
                         attempt,
-                        wait,
+                        retry_wait,
                     )
-                    await _sleep(wait)
+                    report_wait(retry_wait, _wait_reason(response.status_code))
+                    await _sleep(retry_wait)
                     continue
             _log.info("%s %s failed: %d %s", method, endpoint, response.status_code, error.message)
             raise error
@@ -462,3 +478,9 @@ def transport_error(exc: httpx.TransportError, url: httpx.URL, timeout: float) -
     if isinstance(exc, httpx.RemoteProtocolError):
         return ApiConnectionError(f"{where} closed the connection without an answer ({text}).")
     return ApiConnectionError(f"{where}: {text.rstrip('.')}.")
+
+
+def _wait_reason(status: int) -> str:
+    if status == 429:
+        return "rate limited (429); trying again"
+    return f"the provider answered {status}; trying again"

@@ -167,6 +167,15 @@ class ProviderProfile(BaseModel):
     dashboard_url: str | None = None
     docs_url: str | None = None
     rate_limit_headers: RateLimitHeaders = Field(default_factory=RateLimitHeaders)
+    needs_base_url: bool = Field(
+        default=False,
+        description="a preset whose documentation names no host: the user enters it when adding",
+    )
+    no_retry_statuses: list[int] = Field(
+        default_factory=list,
+        description="statuses never retried: the provider documents them as final "
+        "(e.g. a 504 after its own upstream time-out)",
+    )
     idempotency: bool = Field(
         default=True, description="send an Idempotency-Key on non-streaming POSTs (safe retries)"
     )
@@ -187,7 +196,9 @@ class ProviderProfile(BaseModel):
         return f"{parts.scheme}://{parts.netloc}"
 
     def url(self, endpoint: Endpoint, **params: str) -> str:
-        """The absolute URL of ``endpoint`` for this provider."""
+        """The absolute URL of ``endpoint`` for this provider: a relative path resolves
+        against the base URL, path included (a reverse proxy's prefix is kept); a path
+        starting with ``/`` is host-absolute; a full URL is used as it is."""
         path = self.paths.get(endpoint, DEFAULT_PATHS[endpoint]).format(**params)
         if path.startswith(("http://", "https://")):
             return path

@@ -6,6 +6,12 @@ first byte (connection failures and 429). Never: other 4xx (the same request wou
 same way), 409 (an idempotency conflict), cancellation. A server may say
 ``x-should-retry: true|false``, which wins.
 
+A request never spends more than ``budget`` seconds retrying in all (a wait that would
+pass it is not started: the error is raised at once), and a status the provider documents
+as final (``ProviderProfile.no_retry_statuses``, e.g. seed 004's "3-minute upstream limit"
+504) is never retried. Every wait is announced first to the ``on_wait`` reporter of the
+caller's context (:func:`reporting_waits`), so a screen can count it down.
+
 Waits grow exponentially with jitter (``base * 2**(attempt-1)``, capped at ``max_delay``,
 minus up to 25 %), and a ``Retry-After`` (or ``retry-after-ms``) is honoured exactly when it
 is at most ``max_retry_after`` seconds; a longer one is not waited for: the error is raised
@@ -15,10 +21,34 @@ at once so the person can decide.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "WaitReporter", "report_wait", "reporting_waits"]
+
+WaitReporter = Callable[[float, str], None]
+"""Told ``(seconds, reason)`` before the client waits to try again."""
+
+_reporter: ContextVar[WaitReporter | None] = ContextVar("palaver_wait_reporter", default=None)
+
+
+@contextmanager
+def reporting_waits(reporter: WaitReporter | None) -> Iterator[None]:
+    """Within this block (and the tasks it starts), the client's waits go to ``reporter``."""
+    token = _reporter.set(reporter)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
+
+
+def report_wait(seconds: float, reason: str) -> None:
+    reporter = _reporter.get()
+    if reporter is not None:
+        reporter(seconds, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +57,11 @@ class RetryPolicy:
     max_delay: float = 8.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
+    budget: float = 90.0
+    """Seconds a request may spend in all before it gives up retrying."""
+
+    def within_budget(self, elapsed: float, wait: float) -> bool:
+        return elapsed + wait <= self.budget
 
     def should_retry(self, status: int, headers: Any, *, streaming: bool) -> bool:
         hint = (headers.get("x-should-retry") or "").lower() if headers is not None else ""

@@ -53,8 +53,14 @@ def _new_profile(args: argparse.Namespace) -> ProviderProfile:
         if preset is None:
             raise CliError(f"No preset “{args.preset}”; known: {', '.join(sorted(presets))}.")
         update: dict[str, Any] = {}
+        if preset.needs_base_url and not args.base_url:
+            raise CliError(
+                f"The documentation of “{preset.name}” names no host: pass --base-url with "
+                "the address your provider gave you."
+            )
         if args.base_url:
             update["base_url"] = args.base_url.rstrip("/")
+            update["needs_base_url"] = False
         if args.name:
             update["name"] = args.name
         profile = preset.model_copy(deep=True, update=update)

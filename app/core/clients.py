@@ -84,19 +84,23 @@ class ClientPool:
         settings = self._settings.get()
         # The key is part of the identity so a changed key gets a new client; it is compared,
         # never logged.
-        identity = (profile.model_dump_json(), key, settings.proxy, settings.request_timeout)
+        identity = (
+            profile.model_dump_json(), key, settings.proxy, settings.request_timeout,
+            settings.retry_budget,
+        )  # fmt: skip
         current = self._clients.get(provider_id)
         if current is not None and current[1] == identity:
             return current[0]
         if current is not None:
             self._retired.append(current[0])
         transport = self._transport_factory(profile) if self._transport_factory else None
-        from app.api import ApiClient
+        from app.api import ApiClient, RetryPolicy
 
         client = ApiClient(
             profile,
             key,
             timeout=float(settings.request_timeout),
+            retry_policy=RetryPolicy(budget=settings.retry_budget),
             proxy=settings.proxy_url,
             trust_env=settings.use_system_proxy,
             transport=transport,

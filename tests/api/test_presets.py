@@ -40,7 +40,7 @@ def test_seed_providers() -> None:
         and seed2.capabilities.completions
         and seed2.capabilities.embeddings
     )
-    assert seed2.image_size(1024, 1024) == "1024*1024" and "confirm" in seed2.name.lower()
+    assert seed2.image_size(1024, 1024) == "1024*1024" and seed2.needs_base_url
     spafe = preset("spafe")
     assert spafe.base_url == "https://api.spafe.ru/api/v1" and not spafe.key_required
     assert spafe.stream_usage == "never" and "flux" in spafe.chat_image_models

@@ -490,6 +490,8 @@ class ProviderEditor(QTabWidget):
         data.update(
             name=name,
             base_url=base_url,
+            # The host asked for when the preset was added is known once it is changed.
+            needs_base_url=self._original.needs_base_url and base_url == self._original.base_url,
             kind=self.kind_combo.currentData(),
             key_required=self.key_required_check.isChecked(),
             key_env=self.key_env_edit.text().strip() or None,

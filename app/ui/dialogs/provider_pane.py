@@ -3,19 +3,25 @@ provider yet, and the bar that confirms removing one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from app.api import ProviderProfile
 from app.ui.dialogs.common import named, note, object_named
 from app.ui.dialogs.provider_editor import ProviderEditor
+
+NEW_ID = ""  # the list row id of a custom provider that is not saved yet
 
 
 class EditorPane(QWidget):
@@ -64,3 +70,25 @@ class EditorPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages, 1)
         layout.addWidget(self.confirm_bar)
+
+
+def add_menu(parent: QWidget, presets: Sequence[ProviderProfile]) -> QMenu:
+    """The Add provider menu: presets by kind (hosted, local, others), then a custom URL."""
+    menu = QMenu(parent)
+    menu.setObjectName("addProviderMenu")
+    menu.setAccessibleName("Add provider")
+    groups = (("hosted", "Hosted services"), ("local", "Local servers"), ("custom", "Others"))
+    for kind, title in groups:
+        members = [p for p in presets if p.kind == kind]
+        if not members:
+            continue
+        menu.addSection(title)
+        for preset in members:
+            action = menu.addAction(preset.name)
+            action.setObjectName(f"addPreset_{preset.id}")
+            action.setData(preset.id)
+    menu.addSeparator()
+    custom = menu.addAction("Custom OpenAI-compatible URL…")
+    custom.setObjectName("addCustomProvider")
+    custom.setData(NEW_ID)
+    return menu

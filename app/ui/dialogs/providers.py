@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
-    QMenu,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -47,13 +46,11 @@ from app.settings import Settings
 from app.ui.dialogs.common import named, note, object_named, set_tone
 from app.ui.dialogs.provider_editor import EditorError
 from app.ui.dialogs.provider_keys import KEY_HOME, describe_key, saved_message, visible_key
-from app.ui.dialogs.provider_pane import EditorPane
+from app.ui.dialogs.provider_pane import NEW_ID, EditorPane, add_menu
 from app.ui.errors import failure_text
 from app.ui.tasks import TaskOwner
 
 _log = log.get("ui.providers")
-
-NEW_ID = ""  # the list row id of a custom provider that is not saved yet
 
 
 class ProvidersDialog(QDialog):
@@ -123,7 +120,7 @@ class ProvidersDialog(QDialog):
         self.provider_list.setMinimumWidth(200)
         left_layout.addWidget(self.provider_list, 1)
         self.add_button = named(QPushButton("Add provider"), "addProviderButton", "Add provider")
-        self.add_menu = self._build_add_menu()
+        self.add_menu = add_menu(self, self.presets)
         self.add_button.setMenu(self.add_menu)
         self.remove_button = named(QPushButton("Remove"), "removeProviderButton", "Remove provider")
         buttons = QHBoxLayout()
@@ -168,26 +165,6 @@ class ProvidersDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
 
-    def _build_add_menu(self) -> QMenu:
-        menu = QMenu(self)
-        menu.setObjectName("addProviderMenu")
-        menu.setAccessibleName("Add provider")
-        groups = (("hosted", "Hosted services"), ("local", "Local servers"), ("custom", "Others"))
-        for kind, title in groups:
-            members = [p for p in self.presets if p.kind == kind]
-            if not members:
-                continue
-            menu.addSection(title)
-            for preset in members:
-                action = menu.addAction(preset.name)
-                action.setObjectName(f"addPreset_{preset.id}")
-                action.setData(preset.id)
-        menu.addSeparator()
-        custom = menu.addAction("Custom OpenAI-compatible URL…")
-        custom.setObjectName("addCustomProvider")
-        custom.setData(NEW_ID)
-        return menu
-
     def _connect_signals(self) -> None:
         self.add_menu.triggered.connect(self.on_add_menu_triggered)
         self.empty_add_button.clicked.connect(self.on_empty_add_clicked)
@@ -215,10 +192,21 @@ class ProvidersDialog(QDialog):
             profile = self.registry.add_preset(preset)
         self._refresh_list()
         self._select(profile.id)
-        self._show_status(f"Added {profile.name}. Enter its key if it needs one, then Save.", "ok")
         self.provider_saved.emit(profile.id)
-        if profile.key_required:
-            self.editor.key_edit.setFocus()
+        if profile.needs_base_url:
+            self._show_status(
+                f"Added {profile.name}. Its documentation names no host: enter the base URL "
+                "your provider gave you, check it with Test connection, then Save.",
+                "warning",
+            )
+            self.editor.base_url_edit.setFocus()
+            self.editor.base_url_edit.selectAll()
+        else:
+            self._show_status(
+                f"Added {profile.name}. Enter its key if it needs one, then Save.", "ok"
+            )
+            if profile.key_required:
+                self.editor.key_edit.setFocus()
         return profile
 
     def start_custom(self) -> None:

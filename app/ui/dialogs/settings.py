@@ -105,6 +105,13 @@ class SettingsDialog(QDialog):
         form.addRow("Theme", self.theme_combo)
         form.addRow("Proxy", proxy_row)
         form.addRow("Request timeout", self.timeout_spin)
+        self.retry_budget_spin = named(
+            QSpinBox(), "retryBudgetSpin", "Retry budget in seconds",
+            "How long one request may keep retrying (429 waits, 5xx, dropped connections)",
+        )  # fmt: skip
+        self.retry_budget_spin.setRange(0, 3600)
+        self.retry_budget_spin.setSuffix(" s")
+        form.addRow("Give up retrying after", self.retry_budget_spin)
         form.addRow("Font size", self.font_spin)
 
         self.message_label = note("", "settingsMessageLabel")
@@ -145,6 +152,9 @@ class SettingsDialog(QDialog):
         self.proxy_combo.activated.connect(self.on_proxy_mode_activated)
         self.proxy_edit.editingFinished.connect(self.on_proxy_url_finished)
         self.timeout_spin.valueChanged.connect(self.on_timeout_changed)
+        self.retry_budget_spin.valueChanged.connect(
+            lambda value: self._apply(retry_budget=float(value))
+        )
         self.font_spin.valueChanged.connect(self.on_font_size_changed)
         self.reset_button.clicked.connect(self.on_reset_clicked)
         self.providers_button.clicked.connect(self.providers_requested)
@@ -183,6 +193,7 @@ class SettingsDialog(QDialog):
                 self.proxy_edit.setText(settings.proxy)
             self.proxy_edit.setEnabled(mode == "url")
             self.timeout_spin.setValue(round(settings.request_timeout))
+            self.retry_budget_spin.setValue(round(settings.retry_budget))
             self.font_spin.setValue(settings.font_size or FONT_SYSTEM)
         finally:
             self._loading = False
