@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         ProviderProfile,
         RateLimitHeaders,
     )
-    from app.api.retry import RetryPolicy, reporting_waits
+    from app.api.retry import RetryPolicy, reporting_waits, wait_words
     from app.api.sse import SSEDecoder
     from app.api.streaming import ChatStream, CompletionStream, SpeechStream
     from app.api.types import (
@@ -119,6 +119,7 @@ _WHERE = {
     "RequestValidationError": "app.api.errors",
     "RetryPolicy": "app.api.retry",
     "reporting_waits": "app.api.retry",
+    "wait_words": "app.api.retry",
     "SSEDecoder": "app.api.sse",
     "ServiceUnavailableError": "app.api.errors",
     "SpeechResult": "app.api.types",
@@ -206,4 +207,5 @@ __all__ = [
     "parse_rate_limit",
     "reporting_waits",
     "user_message",
+    "wait_words",
 ]

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RetryPolicy", "WaitReporter", "report_wait", "reporting_waits"]
+__all__ = ["RetryPolicy", "WaitReporter", "report_wait", "reporting_waits", "wait_words"]
 
 WaitReporter = Callable[[float, str], None]
 """Told ``(seconds, reason)`` before the client waits to try again."""
@@ -43,6 +43,11 @@ def reporting_waits(reporter: WaitReporter | None) -> Iterator[None]:
         yield
     finally:
         _reporter.reset(token)
+
+
+def wait_words(seconds: float) -> str:
+    """``0.2 s``, ``7 s``, ``42 s``: how long a wait is, for a status line."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{round(seconds, 1):g} s"
 
 
 def report_wait(seconds: float, reason: str) -> None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from app.api import reporting_waits, wait_words
 from app.cli.common import CliError, emit_json, opened
 from app.core.chat import AnswerDelta, AnswerFinished, ChatSession, Target
 from app.core.context import AppContext
@@ -47,6 +48,14 @@ def _target(ctx: AppContext, args: argparse.Namespace, conversation: Any) -> Tar
     return fallback
 
 
+def _say_wait(seconds: float, why: str) -> None:
+    print(
+        f"palaver: waiting {wait_words(seconds)} ({why}); Ctrl+C stops.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 async def run(args: argparse.Namespace) -> int:
     text = " ".join(args.text).strip() or (
         sys.stdin.read().strip() if not sys.stdin.isatty() else ""
@@ -75,12 +84,13 @@ async def run(args: argparse.Namespace) -> int:
             system_prompt=conversation.system_prompt if conversation else "",
         )
         finished: AnswerFinished | None = None
-        async for event in session.send(text, target):
-            if isinstance(event, AnswerDelta) and not as_json:
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
-            elif isinstance(event, AnswerFinished):
-                finished = event
+        with reporting_waits(_say_wait):
+            async for event in session.send(text, target):
+                if isinstance(event, AnswerDelta) and not as_json:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif isinstance(event, AnswerFinished):
+                    finished = event
         assert finished is not None
         message = finished.message
         if as_json:

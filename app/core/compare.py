@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app import log
-from app.api import ModelPrice, RateLimitError
+from app.api import ModelPrice, RateLimitError, reporting_waits
 from app.api.types import estimate_tokens
 from app.core.chat import (
     TITLE_LENGTH,
@@ -353,18 +353,20 @@ class Comparison:
             system_prompt=self.system_prompt if spec.system_prompt is None else spec.system_prompt,
         )
         try:
-            async for event in session.answer(self.prompt, spec.target):
-                if isinstance(event, AnswerDelta):
-                    column.on_delta()
-                    self._emit(ColumnDelta(index, event.text))
-                elif isinstance(event, MessageSaved):
-                    column.message = event.message
-                    self._emit(ColumnStarted(index, event.message.id))
-                    await self.store.update_comparison_answer(
-                        column.answer_id, message_id=event.message.id
-                    )
-                elif isinstance(event, AnswerFinished):
-                    self._finished(column, event.message, event.error)
+            # The client's own waits (Retry-After, backoff) count down in the column too.
+            with reporting_waits(lambda seconds, _why: column.on_wait(seconds)):
+                async for event in session.answer(self.prompt, spec.target):
+                    if isinstance(event, AnswerDelta):
+                        column.on_delta()
+                        self._emit(ColumnDelta(index, event.text))
+                    elif isinstance(event, MessageSaved):
+                        column.message = event.message
+                        self._emit(ColumnStarted(index, event.message.id))
+                        await self.store.update_comparison_answer(
+                            column.answer_id, message_id=event.message.id
+                        )
+                    elif isinstance(event, AnswerFinished):
+                        self._finished(column, event.message, event.error)
         except asyncio.CancelledError:
             await asyncio.shield(self._settle(column, MessageStatus.STOPPED, None))
             raise

@@ -108,6 +108,8 @@ class Column:
         self.started_at = time.perf_counter()
 
     def on_delta(self) -> None:
+        if self.status is ColumnStatus.WAITING:  # a retried request is answering
+            self.status, self.wait_s = ColumnStatus.STREAMING, 0.0
         now = time.perf_counter()
         if self.first_at is None:
             self.first_at = now

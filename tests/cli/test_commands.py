@@ -196,3 +196,17 @@ def test_the_terminal_commands_never_load_qt(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_ask_says_how_long_it_waits_when_rate_limited_then_answers(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    server: OpenAIServer,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    added(capsys, tmp_path, server)
+    code, out, err = run(
+        capsys, tmp_path, "ask", "--model", "gpt-test?fault=429&times=1&retry_after=1", "Hi there"
+    )
+    assert code == 0 and "Hi there" in out
+    assert "palaver: waiting 1 s (rate limited (429); trying again)" in err

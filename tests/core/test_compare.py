@@ -18,6 +18,7 @@ from app.core.compare import (
     ColumnSpec,
     ColumnStarted,
     ColumnStatus,
+    ColumnWaiting,
     CompareEvent,
     Comparison,
     Pacer,
@@ -363,3 +364,19 @@ async def test_attachments_reach_every_column(ctx: AppContext, openai_server: Op
     bodies = [r.json for r in openai_server.requests if r.model in ("a?tokens=3", "b?tokens=3")]
     assert len(bodies) == 2
     assert all("alpha beta" in b["messages"][-1]["content"] for b in bodies)
+
+
+async def test_a_rate_limited_column_counts_the_clients_wait_down(ctx: AppContext) -> None:
+    """The client's own Retry-After wait shows in its column (status waiting, seconds)."""
+    events: list[CompareEvent] = []
+    specs = [
+        ColumnSpec(Target("local", "gpt-test?fault=429&times=1&retry_after=1")),
+        ColumnSpec(Target("local", "gpt-test")),
+    ]
+    comparison = await Comparison.create(
+        ctx.store, ctx.clients, "Wait for it", specs, listener=events.append
+    )
+    await comparison.run()
+    waits = [e for e in events if isinstance(e, ColumnWaiting)]
+    assert [(w.index, round(w.seconds)) for w in waits] == [(0, 1)]
+    assert [c.status for c in comparison.columns] == [ColumnStatus.COMPLETE] * 2

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
+from app.api import reporting_waits, wait_words
 from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
@@ -494,6 +495,10 @@ class ChatPanel(QWidget):
         self.tasks.cancel("moderate")
         self.tasks.cancel("answer")
 
+    def on_answer_waiting(self, seconds: float, why: str) -> None:
+        """The client waits before trying again: say how long, and how to stop."""
+        self.status_changed.emit(f"Waiting {wait_words(seconds)}: {why}. Esc stops the answer.")
+
     def _moderate_answer(self, message: Message) -> None:
         check = chat_moderation.answer_check(self.ctx, message)
         if check is not None:
@@ -511,24 +516,25 @@ class ChatPanel(QWidget):
         started = time.perf_counter()
         new_conversation = self.session.conversation_id is None
         try:
-            async for event in events:
-                # _display adds what a row may have gained: branches (n > 1), images.
-                self.presenter.on_chat_event(event)
-                if isinstance(event, MessageSaved):
-                    if event.message.role == "user" and self._prompt_verdict is not None:
-                        pending, self._prompt_verdict = self._prompt_verdict, None
-                        self.tasks.start(
-                            "moderation-keep",
-                            self._keep_verdict(event.message.id, pending, "Prompt"),
-                        )
-                    if new_conversation and self.session.conversation_id is not None:
-                        new_conversation = False
-                        self.conversation_changed.emit(self.session.conversation_id)
-                elif isinstance(event, AnswerFinished):
-                    if event.error is not None:
-                        self.status_changed.emit(event.error.message)
-                    else:
-                        self._moderate_answer(event.message)
+            with reporting_waits(self.on_answer_waiting):
+                async for event in events:
+                    # _display adds what a row may have gained: branches (n > 1), images.
+                    self.presenter.on_chat_event(event)
+                    if isinstance(event, MessageSaved):
+                        if event.message.role == "user" and self._prompt_verdict is not None:
+                            pending, self._prompt_verdict = self._prompt_verdict, None
+                            self.tasks.start(
+                                "moderation-keep",
+                                self._keep_verdict(event.message.id, pending, "Prompt"),
+                            )
+                        if new_conversation and self.session.conversation_id is not None:
+                            new_conversation = False
+                            self.conversation_changed.emit(self.session.conversation_id)
+                    elif isinstance(event, AnswerFinished):
+                        if event.error is not None:
+                            self.status_changed.emit(event.error.message)
+                        else:
+                            self._moderate_answer(event.message)
         except asyncio.CancelledError:
             # Stopped: the session saved the partial answer as "stopped"; show that row.
             stopped = self.presenter.message_id

@@ -72,11 +72,15 @@ def _has_text(panel: ChatPanel) -> bool:
 
 async def test_one_429_is_retried_by_itself(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
     panel = await _panel(qtbot, ctx, "gpt-test?fault=429&times=1&retry_after=0.2")
+    statuses: list[str] = []
+    panel.status_changed.connect(statuses.append)
     panel.composer.set_text("hi")
     panel.composer.on_send_clicked()
     await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2, 20)
     answer = panel.view.message(panel.view.message_ids()[1])
     assert answer is not None and answer.status is Status.COMPLETE
+    # The wait was said, not silent.
+    assert any(s.startswith("Waiting 0.2 s: rate limited (429)") for s in statuses), statuses
 
 
 async def test_persistent_429_shows_rate_limit_inline(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
