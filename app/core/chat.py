@@ -238,9 +238,9 @@ class ChatSession:
                 self.store, self.clients, target.provider_id, "chat", target.model,
                 conversation_id=conversation_id, message_id=answer.id,
             ) as meter:  # fmt: skip
+                stream: ChatStream | CompletionStream | None = None
                 try:
                     profile = self.clients.profile(target.provider_id)
-                    stream: ChatStream | CompletionStream
                     if self.mode == "completion":
                         stream = meter.client.stream_complete(
                             target.model, prompt.text, **self._completion_params()
@@ -274,9 +274,13 @@ class ChatSession:
                         )  # fmt: skip
                 except asyncio.CancelledError:
                     # Save what arrived as "stopped" even while being cancelled, then let it
-                    # through (the meter writes the stopped call).
+                    # through (the meter writes the stopped call, billed for what arrived).
+                    arrived = stream.result if stream is not None else None
+                    meter.stopped(arrived)
                     await asyncio.shield(
-                        self._finish(answer, text, MessageStatus.STOPPED, None, started)
+                        self._finish(
+                            answer, text, MessageStatus.STOPPED, arrived, started, cost=meter.cost
+                        )
                     )
                     raise
                 except StreamInterruptedError as exc:
@@ -285,7 +289,7 @@ class ChatSession:
                     info = ErrorInfo.from_exception(exc)
                     final = await self._finish(
                         answer, partial or text, MessageStatus.INTERRUPTED, exc.partial, started,
-                        info,
+                        info, cost=meter.cost,
                     )  # fmt: skip
                 except (ApiError, ProviderUnavailable) as exc:
                     meter.fail(exc)

@@ -102,16 +102,18 @@ def ledger_entry(
     message_id: int | None = None,
 ) -> LedgerEntry:
     """One ledger row: ``ok``, or with ``error`` ``<status>:<Type>`` (``error:`` by default),
-    or ``status`` as given (``stopped``). Only an ``ok`` call is priced; a failed or stopped
-    one is billed nothing we know of."""
+    or ``status`` as given (``stopped``). A call is priced by what it used: a dropped,
+    stopped or failed stream is billed for the tokens that arrived (the provider charges
+    them; estimated when it sent no usage), a call that used nothing costs nothing."""
     usage = usage or (meta.usage if meta is not None else None)
     prompt = usage.prompt_tokens if usage else 0
     completion = usage.completion_tokens if usage else 0
     cost: float | None = 0.0
     if error is not None:
         status = f"{status or 'error'}:{type(error).__name__}"
-    elif status is None or status == "ok":
+    elif status is None:
         status = "ok"
+    if status == "ok" or prompt or completion:
         cost = call_cost(
             price, endpoint, prompt_tokens=prompt, completion_tokens=completion,
             characters=characters, audio_seconds=audio_seconds, images=images, per_image=per_image,
@@ -258,6 +260,10 @@ class Meter:
         ``<status>:<Type>``; ``result`` is what arrived before (tokens of a broken stream)."""
         return self._settle(status, result, None, error)
 
+    def stopped(self, result: Any = None) -> LedgerEntry:
+        """The user stopped the call; ``result`` is what arrived (its tokens are billed)."""
+        return self._settle("stopped", result, None, None)
+
     def _settle(
         self, status: str, result: Any, usage: Usage | None, error: BaseException | None
     ) -> LedgerEntry:
@@ -274,7 +280,7 @@ class Meter:
             latency = self.elapsed
         self.entry = ledger_entry(
             self.provider_id, self.endpoint, self.model, status=status,
-            price=self.price if status == "ok" else None, meta=meta, usage=usage, error=error,
+            price=self.price, meta=meta, usage=usage, error=error,
             characters=self.characters, audio_seconds=self.audio_seconds, images=images,
             per_image=self.per_image, latency_s=latency, conversation_id=self.conversation_id,
             message_id=self.message_id,

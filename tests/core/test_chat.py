@@ -209,3 +209,32 @@ async def test_text_completion_mode_uses_the_completions_endpoint(
     assert request.path.endswith("/completions") and "chat" not in request.path
     assert request.json["prompt"] == "Once upon a time" and request.json["temperature"] == 0.2
     assert "response_format" not in request.json and "mode" not in request.json
+
+
+async def test_dropped_and_stopped_answers_are_costed_from_what_arrived(
+    ctx: AppContext,
+) -> None:
+    """The provider bills the tokens it sent before a drop or a stop; so does the ledger."""
+    dropped, slow = "gpt-test?tokens=60&fault=drop&drop_after=20", "gpt-test?tokens=400&rate=100"
+    ctx.models.put(
+        "local", [{"id": m, "pricing": {"input": 2.0, "output": 10.0}} for m in (dropped, slow)]
+    )
+    session = ChatSession(ctx.store, ctx.clients)
+    events = await _collect(session.send("Tell me a story", Target("local", dropped)))
+    answer = next(e for e in events if isinstance(e, AnswerFinished)).message
+    assert answer.status is MessageStatus.INTERRUPTED and answer.text
+    assert answer.cost is not None and answer.cost > 0
+
+    task = asyncio.create_task(_collect(session.send("Another story", Target("local", slow))))
+    await asyncio.sleep(0.6)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = {row["status"]: row for row in await ctx.store.usage_entries()}
+    stopped = rows["stopped"]
+    assert stopped["completion_tokens"] > 0 and stopped["estimated"]
+    assert stopped["cost"] == pytest.approx(
+        (stopped["prompt_tokens"] * 2.0 + stopped["completion_tokens"] * 10.0) / 1e6
+    )
+    interrupted = next(r for s, r in rows.items() if s.startswith("interrupted"))
+    assert interrupted["cost"] and interrupted["cost"] > 0
