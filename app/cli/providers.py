@@ -31,6 +31,11 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     actions.add_parser("presets", parents=[common], help="the presets you can add")
     test = actions.add_parser("test", parents=[common], help="list the models with the key")
     test.add_argument("id")
+    test.add_argument(
+        "--probe",
+        action="store_true",
+        help="without a model list: send a one-token message (it may cost a token)",
+    )
     providers.set_defaults(run=run)
 
 
@@ -135,14 +140,17 @@ async def run(args: argparse.Namespace) -> int:
             raise CliError(f"No provider “{args.id}”: see `palaver providers list`.")
         profile = known
         result = await check_with_saved_key(
-            profile, None, ctx.keys, profile.id, client_factory_for(ctx.settings.get())
-        )
+            profile, None, ctx.keys, profile.id, client_factory_for(ctx.settings.get()),
+            probe=args.probe,
+        )  # fmt: skip
         if result.checked:  # a real call: in the ledger, as the dialog's test is
+            probed = not profile.capabilities.model_list
             await record(
-                ctx.store, ctx.clients, profile.id, "models", "",
+                ctx.store, ctx.clients, profile.id, "chat" if probed else "models",
+                profile.models[0] if probed else "",
                 result=result.listing, error=result.error, latency_s=result.seconds,
             )  # fmt: skip
-        if result.ok and result.checked:
+        if result.ok and result.checked and profile.capabilities.model_list:
             ctx.models.put(profile.id, result.models)
         if as_json:
             emit_json(

@@ -25,6 +25,8 @@ _log = log.get("core.connection")
 class ModelLister(Protocol):
     async def list_models(self) -> Any: ...
 
+    async def chat(self, request: Any) -> Any: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -54,6 +56,8 @@ async def check_with_saved_key(
     keys: KeyStore,
     key_owner: str,
     make_client: ClientFactory,
+    *,
+    probe: bool = False,
 ) -> ConnectionResult:
     """Test ``profile`` with ``typed_key``, else the key saved for ``key_owner`` (the
     keyring or the profile's environment variable); a key that cannot be read, or none
@@ -69,21 +73,25 @@ async def check_with_saved_key(
         return ConnectionResult(
             False, "No key yet: paste the provider's API key first.", checked=False
         )
-    return await check_connection(profile, key, make_client)
+    return await check_connection(profile, key, make_client, probe=probe)
 
 
 async def check_connection(
-    profile: ProviderProfile, key: str | None, make_client: ClientFactory
+    profile: ProviderProfile, key: str | None, make_client: ClientFactory, *, probe: bool = False
 ) -> ConnectionResult:
-    """Ask ``profile`` for its model list with ``key``; never raises an :class:`ApiError`."""
+    """Ask ``profile`` for its model list with ``key``; never raises an :class:`ApiError`.
+    A provider without a list is checked only with ``probe``: a one-token message to its
+    first model (which may cost a token)."""
     from app.api import ApiError
 
     if not profile.capabilities.model_list:
+        if probe and profile.models:
+            return await probe_connection(profile, key, make_client, profile.models[0])
         return ConnectionResult(
             True,
             "This provider has no model list, so there is nothing to ask without sending a message.",
-            "The models named under Models & prices are offered in the model picker; add others there. "
-            "The key is checked with the first message you send.",
+            "Test with one token sends a one-token message to its first model (it may cost a "
+            "token). The models named under Models & prices are offered in the model picker.",
             [*profile.models],
             checked=False,
         )
@@ -106,6 +114,35 @@ async def check_connection(
         headline = f"Connected: {count} model{'s' if count != 1 else ''} available."
     detail = f"Answered in {seconds:.1f} s."
     return ConnectionResult(True, headline, detail, models, seconds, listing=listing)
+
+
+async def probe_connection(
+    profile: ProviderProfile, key: str | None, make_client: ClientFactory, model: str
+) -> ConnectionResult:
+    """Check the key with a one-token message to ``model`` (max_tokens 1)."""
+    from app.api import ApiError
+
+    started = time.perf_counter()
+    client = make_client(profile, key)
+    request = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
+    try:
+        result = await client.chat(request)
+    except ApiError as error:
+        headline, hint = describe_failure(error, profile)
+        return ConnectionResult(
+            False, headline, hint, seconds=time.perf_counter() - started, error=error
+        )
+    finally:
+        await client.aclose()
+    seconds = time.perf_counter() - started
+    return ConnectionResult(
+        True,
+        f"The key works: {model} answered a one-token test message.",
+        f"Answered in {seconds:.1f} s; the provider may bill that token.",
+        [*profile.models],
+        seconds,
+        listing=result,
+    )
 
 
 def describe_failure(error: Exception, profile: ProviderProfile) -> tuple[str, str]:

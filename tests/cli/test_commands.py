@@ -210,3 +210,36 @@ def test_ask_says_how_long_it_waits_when_rate_limited_then_answers(
     )
     assert code == 0 and "Hi there" in out
     assert "palaver: waiting 1 s (rate limited (429); trying again)" in err
+
+
+def test_a_provider_without_a_model_list_is_probed_with_one_token(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    server: OpenAIServer,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    code, out, _ = run(
+        capsys, tmp_path, "providers", "add", "--preset", "stapi", "--base-url", server.base_url,
+        "--key-stdin", "--json", stdin=KEY + "\n",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["id"] == "stapi"
+    code, out, _ = run(capsys, tmp_path, "providers", "test", "stapi")
+    assert code == 0 and "no model list" in out and server.requests == []
+    code, out, _ = run(capsys, tmp_path, "providers", "test", "stapi", "--probe", "--json")
+    probe = json.loads(out)
+    assert code == 0 and probe["ok"] and probe["headline"].startswith("The key works")
+    assert server.requests[-1].json["max_tokens"] == 1
+    _, out, _ = run(capsys, tmp_path, "usage", "--json")
+    assert [r["endpoint"] for r in json.loads(out)] == ["chat"]  # the probe is in the ledger
+
+
+def test_a_preset_whose_docs_name_no_host_asks_for_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    code, _, err = run(capsys, tmp_path, "providers", "add", "--preset", "seed-004")
+    assert code == 1 and "names no host: pass --base-url" in err
+    code, out, _ = run(
+        capsys, tmp_path, "providers", "add", "--preset", "seed-004",
+        "--base-url", "https://proxy.example/seed4", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["base_url"] == "https://proxy.example/seed4"

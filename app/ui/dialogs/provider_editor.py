@@ -349,11 +349,20 @@ class ProviderEditor(QTabWidget):
 
     # -- loading and reading ---------------------------------------------------------
 
+    def _label_test_button(self, profile: ProviderProfile) -> None:
+        """A provider without a model list is tested with a one-token message: say so."""
+        first = profile.models[0] if profile.models else ""
+        probe = not profile.capabilities.model_list and bool(first)
+        self.test_button.setText("Test with one token" if probe else "Test connection")
+        tip = f"Sends a one-token message to {first}; the provider may bill it."
+        self.test_button.setToolTip(tip if probe else "Lists the provider's models with this key")
+
     def load(self, profile: ProviderProfile) -> None:
         """Show ``profile``; the key field is filled separately (it comes from the keyring)."""
         self._loading = True
         try:
             self._original = profile
+            self._label_test_button(profile)
             self.name_edit.setText(profile.name)
             self.id_label.setText(profile.id)
             self.base_url_edit.setText(profile.base_url)

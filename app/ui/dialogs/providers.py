@@ -405,8 +405,9 @@ class ProvidersDialog(QDialog):
     async def _test_connection(self, profile: ProviderProfile, typed_key: str) -> None:
         owner = self._editing_id() or profile.id
         try:
+            # Without a model list the button says it sends one token (it may cost one).
             result = await check_with_saved_key(
-                profile, typed_key, self.keys, owner, self.make_client
+                profile, typed_key, self.keys, owner, self.make_client, probe=True
             )
             if result.checked and self.on_call is not None:
                 self.on_call(owner, result.listing, result.error)

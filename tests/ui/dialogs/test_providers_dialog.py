@@ -577,21 +577,18 @@ async def test_add_menu_lists_presets_by_kind_and_a_custom_entry(
     assert dialog.windowModality() == Qt.WindowModality.NonModal
 
 
-async def test_a_provider_without_a_model_list_is_not_called_and_says_why(
+async def test_a_provider_without_a_model_list_is_checked_with_one_token(
     make_dialog: Callable[..., ProvidersDialog], openai_server: OpenAIServer
 ) -> None:
     dialog = make_dialog(openai_server)
     dialog.add_preset("nolist")
+    assert dialog.editor.test_button.text() == "Test with one token"
+    assert "may bill" in dialog.editor.test_button.toolTip()
     ok, headline = await run_test_connection(dialog)
-    assert ok and "no model list" in headline
-    assert dialog.editor.test_result.property("tone") == "plain"
-    assert [
-        dialog.editor.test_models.item(i).text() for i in range(dialog.editor.test_models.count())
-    ] == [
-        "gpt-4o",
-        "o1-mini",
-    ]
-    assert openai_server.requests == []
+    assert ok and headline.startswith("The key works: gpt-4o answered"), headline
+    [sent] = openai_server.requests
+    assert sent.path.endswith("/chat/completions") and sent.json["max_tokens"] == 1
+    assert sent.json["model"] == "gpt-4o"
 
 
 async def test_close_and_escape_hide_the_dialog_and_commit(
