@@ -8,7 +8,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
 
 from app.__main__ import main
@@ -17,17 +16,6 @@ from tests.helpers.openai_server import OpenAIServer
 
 KEY = "sk-cli-test-key"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture
