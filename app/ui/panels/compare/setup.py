@@ -102,6 +102,8 @@ class CompareSetup(QWidget):
         models = QHBoxLayout()
         models.addWidget(QLabel("Models:"))
         models.addLayout(self.chips_row, 1)
+        # An empty chips row takes no room: without this the button would fill the row.
+        self.add_model_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         models.addWidget(self.add_model_button)
         params = QHBoxLayout()
         params.addWidget(self.system_prompt, 1)
