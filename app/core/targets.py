@@ -6,10 +6,14 @@ provider gets an answer instead of "No model chosen".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.core.chat import Target
-from app.core.models_cache import ModelsCache, model_facts
-from app.core.providers import ProviderRegistry
-from app.settings import Settings
+
+if TYPE_CHECKING:  # the models cache (pydantic) loads on first use, not at start-up
+    from app.core.models_cache import ModelsCache
+    from app.core.providers import ProviderRegistry
+    from app.settings import Settings
 
 NOT_FOR_CHAT = (
     "embed", "image", "dall-e", "flux", "diffusion", "sdxl", "tts", "speech", "whisper",
@@ -32,6 +36,7 @@ def default_target(
     provider, model = settings.default_provider, settings.default_model
     if provider and model and registry.get(provider) is not None:
         return Target(provider, model)
+    from app.core.models_cache import model_facts
     for profile in registry.all():
         cached = models.get(profile.id) if models is not None else None
         for name in [*profile.models, *(cached.ids if cached is not None else [])]:

@@ -31,6 +31,7 @@ from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
+from app.core.targets import default_target
 from app.store import Message, StoreWriteError
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import Composer
@@ -241,15 +242,13 @@ class ChatPanel(QWidget):
 
     # --- target ------------------------------------------------------------------------------
     def target(self) -> Target | None:
-        """The open conversation's model, else the default one; None when its provider is gone."""
-        settings = self.ctx.settings.get()
-        provider, model = self._conversation_target or (
-            settings.default_provider,
-            settings.default_model,
-        )
-        if provider and model and self.ctx.registry.get(provider) is not None:
-            return Target(provider, model)
-        return None
+        """The open conversation's model, else the default one (the first chat model of the
+        first provider when none was chosen); None when there is nothing to use."""
+        if self._conversation_target is not None:
+            provider, model = self._conversation_target
+            if provider and model and self.ctx.registry.get(provider) is not None:
+                return Target(provider, model)
+        return default_target(self.ctx.settings.get(), self.ctx.registry, self.ctx.models)
 
     def set_target(self, target: Target) -> None:
         """Model for this conversation (and the default for new ones)."""
@@ -278,9 +277,10 @@ class ChatPanel(QWidget):
     def refresh_providers(self) -> None:
         """After providers change: the welcome page only while none exists; the target label."""
         has_providers = bool(self.ctx.registry.all())
-        self.pages.setCurrentWidget(
-            self.view if has_providers or self.view.message_ids() else self.welcome
-        )
+        welcoming = not has_providers and not self.view.message_ids()
+        self.pages.setCurrentWidget(self.welcome if welcoming else self.view)
+        # Nothing can be sent before a provider exists: the composer waits with the page.
+        self.composer.setEnabled(not welcoming)
         if self._picker_popup is not None:  # else it is filled when made
             self._picker_popup.picker.refresh()
         self._show_target()

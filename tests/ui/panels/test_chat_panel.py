@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QUrl
 
+from app.core.chat import Target
 from app.core.context import AppContext
 from app.paths import AppPaths
 from app.store import MessageStatus, NotFoundError
@@ -162,6 +163,32 @@ async def test_parameters_and_model_choice_reach_the_request(
             == 0.5
         )
     )
+
+
+async def test_a_new_user_gets_a_chat_model_and_no_composer_before_a_provider(
+    qtbot, tmp_path: Path, openai_server: OpenAIServer
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17, points 4 and 10: nothing to type into on the welcome page; once a provider
+    is added its first chat model is picked (not its embedding model)."""
+    context = await open_context(AppPaths.from_root(tmp_path / "new-user"))
+    try:
+        panel = ChatPanel(context)
+        qtbot.addWidget(panel)
+        panel.show()
+        assert panel.pages.currentWidget() is panel.welcome
+        assert not panel.composer.isEnabled()
+        context.registry.add(
+            local_provider(openai_server, models=["text-embedding-3-small", "gpt-test"])
+        )
+        panel.refresh_providers()
+        assert panel.composer.isEnabled() and panel.pages.currentWidget() is panel.view
+        assert panel.target() == Target("local", "gpt-test")
+        assert (
+            "gpt-test" in panel.target_label.text() and "No model" not in panel.target_label.text()
+        )
+        await panel.shutdown()
+    finally:
+        await context.close()
 
 
 async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
