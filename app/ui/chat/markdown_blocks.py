@@ -19,7 +19,7 @@ _QUOTE = re.compile(r"^ {0,3}>")
 _TABLE_RULE = re.compile(r"^ *\|? *:?-+:? *(?:\| *:?-+:? *)*\|? *$")
 # Text that Markdown would pass through unchanged: no inline syntax, no entities, no
 # line that could start a block or a hard break. Most streamed prose is like this.
-_PLAIN_TEXT = re.compile(r"[^`*_\[\]<>!&\\|]*")
+_PLAIN_TEXT = re.compile(r"[^`*_\[\]<>!&\\|~]*")
 _PLAIN_LINE_START = re.compile(r"^(?:[ \t#=+*>~-]|\d+[.)]|$)")
 _ATX_PLAIN = re.compile(r"^(#{1,6}) ([^#\n]*[^#\s\n])$")
 

@@ -39,7 +39,13 @@ from app.ui.chat.markdown_blocks import (
     split_blocks,
 )
 from app.ui.chat.markdown_boxes import Theme, pretty_json
-from app.ui.chat.markdown_tree import SAFE_SCHEMES, RenderContext, Sanitiser, is_safe_url
+from app.ui.chat.markdown_tree import (
+    SAFE_SCHEMES,
+    RenderContext,
+    Sanitiser,
+    is_safe_url,
+    tick_task_items,
+)
 
 if TYPE_CHECKING:  # loaded with Markdown, after start-up
     import xml.etree.ElementTree as ET
@@ -72,6 +78,7 @@ class MarkdownRenderer:
 
     def __init__(self, theme: Theme | None = None) -> None:
         import markdown
+        from markdown.inlinepatterns import SimpleTagInlineProcessor
         from markdown.treeprocessors import Treeprocessor
 
         self.theme = theme or Theme.light()
@@ -80,12 +87,15 @@ class MarkdownRenderer:
         md = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
         md.preprocessors.deregister("html_block")  # raw HTML blocks → escaped text
         md.inlinePatterns.deregister("html")  # inline tags → escaped text
+        # GitHub's ~~strikethrough~~ (Qt's rich text draws <s>).
+        md.inlinePatterns.register(SimpleTagInlineProcessor(r"(~~)(.+?)~~", "s"), "strike", 40)
         sanitiser = self._sanitiser
         raw = self._raw
 
         class _Tree(Treeprocessor):
             def run(self, root: ET.Element) -> None:
                 sanitiser.run(root)
+                tick_task_items(root)
                 # Verbatim fragments go through the stash so they are not escaped.
                 for el in root.iter("div"):
                     if el.get("data-raw"):

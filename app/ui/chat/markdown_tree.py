@@ -174,6 +174,19 @@ class Sanitiser:
         return table
 
 
+_TASK_BOXES = {"[ ] ": "☐ ", "[x] ": "☑ ", "[X] ": "☑ "}
+
+
+def tick_task_items(root: ET.Element) -> None:
+    """GitHub task lists: a list item starting ``[ ]`` or ``[x]`` gets a box (☐ / ☑)."""
+    for item in root.iter("li"):
+        holder = item if (item.text or "").strip() or len(item) == 0 else item[0]
+        text = holder.text or ""
+        box = _TASK_BOXES.get(text[:4])
+        if box is not None:
+            holder.text = box + text[4:]
+
+
 def fragment(markup: str) -> ET.Element:
     """Raw markup as an element for the tree: stashed so the serializer keeps it verbatim."""
     import xml.etree.ElementTree as ET

@@ -91,6 +91,14 @@ def test_headings_emphasis_lists_links(renderer: MarkdownRenderer) -> None:
     assert "<li>c after blank" in html or "<p>c after blank" in html
 
 
+def test_strikethrough_and_task_lists_render_as_github_does(renderer: MarkdownRenderer) -> None:
+    html = "".join(full(renderer, "Was ~~wrong~~ right, ~not~ this.\n")[0])
+    assert "<s>wrong</s>" in html and "~~" not in html and "~not~" in html
+    tasks = "".join(full(renderer, "- [ ] write tests\n- [x] ship it\n- [link] stays\n")[0])
+    assert "☐ write tests" in tasks and "☑ ship it" in tasks and "[link] stays" in tasks
+    assert "[ ]" not in tasks and "[x]" not in tasks
+
+
 def test_ordered_list_survives_blank_lines(renderer: MarkdownRenderer) -> None:
     blocks, _ = full(renderer, SAMPLES[3])
     assert len(blocks) == 2  # the list stays one block, "text" is another
