@@ -434,6 +434,8 @@ class ChatPanel(QWidget):
         self._send(text, attachments, target, editing)
 
     def _send(self, text: str, attachments: list[Any], target: Target, editing: int | None) -> None:
+        # Sending means wanting to see it: follow the end even when scrolled up to read.
+        self.view.scroll_to_bottom()
         if editing is not None:
             self._run(self.session.edit(editing, text, target), restore=(text, attachments))
         else:

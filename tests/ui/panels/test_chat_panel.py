@@ -249,3 +249,26 @@ async def test_a_link_that_is_not_an_image_is_refused(
     )
     await until(lambda: bool(statuses))
     assert "did not return an image" in statuses[0]
+
+
+async def test_sending_while_scrolled_up_brings_the_new_message_into_view(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17, point 2: the new message must not hide behind "Jump to latest"."""
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=120")
+    for turn in range(3):
+        panel.composer.set_text(f"question {turn}")
+        panel.composer.on_send_clicked()
+        await until(
+            lambda t=turn: not panel.composer.busy and len(panel.view.message_ids()) == 2 * (t + 1),
+            20,
+        )
+    bar = panel.view.verticalScrollBar()
+    await until(lambda: bar.maximum() > 0, 5)
+    bar.setValue(0)  # the user scrolls up to read
+    await until(lambda: not panel.view.is_sticking_to_bottom(), 5)
+    panel.composer.set_text("one more")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 8, 20)
+    await until(lambda: bar.value() == bar.maximum(), 5)
+    assert panel.view.is_sticking_to_bottom()
