@@ -39,6 +39,7 @@ from app.ui.dialogs.common import named
 from app.ui.errors import failure_text
 from app.ui.panels import chat_moderation
 from app.ui.panels.chat_actions import MessageActions
+from app.ui.panels.edit_bar import EditBar
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.stream_presenter import StreamPresenter, display_message
 from app.ui.tasks import TaskOwner
@@ -133,6 +134,8 @@ class ChatPanel(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self._empty_page)
         column.addWidget(self.pages, 1)
+        self.edit_bar = EditBar()
+        column.addWidget(self.edit_bar)
         column.addWidget(self.composer)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(main)
@@ -151,6 +154,7 @@ class ChatPanel(QWidget):
     def _connect_signals(self) -> None:
         self.composer.send_requested.connect(self.on_composer_send_requested)
         self.composer.stop_requested.connect(self.stop)
+        self.edit_bar.cancelled.connect(self.on_edit_cancelled)
         self.composer.error_occurred.connect(self.status_changed)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
@@ -356,6 +360,7 @@ class ChatPanel(QWidget):
     def new_chat(self) -> None:
         self.stop()
         self._editing = None
+        self.edit_bar.hide()
         self._conversation_target = None
         self.session = ChatSession(
             self.ctx.store,
@@ -425,6 +430,7 @@ class ChatPanel(QWidget):
             return
         self.composer.clear()
         editing, self._editing = self._editing, None
+        self.edit_bar.hide()
         if self.ctx.settings.get().moderation:
             self.composer.set_busy(True)
             self.tasks.start(
@@ -489,13 +495,18 @@ class ChatPanel(QWidget):
         self._editing = message_id
         self.composer.set_text(message.text)
         self.composer.input.setFocus()
-        self.status_changed.emit(
-            "Editing: send to create a new version (the old one stays as a branch)."
-        )
+        self.edit_bar.start(message.text)
 
     def stop(self) -> None:
+        """Esc: stop the answer, or else give up an edit."""
+        if not self.tasks.running("answer") and self.edit_bar.isVisible():
+            self.edit_bar.on_cancel_clicked()
         self.tasks.cancel("moderate")
         self.tasks.cancel("answer")
+
+    def on_edit_cancelled(self) -> None:
+        self._editing = None
+        self.composer.clear()
 
     def on_answer_waiting(self, seconds: float, why: str) -> None:
         """The client waits before trying again: say how long, and how to stop."""

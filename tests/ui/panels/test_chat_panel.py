@@ -272,3 +272,29 @@ async def test_sending_while_scrolled_up_brings_the_new_message_into_view(
     await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 8, 20)
     await until(lambda: bar.value() == bar.maximum(), 5)
     assert panel.view.is_sticking_to_bottom()
+
+
+async def test_editing_shows_a_bar_with_cancel_and_it_goes_once_sent(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 17, point 7: the edit is visible, can be cancelled, and ends when sent."""
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=20")
+    panel.composer.set_text("first question")
+    panel.composer.on_send_clicked()
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2, 20)
+    question = panel.view.message_ids()[0]
+    panel.on_view_edit_requested(question)
+    assert panel.edit_bar.isVisible() and "first question" in panel.edit_bar.label.text()
+    qtbot.mouseClick(panel.edit_bar.cancel_button, Qt.MouseButton.LeftButton)
+    assert not panel.edit_bar.isVisible() and panel.composer.text() == ""
+    panel.on_view_edit_requested(question)
+    panel.stop()  # Esc with no answer running gives the edit up too
+    assert not panel.edit_bar.isVisible() and panel._editing is None
+    panel.on_view_edit_requested(question)
+    panel.composer.set_text("first question, better")
+    panel.composer.on_send_clicked()
+    assert not panel.edit_bar.isVisible()
+    await until(lambda: not panel.composer.busy, 20)
+    assert panel.session.conversation_id is not None
+    branch = ctx.store.active_branch(panel.session.conversation_id)
+    assert [m.text for m in branch][0] == "first question, better"
