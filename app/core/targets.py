@@ -37,6 +37,7 @@ def default_target(
     if provider and model and registry.get(provider) is not None:
         return Target(provider, model)
     from app.core.models_cache import model_facts
+
     for profile in registry.all():
         cached = models.get(profile.id) if models is not None else None
         for name in [*profile.models, *(cached.ids if cached is not None else [])]:

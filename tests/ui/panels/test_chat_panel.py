@@ -297,4 +297,4 @@ async def test_editing_shows_a_bar_with_cancel_and_it_goes_once_sent(
     await until(lambda: not panel.composer.busy, 20)
     assert panel.session.conversation_id is not None
     branch = ctx.store.active_branch(panel.session.conversation_id)
-    assert [m.text for m in branch][0] == "first question, better"
+    assert branch[0].text == "first question, better"
