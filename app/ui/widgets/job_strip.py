@@ -117,10 +117,6 @@ class JobStrip(QObject):
         """Seconds since a timed job started."""
         return self._clock.elapsed() / 1000 if self._clock.isValid() else 0.0
 
-    @property
-    def running(self) -> bool:
-        return self.tasks.running("job")
-
     # --- what it says -------------------------------------------------------------------------
     def phase(self, text: str) -> None:
         """A step of the running job ("Uploading…"); timed jobs add the seconds."""
@@ -129,11 +125,6 @@ class JobStrip(QObject):
             self._show_elapsed()
         else:
             self.say(text)
-
-    def progress_to(self, done: int, total: int) -> None:
-        """Determinate progress once the size is known (``total`` 0: busy)."""
-        self.progress.setRange(0, max(total, 0))
-        self.progress.setValue(min(done, total) if total else 0)
 
     def say(self, text: str, tone: str = "plain") -> None:
         self.status.setText(text)
