@@ -41,6 +41,9 @@ def default_target(
     for profile in registry.all():
         cached = models.get(profile.id) if models is not None else None
         for name in [*profile.models, *(cached.ids if cached is not None else [])]:
-            if is_chat_model(name, model_facts(profile, name, models).category):
+            # The name alone rules most out; the list's category (a lookup) only then.
+            if is_chat_model(name) and is_chat_model(
+                name, model_facts(profile, name, models).category
+            ):
                 return Target(profile.id, name)
     return None
