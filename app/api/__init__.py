@@ -48,7 +48,14 @@ if TYPE_CHECKING:
         ProviderProfile,
         RateLimitHeaders,
     )
-    from app.api.retry import RetryPolicy, reporting_waits, wait_words
+    from app.api.retry import (
+        RetryPolicy,
+        Waiting,
+        WaitReporter,
+        reporting_waits,
+        wait_out,
+        wait_words,
+    )
     from app.api.sse import SSEDecoder
     from app.api.streaming import ChatStream, CompletionStream, SpeechStream
     from app.api.types import (
@@ -119,6 +126,9 @@ _WHERE = {
     "RequestValidationError": "app.api.errors",
     "RetryPolicy": "app.api.retry",
     "reporting_waits": "app.api.retry",
+    "Waiting": "app.api.retry",
+    "WaitReporter": "app.api.retry",
+    "wait_out": "app.api.retry",
     "wait_words": "app.api.retry",
     "SSEDecoder": "app.api.sse",
     "ServiceUnavailableError": "app.api.errors",
@@ -201,11 +211,14 @@ __all__ = [
     "ToolCall",
     "TranscriptionResult",
     "Usage",
+    "WaitReporter",
+    "Waiting",
     "estimate_tokens",
     "image_part",
     "load_presets",
     "parse_rate_limit",
     "reporting_waits",
     "user_message",
+    "wait_out",
     "wait_words",
 ]

@@ -13,7 +13,6 @@ import asyncio
 import socket
 import ssl
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -33,9 +32,10 @@ from app.api.errors import (
     parse_error_body,
     parse_retry_after,
 )
+from app.api.idempotency import UnsettledKeys
 from app.api.meta import parse_rate_limit, request_id
 from app.api.profiles import Endpoint, ProviderProfile
-from app.api.retry import RetryPolicy, report_wait
+from app.api.retry import RetryPolicy, wait_out
 from app.api.types import CallMeta, RateLimitStatus, Usage
 from app.api.wire import Sent
 
@@ -66,6 +66,7 @@ class BaseClient:
         self.max_retries = max(0, max_retries)
         self.retry_policy = retry_policy or RetryPolicy()
         self.last_rate_limit: RateLimitStatus | None = None
+        self._unsettled = UnsettledKeys(profile.idempotency_window_s)
         self._auth_value = None
         if api_key:
             scheme = profile.auth_scheme.strip()
@@ -159,11 +160,10 @@ class BaseClient:
         own = next(
             (v for k, v in self.profile.headers.items() if k.lower() == "idempotency-key"), None
         )
-        idem = (
-            own or str(uuid.uuid4())
-            if method == "POST" and not stream and self.profile.idempotency
-            else own
-        )
+        keyed = method == "POST" and not stream and self.profile.idempotency and own is None
+        # A user's Retry of a call that ended unanswered reuses its key (see idempotency.py).
+        digest = self._unsettled.digest(url, body) if keyed else None
+        idem = self._unsettled.key_for(digest) if keyed else own
         headers: dict[str, str] = {}
         if body is not None:
             headers.update(_JSON)
@@ -210,9 +210,10 @@ class BaseClient:
                         attempt,
                         wait or 0,
                     )
-                    report_wait(wait, f"{request.url.host} unreachable; trying again")
-                    await _sleep(wait)
+                    await wait_out(wait, f"{request.url.host} unreachable; trying again", _sleep)
                     continue
+                if idem is not None:
+                    self._unsettled.unsettled(digest, idem)
                 raise error from exc
             except httpx.HTTPError as exc:  # too many redirects, undecodable body, ...
                 raise ApiConnectionError(
@@ -230,6 +231,7 @@ class BaseClient:
                     time.perf_counter() - started,
                     attempt,
                 )
+                self._unsettled.settled(digest)
                 return Sent(response, started, attempt, idem)
             try:
                 raw = await response.aread() if stream else response.content
@@ -268,10 +270,10 @@ class BaseClient:
                         attempt,
                         retry_wait,
                     )
-                    report_wait(retry_wait, _wait_reason(response.status_code))
-                    await _sleep(retry_wait)
+                    await wait_out(retry_wait, _wait_reason(response.status_code), _sleep)
                     continue
             _log.info("%s %s failed: %d %s", method, endpoint, response.status_code, error.message)
+            self._unsettled.settled(digest)
             raise error
 
     async def open_stream(

@@ -156,7 +156,11 @@ class NotFoundError(ApiStatusError):
 class ConflictError(ApiStatusError):
     @property
     def user_message(self) -> str:
-        return f"The request clashed with an earlier one using the same idempotency key (409): {self.message}"
+        return (
+            "The provider already has a different request under this request's idempotency "
+            f"key (409): {self.message} Nothing was charged for it. Trying again sends a new "
+            "key (unless the provider's headers set one by hand: then change that one)."
+        )
 
 
 class RateLimitError(ApiStatusError):

@@ -179,6 +179,10 @@ class ProviderProfile(BaseModel):
     idempotency: bool = Field(
         default=True, description="send an Idempotency-Key on non-streaming POSTs (safe retries)"
     )
+    idempotency_window_s: float = Field(
+        default=86_400.0,
+        description="how long the provider keeps an idempotency key (seed 001: 24 hours)",
+    )
     notes: str = ""
 
     @field_validator("base_url")

@@ -10,7 +10,8 @@ A request never spends more than ``budget`` seconds retrying in all (a wait that
 pass it is not started: the error is raised at once), and a status the provider documents
 as final (``ProviderProfile.no_retry_statuses``, e.g. seed 004's "3-minute upstream limit"
 504) is never retried. Every wait is announced first to the ``on_wait`` reporter of the
-caller's context (:func:`reporting_waits`), so a screen can count it down.
+caller's context (:func:`reporting_waits`) as a :class:`Waiting`, so a screen can count it
+down and offer "Retry now" (:meth:`Waiting.skip` ends the wait at once).
 
 Waits grow exponentially with jitter (``base * 2**(attempt-1)``, capped at ``max_delay``,
 minus up to 25 %), and a ``Retry-After`` (or ``retry-after-ms``) is honoured exactly when it
@@ -20,17 +21,51 @@ at once so the person can decide.
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RetryPolicy", "WaitReporter", "report_wait", "reporting_waits", "wait_words"]
+__all__ = [
+    "RetryPolicy",
+    "WaitReporter",
+    "Waiting",
+    "reporting_waits",
+    "wait_out",
+    "wait_words",
+]
 
-WaitReporter = Callable[[float, str], None]
-"""Told ``(seconds, reason)`` before the client waits to try again."""
+
+class Waiting:
+    """One wait before a retry, as a screen sees it: how long, why, and a way to cut it short."""
+
+    __slots__ = ("_skip", "reason", "seconds", "skipped", "started")
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        self.seconds = seconds
+        self.reason = reason
+        self.started = time.monotonic()
+        self.skipped = False
+        self._skip = asyncio.Event()
+
+    def left(self, now: float | None = None) -> float:
+        """Seconds still to wait (0 once over or skipped)."""
+        if self.skipped:
+            return 0.0
+        return max(0.0, self.started + self.seconds - (time.monotonic() if now is None else now))
+
+    def skip(self) -> None:
+        """ "Retry now": end the wait and try at once."""
+        self.skipped = True
+        self._skip.set()
+
+
+WaitReporter = Callable[[Waiting], None]
+"""Told of each wait before the client starts it."""
 
 _reporter: ContextVar[WaitReporter | None] = ContextVar("palaver_wait_reporter", default=None)
 
@@ -50,10 +85,27 @@ def wait_words(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{round(seconds, 1):g} s"
 
 
-def report_wait(seconds: float, reason: str) -> None:
-    reporter = _reporter.get()
+async def wait_out(
+    seconds: float,
+    reason: str,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    reporter: WaitReporter | None = None,
+) -> Waiting:
+    """Announce a wait (to ``reporter``, else the context's), then wait it out unless skipped."""
+    waiting = Waiting(seconds, reason)
+    reporter = reporter or _reporter.get()
     if reporter is not None:
-        reporter(seconds, reason)
+        reporter(waiting)
+    if waiting.skipped:
+        return waiting
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    skipper = asyncio.ensure_future(waiting._skip.wait())
+    try:
+        await asyncio.wait((sleeper, skipper), return_when=asyncio.FIRST_COMPLETED)
+    finally:  # cancelled (Stop) or done: neither helper outlives the wait
+        sleeper.cancel()
+        skipper.cancel()
+    return waiting
 
 
 @dataclass(frozen=True, slots=True)

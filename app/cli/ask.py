@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.api import reporting_waits, wait_words
+from app.api import Waiting, reporting_waits, wait_words
 from app.cli.common import CliError, emit_json, opened
 from app.core.chat import AnswerDelta, AnswerFinished, ChatSession, Target
 from app.core.context import AppContext
@@ -48,9 +48,9 @@ def _target(ctx: AppContext, args: argparse.Namespace, conversation: Any) -> Tar
     return fallback
 
 
-def _say_wait(seconds: float, why: str) -> None:
+def _say_wait(waiting: Waiting) -> None:
     print(
-        f"palaver: waiting {wait_words(seconds)} ({why}); Ctrl+C stops.",
+        f"palaver: waiting {wait_words(waiting.seconds)} ({waiting.reason}); Ctrl+C stops.",
         file=sys.stderr,
         flush=True,
     )

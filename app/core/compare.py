@@ -354,7 +354,7 @@ class Comparison:
         )
         try:
             # The client's own waits (Retry-After, backoff) count down in the column too.
-            with reporting_waits(lambda seconds, _why: column.on_wait(seconds)):
+            with reporting_waits(column.on_wait):
                 async for event in session.answer(self.prompt, spec.target):
                     if isinstance(event, AnswerDelta):
                         column.on_delta()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from app.api import ModelPrice
+from app.api import ModelPrice, Waiting
 from app.core.chat import (
     ErrorInfo,
     Target,
@@ -76,6 +76,7 @@ class Column:
     message: Message | None = None  # the answer row (first saved, then final)
     error: ErrorInfo | None = None
     wait_s: float = 0.0
+    waiting: Waiting | None = None  # the wait under way, for its countdown and "Retry now"
     chunks: int = 0
     price: ModelPrice | None = None
     prompt_tokens: int = 0
@@ -95,21 +96,23 @@ class Column:
 
     def reset(self) -> None:
         self.status, self.message, self.error, self.wait_s = ColumnStatus.PENDING, None, None, 0.0
+        self.waiting = None
         self.chunks, self.started_at, self.first_at, self.last_at = 0, None, None, None
 
     # called from the pacing client and the stream
-    def on_wait(self, seconds: float) -> None:
-        self.status, self.wait_s = ColumnStatus.WAITING, seconds
+    def on_wait(self, waiting: Waiting) -> None:
+        """The pacer or the client waits before this column's request: count it down."""
+        self.status, self.wait_s, self.waiting = ColumnStatus.WAITING, waiting.seconds, waiting
         if self.notify is not None:
-            self.notify(ColumnWaiting(self.index, seconds))
+            self.notify(ColumnWaiting(self.index, waiting.seconds, waiting))
 
     def on_sent(self) -> None:
-        self.status, self.wait_s = ColumnStatus.STREAMING, 0.0
+        self.status, self.wait_s, self.waiting = ColumnStatus.STREAMING, 0.0, None
         self.started_at = time.perf_counter()
 
     def on_delta(self) -> None:
         if self.status is ColumnStatus.WAITING:  # a retried request is answering
-            self.status, self.wait_s = ColumnStatus.STREAMING, 0.0
+            self.status, self.wait_s, self.waiting = ColumnStatus.STREAMING, 0.0, None
         now = time.perf_counter()
         if self.first_at is None:
             self.first_at = now
@@ -171,10 +174,12 @@ class ColumnStarted:
 
 @dataclass(frozen=True, slots=True)
 class ColumnWaiting:
-    """The pacer holds the column's request for ``seconds`` (a known rate limit)."""
+    """The column's request waits ``seconds`` (a known rate limit, a Retry-After, a backoff);
+    ``waiting.skip()`` is "Retry now"."""
 
     index: int
     seconds: float
+    waiting: Waiting | None = None
 
 
 @dataclass(frozen=True, slots=True)

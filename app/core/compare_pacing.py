@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app import log
-from app.api import ApiClient, ProviderProfile
+from app.api import ApiClient, ProviderProfile, WaitReporter, wait_out
 from app.api.types import RateLimitStatus
 from app.core.clients import ClientPool
 from app.core.compare_columns import Column
@@ -115,14 +115,12 @@ class Pacer:
                     wait = max(wait, budget.reset_at - now)
         return max(0.0, wait)
 
-    async def acquire(
-        self, provider_id: str, on_wait: Callable[[float], None] | None = None
-    ) -> None:
-        """Wait until a request may go, then count it as started."""
+    async def acquire(self, provider_id: str, on_wait: WaitReporter | None = None) -> None:
+        """Wait until a request may go, then count it as started ("Retry now" goes at once)."""
         while (wait := self.delay(provider_id)) > 0:
-            if on_wait is not None:
-                on_wait(wait)
-            await self._sleep(wait)
+            waiting = await wait_out(wait, "queued for the rate limit", self._sleep, on_wait)
+            if waiting.skipped:
+                break
         self._budget(provider_id).starts.append(self._clock())
 
 

@@ -199,6 +199,24 @@ async def test_llamacpp_detail_errors(openai_server: OpenAIServer) -> None:
     assert text_error.value.message == "The server had an error while processing your request."  # type: ignore[attr-defined]
 
 
+async def test_a_retry_after_a_time_out_reuses_the_key_and_is_not_charged_twice(
+    openai_server: OpenAIServer,
+) -> None:
+    """Seed 001: the provider finished (and charged) the call the client gave up on; the
+    person's Retry sends the same key and body within the window and gets the cached answer."""
+    body = {"model": "gpt-test?delay=1.2", "messages": HELLO}
+    async with client_for(openai_server, TEST_API_KEY, timeout=0.4, max_retries=0) as client:
+        with pytest.raises(ApiTimeoutError):
+            await client.chat(body)
+        await asyncio.sleep(1.2)  # the server finishes the first call and caches it
+        started = time.perf_counter()
+        result = await client.chat(body)
+        assert time.perf_counter() - started < 1.0  # answered from the cache, no new work
+        await client.chat({**body, "model": "gpt-test"})  # another request: a new key
+    first, retried, other = (r.headers.get("idempotency-key") for r in openai_server.requests)
+    assert first == retried == result.meta.idempotency_key and other not in (None, first)
+
+
 async def test_stansa_idempotency_replay_and_conflict(openai_server: OpenAIServer) -> None:
     url = openai_server.base_url + "/chat/completions"
     body = {"model": "stansa-g3", "messages": HELLO}

@@ -24,7 +24,7 @@ async def test_every_wait_is_announced_before_it_starts(sleeps: list[float]) -> 
     heard: list[tuple[float, str]] = []
     rec = Recorder(_limited(7), httpx.Response(503, json={"error": {"message": "busy"}}), ok())
     async with make(rec, max_retries=2) as client:
-        with reporting_waits(lambda seconds, why: heard.append((seconds, why))):
+        with reporting_waits(lambda w: heard.append((w.seconds, w.reason))):
             await client.chat({"model": "m", "messages": HELLO})
     assert [round(s) for s, _ in heard] == [round(s) for s in sleeps] and heard[0][0] == 7
     assert "rate limited (429)" in heard[0][1] and "503" in heard[1][1]

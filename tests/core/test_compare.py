@@ -278,7 +278,7 @@ async def test_pacer_six_columns_fit_a_60_rpm_window_then_wait() -> None:
         await pacer.acquire("p")
     assert t.slept == []
     waits: list[float] = []
-    await pacer.acquire("p", waits.append)
+    await pacer.acquire("p", lambda w: waits.append(w.seconds))
     assert waits == [pytest.approx(60.0)]
 
 

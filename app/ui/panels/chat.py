@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import log
-from app.api import reporting_waits, wait_words
+from app.api import Waiting, reporting_waits, wait_words
 from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
@@ -44,6 +44,7 @@ from app.ui.settings_notifier import SettingsNotifier
 from app.ui.stream_presenter import StreamPresenter, display_message
 from app.ui.tasks import TaskOwner
 from app.ui.widgets.mic_button import MicButton, attach_to_composer
+from app.ui.widgets.wait_notice import WaitNotice
 
 if TYPE_CHECKING:  # each made on first use (their modules load pydantic or the audio stack)
     from app.core.speech import Speaker
@@ -134,6 +135,8 @@ class ChatPanel(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self._empty_page)
         column.addWidget(self.pages, 1)
+        self.wait_notice = WaitNotice("answerWait")  # under the answer it holds up
+        column.addWidget(self.wait_notice)
         self.edit_bar = EditBar()
         column.addWidget(self.edit_bar)
         column.addWidget(self.composer)
@@ -155,6 +158,7 @@ class ChatPanel(QWidget):
         self.composer.send_requested.connect(self.on_composer_send_requested)
         self.composer.stop_requested.connect(self.stop)
         self.edit_bar.cancelled.connect(self.on_edit_cancelled)
+        self.wait_notice.stop_requested.connect(self.stop)
         self.composer.error_occurred.connect(self.status_changed)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
@@ -508,9 +512,12 @@ class ChatPanel(QWidget):
         self._editing = None
         self.composer.clear()
 
-    def on_answer_waiting(self, seconds: float, why: str) -> None:
-        """The client waits before trying again: say how long, and how to stop."""
-        self.status_changed.emit(f"Waiting {wait_words(seconds)}: {why}. Esc stops the answer.")
+    def on_answer_waiting(self, waiting: Waiting) -> None:
+        """The client waits before trying again: count it down, offer Retry now and Stop."""
+        self.wait_notice.show_wait(waiting)
+        self.status_changed.emit(
+            f"Waiting {wait_words(waiting.seconds)}: {waiting.reason}. Esc stops the answer."
+        )
 
     def _moderate_answer(self, message: Message) -> None:
         check = chat_moderation.answer_check(self.ctx, message)
@@ -531,6 +538,8 @@ class ChatPanel(QWidget):
         try:
             with reporting_waits(self.on_answer_waiting):
                 async for event in events:
+                    if self.wait_notice.waiting is not None:
+                        self.wait_notice.end()  # the retried request is answering
                     # _display adds what a row may have gained: branches (n > 1), images.
                     self.presenter.on_chat_event(event)
                     if isinstance(event, MessageSaved):
@@ -563,6 +572,7 @@ class ChatPanel(QWidget):
             )
         finally:
             self._prompt_verdict = None  # a prompt that never got saved keeps no verdict
+            self.wait_notice.end()
             self.composer.set_busy(False)
             if self.session.conversation_id is not None:
                 self.conversation_changed.emit(self.session.conversation_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -82,6 +83,35 @@ async def test_one_429_is_retried_by_itself(qtbot, ctx: AppContext) -> None:  # 
     assert answer is not None and answer.status is Status.COMPLETE
     # The wait was said, not silent.
     assert any(s.startswith("Waiting 0.2 s: rate limited (429)") for s in statuses), statuses
+
+
+async def test_a_long_wait_counts_down_under_the_answer_and_retry_now_goes_at_once(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?fault=429&times=1&retry_after=30")
+    panel.composer.set_text("hi")
+    qtbot.mouseClick(panel.composer.send_button, Qt.MouseButton.LeftButton)
+    notice = panel.wait_notice
+    await until(notice.isVisible, 10)
+    assert notice.label.text().startswith("Waiting 30 s: rate limited (429)")
+    await until(lambda: notice.label.text().startswith("Waiting 29 s"), 5)  # it counts down
+    started = time.perf_counter()
+    qtbot.mouseClick(notice.retry_button, Qt.MouseButton.LeftButton)
+    await until(lambda: not panel.composer.busy, 10)
+    assert time.perf_counter() - started < 10 and not notice.isVisible()
+    answer = panel.view.message(panel.view.message_ids()[1])
+    assert answer is not None and answer.status is Status.COMPLETE and answer.text
+
+
+async def test_stop_on_the_wait_gives_the_answer_up(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?fault=429&times=1&retry_after=30")
+    panel.composer.set_text("hi")
+    qtbot.mouseClick(panel.composer.send_button, Qt.MouseButton.LeftButton)
+    await until(panel.wait_notice.isVisible, 10)
+    qtbot.mouseClick(panel.wait_notice.stop_button, Qt.MouseButton.LeftButton)
+    await until(lambda: not panel.composer.busy, 10)
+    assert not panel.wait_notice.isVisible()
+    assert panel.ctx.store.get_message(panel.view.message_ids()[0]).text == "hi"  # kept
 
 
 async def test_persistent_429_shows_rate_limit_inline(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]

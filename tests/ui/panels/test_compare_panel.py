@@ -371,3 +371,20 @@ async def test_scroll_sync_on_demand(qtbot, ctx: AppContext) -> None:  # type: i
     qtbot.mouseClick(panel.sync_check, Qt.MouseButton.LeftButton)
     first.setValue(0)
     assert second.value() == second.maximum()
+
+
+async def test_a_waiting_column_counts_down_and_retry_now_goes_at_once(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "alpha?fault=429&times=1&retry_after=30", "beta?tokens=5")
+    panel.prompt.setPlainText("Wait for it")
+    await until(panel.run_button.isEnabled)
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    await until(lambda: panel.columns and panel.columns[0].wait_notice.isVisible(), 10)
+    notice = panel.columns[0].wait_notice
+    assert notice.label.text().startswith("Waiting 30 s: rate limited (429)")
+    assert notice.objectName() == "columnWaitA" and "column A" in notice.accessibleName()
+    qtbot.mouseClick(notice.retry_button, Qt.MouseButton.LeftButton)
+    await until(lambda: _finished(panel), 10)
+    assert not notice.isVisible()
+    assert [c.status for c in panel.comparison.columns] == [ColumnStatus.COMPLETE] * 2  # type: ignore[union-attr]

@@ -13,10 +13,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.api import Waiting
 from app.core.compare import ColumnFigures, ColumnStatus
 from app.ui.chat.message_view import ConversationView
 from app.ui.dialogs.common import named
 from app.ui.stream_presenter import NO_ROW, StreamPresenter
+from app.ui.widgets.wait_notice import WaitNotice
 
 _STATUS_WORDS = {
     ColumnStatus.PENDING: "Starting…",
@@ -105,6 +107,8 @@ class ColumnWidget(QFrame):
         layout.addLayout(head)
         layout.addWidget(self.figures)
         layout.addWidget(self.view, 1)
+        self.wait_notice = WaitNotice("columnWait")
+        layout.addWidget(self.wait_notice)
         layout.addLayout(buttons)
         self._connect_signals()
         self.assign(index, slot)
@@ -125,6 +129,12 @@ class ColumnWidget(QFrame):
         named(self.title, f"columnTitle{letter}", f"Model of column {letter}")
         named(self.status, f"columnStatus{letter}", f"Status of column {letter}")
         named(self.figures, f"columnFigures{letter}", f"Figures of column {letter}")
+        notice = self.wait_notice
+        named(notice, f"columnWait{letter}", f"Waiting before trying again (column {letter})")
+        named(notice.retry_button, f"columnWaitRetryButton{letter}", f"Retry now (column {letter})")
+        named(
+            notice.stop_button, f"columnWaitStopButton{letter}", f"Stop waiting (column {letter})"
+        )
         named(self.view, f"columnView{letter}", f"Answer {letter}")
         for b, name, accessible in (
             (self.stop_button, "columnStopButton", "Stop this answer"),
@@ -141,6 +151,7 @@ class ColumnWidget(QFrame):
     def _connect_signals(self) -> None:
         self.stop_button.clicked.connect(lambda: self.stop_clicked.emit(self.index))
         self.retry_button.clicked.connect(lambda: self.retry_clicked.emit(self.index))
+        self.wait_notice.stop_requested.connect(lambda: self.stop_clicked.emit(self.index))
         self.best_button.clicked.connect(lambda: self.best_clicked.emit(self.index))
         self.continue_button.clicked.connect(lambda: self.continue_clicked.emit(self.index))
         self.view.retry_requested.connect(lambda _id: self.retry_clicked.emit(self.index))
@@ -154,10 +165,15 @@ class ColumnWidget(QFrame):
             "ColumnWidget { border: 2px solid palette(highlight); }" if winner else ""
         )
 
-    def set_state(self, status: ColumnStatus, *, voting: bool, wait_s: float = 0.0) -> None:
+    def set_state(
+        self, status: ColumnStatus, *, voting: bool, waiting: Waiting | None = None
+    ) -> None:
         word = _STATUS_WORDS[status]
-        if status is ColumnStatus.WAITING and wait_s:
-            word = f"Waiting {wait_s:.0f} s (rate limit)"
+        if status is ColumnStatus.WAITING and waiting is not None:
+            word = "Waiting…"  # the countdown shows under the answer
+            self.wait_notice.show_wait(waiting)
+        else:
+            self.wait_notice.end()
         self.status.setText(word)
         active = status.active
         self.stop_button.setEnabled(active)

@@ -358,7 +358,7 @@ class ComparePanel(QWidget):
             widget.set_state(column.status, voting=False)
             self._update_buttons()
         elif isinstance(event, ColumnWaiting):
-            widget.set_state(ColumnStatus.WAITING, voting=False, wait_s=event.seconds)
+            widget.set_state(ColumnStatus.WAITING, voting=False, waiting=event.waiting)
         elif isinstance(event, ColumnFinished):
             widget.set_figures(figures(comparison, column.index))
             self._update_buttons()
@@ -461,7 +461,7 @@ class ComparePanel(QWidget):
             for column in comparison.columns:
                 if column.index < len(self.columns):
                     self.columns[column.index].set_state(
-                        column.status, voting=voting, wait_s=column.wait_s
+                        column.status, voting=voting, waiting=column.waiting
                     )
         if not running:
             self.hint.setText(vote_hint(self.comparison))
