@@ -45,6 +45,8 @@ class StreamTarget(Protocol):
     def show_message(self, message: DisplayMessage) -> None: ...  # add, or replace by id
     def start_stream(self, message_id: int) -> None: ...
     def append_delta(self, message_id: int, text: str) -> None: ...  # cheap: buffers only
+    def message_ids(self) -> list[int]: ...
+    def keep_until(self, message_id: int | None) -> None: ...  # drop the rows below it
     def finish_stream(self, message_id: int, final: DisplayMessage) -> None: ...
 
 
@@ -99,7 +101,15 @@ class StreamPresenter:
 
     # --- what both come down to ----------------------------------------------------------------
     def saved(self, message: Message) -> None:
-        """A row exists in the store: shown; an answer that streams starts its stream."""
+        """A row exists in the store: shown; an answer that streams starts its stream.
+
+        A new row is a turn on the path shown: what stood below its parent there (the
+        answer it regenerates, the question it edits, and their follow-ups) is another
+        branch now, reached with the "‹ 2/2 ›" switcher, so it leaves the view."""
+        if not self.single:
+            shown = self.target.message_ids()
+            if message.id not in shown and (message.parent_id is None or message.parent_id in shown):
+                self.target.keep_until(message.parent_id)
         self._show(self.display(message))
         if message.status is MessageStatus.STREAMING:
             self.message_id = message.id

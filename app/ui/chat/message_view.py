@@ -129,6 +129,24 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
             self._replace_row(i, msg)
         self._after_rows_changed()
 
+    def keep_until(self, message_id: int | None) -> None:
+        """Drop the rows below ``message_id`` (all rows for None): a new version of a
+        message replaces the old one and what followed it on the path shown."""
+        end = 0 if message_id is None else self._index.get(message_id, len(self._rows) - 1) + 1
+        if end >= len(self._rows):
+            return
+        self._cancel_streams()
+        for row in self._rows[end:]:
+            self._scheduler_forget(row.msg.id)
+            self._forget_row_docs(row)
+        del self._rows[end:]
+        self._reindex()
+        self._heights = RowHeights(self._estimates(self._rows))
+        if self._current_row >= len(self._rows):
+            self._current_row = len(self._rows) - 1
+        self._hide_actions()
+        self._after_rows_changed()
+
     def remove_message(self, message_id: int) -> None:
         i = self._index.pop(message_id, None)
         if i is None:

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QToolButton
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall
+from tests.helpers.chat_view import button, hover
 
 from .conftest import LONG_ANSWER, conversation
 from .sample import LIVE
@@ -23,19 +24,6 @@ def click_anchor(qtbot: QtBot, view: ConversationView, message_id: int, prefix: 
     centre = rects[0].center() + QPoint(1, 0)
     qtbot.mouseMove(view.viewport(), centre)
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
-
-
-def hover(qtbot: QtBot, view: ConversationView, message_id: int) -> None:
-    """Move the mouse over a message so its action bar shows."""
-    index = view.message_ids().index(message_id)
-    view.select_row(index)
-    qtbot.wait(10)
-
-
-def button(view: ConversationView, name: str) -> QToolButton:
-    found = view.findChild(QToolButton, name)
-    assert found is not None, name
-    return found
 
 
 def test_identity_for_automation(view: ConversationView) -> None:

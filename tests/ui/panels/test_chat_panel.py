@@ -16,6 +16,7 @@ from app.store import MessageStatus, NotFoundError
 from app.ui.chat.messages import Role, Status
 from app.ui.panels.chat import ChatPanel
 from tests.helpers.app_context import local_provider, open_context
+from tests.helpers.chat_view import click_action, hover
 from tests.helpers.openai_server import OpenAIServer
 from tests.helpers.waiting import until
 
@@ -136,12 +137,52 @@ async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None: 
     assert panel.session.conversation_id is not None
     await ctx.store.update_conversation(panel.session.conversation_id, model="gpt-test")
     panel.view.retry_requested.emit(failed.id)
-    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 3)
+    await until(lambda: not panel.composer.busy and failed.id not in panel.view.message_ids())
+    assert len(panel.view.message_ids()) == 2  # the failed try is a branch now, not a card
     panel.open_conversation(panel.session.conversation_id)
     ids = panel.view.message_ids()
     latest = panel.view.message(ids[-1])
     assert latest is not None and latest.status is Status.COMPLETE
     assert (latest.branch_index, latest.branch_count) == (1, 2)
+
+
+async def test_regenerate_replaces_the_answer_in_place_with_its_switcher(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
+    qtbot.keyClicks(panel.composer.input, "hi")
+    qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    question, first = panel.view.message_ids()
+    click_action(qtbot, panel.view, first, "regenerateButton")
+    await until(lambda: not panel.composer.busy and first not in panel.view.message_ids())
+    assert panel.view.message_ids()[0] == question and len(panel.view.message_ids()) == 2
+    second = panel.view.message(panel.view.message_ids()[1])
+    assert second is not None and (second.branch_index, second.branch_count) == (1, 2)
+    hover(qtbot, panel.view, second.id)
+    assert panel.view._actions.branch_label.text() == "2/2"
+
+
+async def test_an_edited_question_replaces_the_old_one_and_its_answer(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
+    for text in ("first question", "second question"):
+        qtbot.keyClicks(panel.composer.input, text)
+        qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
+        await until(lambda: not panel.composer.busy)
+    ids = panel.view.message_ids()
+    assert len(ids) == 4
+    click_action(qtbot, panel.view, ids[2], "editMessageButton")
+    assert panel.edit_bar.isVisible() and panel.composer.text() == "second question"
+    panel.composer.input.selectAll()
+    qtbot.keyClicks(panel.composer.input, "second question, edited")
+    qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
+    await until(lambda: not panel.composer.busy and ids[2] not in panel.view.message_ids())
+    assert not panel.edit_bar.isVisible()
+    shown = [panel.view.message(i) for i in panel.view.message_ids()]
+    assert [m.text for m in shown[:3]] == [  # type: ignore[union-attr]
+        "first question", shown[1].text, "second question, edited"  # type: ignore[union-attr]
+    ]
+    assert len(shown) == 4 and ids[3] not in panel.view.message_ids()
+    edited = shown[2]
+    assert edited is not None and (edited.branch_index, edited.branch_count) == (1, 2)
 
 
 async def test_branch_switch_and_delete_from_the_view(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
@@ -151,8 +192,8 @@ async def test_branch_switch_and_delete_from_the_view(qtbot, ctx: AppContext) ->
     await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
     first = panel.view.message_ids()[1]
     panel.view.regenerate_requested.emit(first)
-    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 3)
-    second = panel.view.message_ids()[2]
+    await until(lambda: not panel.composer.busy and first not in panel.view.message_ids())
+    second = panel.view.message_ids()[1]
     assert ctx.store.get_message(second).status is MessageStatus.COMPLETE
     # The regenerated answer is the current branch; the view's request goes back one.
     panel.open_conversation(panel.session.conversation_id)  # type: ignore[arg-type]
