@@ -108,7 +108,9 @@ class StreamPresenter:
         branch now, reached with the "‹ 2/2 ›" switcher, so it leaves the view."""
         if not self.single:
             shown = self.target.message_ids()
-            if message.id not in shown and (message.parent_id is None or message.parent_id in shown):
+            if message.id not in shown and (
+                message.parent_id is None or message.parent_id in shown
+            ):
                 self.target.keep_until(message.parent_id)
         self._show(self.display(message))
         if message.status is MessageStatus.STREAMING:

@@ -56,6 +56,7 @@ class RowLayout(QAbstractScrollArea):
         self._stick = True  # follow the end while text streams in
         self._programmatic = 0  # scroll bar changes made by the view, not the user
         self._current_row = -1  # the keyboard's message (focus ring, action bar)
+        self._marked: int | None = None  # the message being edited: outlined, labelled
         self._fonts_changed()
         self._scroll_anim = QVariantAnimation(self)
         self._scroll_anim.setDuration(140)

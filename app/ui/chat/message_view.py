@@ -129,6 +129,16 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
             self._replace_row(i, msg)
         self._after_rows_changed()
 
+    def mark_message(self, message_id: int | None) -> None:
+        """Outline one message (the one being edited), or none."""
+        if message_id != self._marked:
+            self._marked = message_id
+            self.viewport().update()
+
+    @property
+    def marked_id(self) -> int | None:
+        return self._marked
+
     def keep_until(self, message_id: int | None) -> None:
         """Drop the rows below ``message_id`` (all rows for None): a new version of a
         message replaces the old one and what followed it on the path shown."""

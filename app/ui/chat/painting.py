@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QPen,
 )
 
 from app.ui.chat.footer import footer_text
@@ -63,17 +64,18 @@ class RowPainter(RowLayout):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(pal.color(QPalette.ColorRole.AlternateBase))
             painter.drawRoundedRect(card, 8, 8)
-        if index == self._current_row and self.hasFocus():
-            painter.setPen(pal.color(QPalette.ColorRole.Highlight))
+        marked = msg.id == self._marked
+        if marked or (index == self._current_row and self.hasFocus()):
+            pen = QPen(pal.color(QPalette.ColorRole.Highlight), 2 if marked else 1)
+            painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(card.adjusted(1, 1, -1, -1), 8, 8)
         # Header: role label, and the branch position when there are siblings.
         header = QRect(card.x() + PAD, card.y() + PAD, card.width() - 2 * PAD, self._header_h)
         painter.setFont(self._header_font)
         painter.setPen(pal.color(QPalette.ColorRole.Text))
-        painter.drawText(
-            header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, msg.role_label()
-        )
+        label = f"{msg.role_label()} · editing" if marked else msg.role_label()
+        painter.drawText(header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
         if msg.branch_count > 1:
             painter.setFont(self._small_font)
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))

@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -31,14 +28,13 @@ from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
 from app.core.remote_images import cached_images
-from app.core.targets import default_target
 from app.store import Message, StoreWriteError
 from app.ui.chat.messages import DisplayMessage, Role, Status
 from app.ui.composer import Composer
-from app.ui.dialogs.common import named
 from app.ui.errors import failure_text
 from app.ui.panels import chat_moderation
 from app.ui.panels.chat_actions import MessageActions
+from app.ui.panels.chat_model_bar import ModelBar
 from app.ui.panels.edit_bar import EditBar
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.stream_presenter import StreamPresenter, display_message
@@ -75,34 +71,15 @@ class ChatPanel(QWidget):
         self.tasks = TaskOwner(self.on_task_failed)
         self.session = ChatSession(ctx.store, ctx.clients)
         self._older_cursor: int | None = None
-        self._editing: int | None = None  # the user message being edited, if any
         # The moderation check of the prompt being sent, kept on its row once saved.
         self._prompt_verdict: Awaitable[moderation.Verdict] | None = None
-        # (provider, model) of the open conversation; None for a new chat (uses the default).
-        self._conversation_target: tuple[str | None, str | None] | None = None
-
-        self.target_label = named(QLabel(), "targetLabel", "Current model")
-        self.model_button = named(
-            QPushButton("Choose model…"),
-            "modelPickerButton",
-            "Choose model",
-            "Choose the model (any provider)",
-        )
-        self.params_button = named(
-            QPushButton("Parameters"),
-            "paramsButton",
-            "Conversation parameters",
-            "System prompt and sampling parameters",
-        )
-        self.params_button.setCheckable(True)
-        self.another_button = named(
-            QPushButton("Ask another model…"),
-            "askAnotherModelButton",
-            "Ask another model",
-            "Run the last prompt on a second model and compare both answers side by side",
-        )
-        # Set while the picker is open for "ask another model" rather than for this chat.
-        self._picking_for_answer: int | None = None
+        self.model_bar = ModelBar(ctx, self.tasks)
+        self.model_bar.has_answer = lambda: self._last_answer_id() is not None
+        # The bar's parts, by the names users (and tests) know them.
+        self.target_label = self.model_bar.target_label
+        self.model_button = self.model_bar.model_button
+        self.params_button = self.model_bar.params_button
+        self.another_button = self.model_bar.another_button
         # The conversation view (and Markdown's renderer behind it) is made when there is a
         # conversation to show, or right after the first paint; until then an empty page
         # that paints as the empty view does.
@@ -118,19 +95,12 @@ class ChatPanel(QWidget):
         # Delete, branch, read aloud, images, links: made with the view.
         self._message_actions: MessageActions | None = None
         self._drawer: ParamsDrawer | None = None  # made when first opened
-        self._picker_popup: ModelPickerPopup | None = None  # made on first use
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(8, 6, 8, 0)
-        bar.addWidget(self.target_label, 1)
-        bar.addWidget(self.model_button)
-        bar.addWidget(self.another_button)
-        bar.addWidget(self.params_button)
         main = QWidget()
         column = QVBoxLayout(main)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addLayout(bar)
+        column.addWidget(self.model_bar)
         self._welcome: WelcomePanel | None = None  # made when there is no provider to use
         self.pages = QStackedWidget()
         self.pages.addWidget(self._empty_page)
@@ -157,15 +127,17 @@ class ChatPanel(QWidget):
     def _connect_signals(self) -> None:
         self.composer.send_requested.connect(self.on_composer_send_requested)
         self.composer.stop_requested.connect(self.stop)
-        self.edit_bar.cancelled.connect(self.on_edit_cancelled)
+        self.edit_bar.cancelled.connect(self.composer.clear)
+        self.edit_bar.marked.connect(self.on_edit_bar_marked)
         self.wait_notice.stop_requested.connect(self.stop)
         self.composer.error_occurred.connect(self.status_changed)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
         self.settings_notifier.changed.connect(self._on_settings_changed)
-        self.model_button.clicked.connect(self.on_model_button_clicked)
-        self.another_button.clicked.connect(self.on_another_button_clicked)
+        self.model_bar.target_chosen.connect(self.set_target)
+        self.model_bar.another_chosen.connect(self.on_another_model_chosen)
+        self.model_bar.said.connect(self.status_changed)
         self.params_button.toggled.connect(lambda shown: self.drawer.setVisible(shown))
         self._save_params_timer.timeout.connect(self.on_save_params_timer_fired)
 
@@ -223,17 +195,11 @@ class ChatPanel(QWidget):
 
     @property
     def picker_popup(self) -> ModelPickerPopup:
-        """The model picker (every provider's models), made the first time it is needed."""
-        if self._picker_popup is None:
-            from app.ui.widgets.model_picker import ModelPickerPopup
-
-            self._picker_popup = ModelPickerPopup(self.ctx.registry, self.ctx.models, self)
-            self._picker_popup.picker.model_chosen.connect(self.on_picker_model_chosen)
-        return self._picker_popup
+        return self.model_bar.picker_popup
 
     @property
     def picker(self) -> ModelPicker:
-        return self.picker_popup.picker
+        return self.model_bar.picker
 
     @property
     def welcome(self) -> WelcomePanel:
@@ -250,18 +216,12 @@ class ChatPanel(QWidget):
 
     # --- target ------------------------------------------------------------------------------
     def target(self) -> Target | None:
-        """The open conversation's model, else the default one (the first chat model of the
-        first provider when none was chosen); None when there is nothing to use."""
-        if self._conversation_target is not None:
-            provider, model = self._conversation_target
-            if provider and model and self.ctx.registry.get(provider) is not None:
-                return Target(provider, model)
-        return default_target(self.ctx.settings.get(), self.ctx.registry, self.ctx.models)
+        """The open conversation's model, else the default one; None when there is none."""
+        return self.model_bar.target()
 
     def set_target(self, target: Target) -> None:
         """Model for this conversation (and the default for new ones)."""
-        self._conversation_target = (target.provider_id, target.model)
-        self.ctx.settings.update(default_provider=target.provider_id, default_model=target.model)
+        self.model_bar.choose(target)
         if self.session.conversation_id is not None:
             self.tasks.start(
                 "target",
@@ -269,18 +229,6 @@ class ChatPanel(QWidget):
                     self.session.conversation_id, provider=target.provider_id, model=target.model
                 ),
             )
-        self._show_target(target)
-
-    def _show_target(self, target: Target | None = None) -> None:
-        if not self.ctx.registry.loaded:
-            return  # the profiles are read after the first paint; refresh_providers() then
-        target = target or self.target()
-        if target is None:
-            self.target_label.setText("No model chosen — add a provider and pick a model.")
-            return
-        profile = self.ctx.registry.get(target.provider_id)
-        name = profile.name if profile else target.provider_id
-        self.target_label.setText(f"{name} / <b>{target.model}</b>")
 
     def refresh_providers(self) -> None:
         """After providers change: the welcome page only while none exists; the target label."""
@@ -289,9 +237,7 @@ class ChatPanel(QWidget):
         self.pages.setCurrentWidget(self.welcome if welcoming else self.view)
         # Nothing can be sent before a provider exists: the composer waits with the page.
         self.composer.setEnabled(not welcoming)
-        if self._picker_popup is not None:  # else it is filled when made
-            self._picker_popup.picker.refresh()
-        self._show_target()
+        self.model_bar.refresh()
 
     def on_welcome_provider_added(self, provider_id: str) -> None:
         profile = self.ctx.registry.get(provider_id)
@@ -299,15 +245,12 @@ class ChatPanel(QWidget):
             self.set_target(Target(provider_id, profile.models[0]))
         self.refresh_providers()
         if self.target() is None:
-            self.on_model_button_clicked()
+            self.model_bar.on_model_button_clicked()
 
-    def on_another_button_clicked(self) -> None:
+    def on_another_model_chosen(self, provider_id: str, model: str) -> None:
         answer = self._last_answer_id()
-        if answer is None:
-            self.status_changed.emit("There is no answer yet to compare with another model.")
-            return
-        self.on_model_button_clicked()
-        self._picking_for_answer = answer  # after: opening the picker resets it
+        if answer is not None:
+            self.another_model_requested.emit(answer, provider_id, model)
 
     def _last_answer_id(self) -> int | None:
         for message_id in reversed(self.view.message_ids()):
@@ -315,26 +258,6 @@ class ChatPanel(QWidget):
             if message is not None and message.role is Role.ASSISTANT and message.text:
                 return message_id
         return None
-
-    def on_model_button_clicked(self) -> None:
-        self._picking_for_answer = None
-        target = self.target()
-        current = (target.provider_id, target.model) if target is not None else None
-        self.picker_popup.show_below(self.model_button, current)
-        self.tasks.start("models", self._fetch_missing_models())
-
-    async def _fetch_missing_models(self) -> None:
-        """Fill the picker with the lists of providers never fetched (offline: cache only)."""
-        if await self.ctx.fetch_model_lists():
-            self.picker.refresh()
-
-    def on_picker_model_chosen(self, provider_id: str, model: str) -> None:
-        self.picker_popup.hide()
-        answer, self._picking_for_answer = self._picking_for_answer, None
-        if answer is not None:
-            self.another_model_requested.emit(answer, provider_id, model)
-        else:
-            self.set_target(Target(provider_id, model))
 
     def on_drawer_changed(self) -> None:
         try:
@@ -363,9 +286,8 @@ class ChatPanel(QWidget):
     # --- conversations -----------------------------------------------------------------------
     def new_chat(self) -> None:
         self.stop()
-        self._editing = None
-        self.edit_bar.hide()
-        self._conversation_target = None
+        self.edit_bar.end()
+        self.model_bar.conversation_target = None
         self.session = ChatSession(
             self.ctx.store,
             self.ctx.clients,
@@ -375,7 +297,7 @@ class ChatPanel(QWidget):
         if self._view is not None:
             self._view.set_messages([])
         self._older_cursor = None
-        self._show_target()
+        self.model_bar.show_target()
         self.composer.input.setFocus()
 
     def open_conversation(self, conversation_id: int) -> None:
@@ -393,14 +315,14 @@ class ChatPanel(QWidget):
         )
         if self._drawer is not None:  # else it starts from the session's values when made
             self._drawer.set_values(conversation.params, conversation.system_prompt)
-        self._conversation_target = (
+        self.model_bar.conversation_target = (
             (conversation.provider, conversation.model) if conversation.model else None
         )
         page = self.ctx.store.page(conversation_id, PAGE)
         self.pages.setCurrentWidget(self.view)
         self._older_cursor = page.older_cursor
         self.view.set_messages(self._display(page.messages))
-        self._show_target()
+        self.model_bar.show_target()
 
     def _display(self, messages: list[Message]) -> list[DisplayMessage]:
         positions = self.ctx.store.branch_positions([m.id for m in messages])
@@ -433,8 +355,8 @@ class ChatPanel(QWidget):
             self.status_changed.emit("Choose a provider and model first (Providers… in the menu).")
             return
         self.composer.clear()
-        editing, self._editing = self._editing, None
-        self.edit_bar.hide()
+        editing = self.edit_bar.message_id
+        self.edit_bar.end()
         if self.ctx.settings.get().moderation:
             self.composer.set_busy(True)
             self.tasks.start(
@@ -465,14 +387,12 @@ class ChatPanel(QWidget):
                 verdict = await check
                 if verdict.flagged and not await chat_moderation.confirm_flagged(self, verdict):
                     self.composer.set_busy(False)
-                    self.composer.set_text(text)
-                    self._editing = editing
+                    self._give_back(text, editing)
                     self.status_changed.emit(f"Not sent. {verdict.summary()}")
                     return
         except asyncio.CancelledError:  # stopped while checking: nothing was sent
             self.composer.set_busy(False)
-            self.composer.set_text(text)
-            self._editing = editing
+            self._give_back(text, editing)
             raise
         self._prompt_verdict = check
         self._send(text, attachments, target, editing)
@@ -496,10 +416,9 @@ class ChatPanel(QWidget):
         message = self.view.message(message_id)
         if message is None or self.tasks.running("answer"):
             return
-        self._editing = message_id
         self.composer.set_text(message.text)
         self.composer.input.setFocus()
-        self.edit_bar.start(message.text)
+        self.edit_bar.start(message_id, message.text)
 
     def stop(self) -> None:
         """Esc: stop the answer, or else give up an edit."""
@@ -508,9 +427,15 @@ class ChatPanel(QWidget):
         self.tasks.cancel("moderate")
         self.tasks.cancel("answer")
 
-    def on_edit_cancelled(self) -> None:
-        self._editing = None
-        self.composer.clear()
+    def on_edit_bar_marked(self, message_id: int | None) -> None:
+        if self._view is not None:
+            self._view.mark_message(message_id)
+
+    def _give_back(self, text: str, editing: int | None) -> None:
+        """Not sent after all: the text goes back, and so does the edit it was."""
+        self.composer.set_text(text)
+        if editing is not None:
+            self.edit_bar.start(editing, text)
 
     def on_answer_waiting(self, waiting: Waiting) -> None:
         """The client waits before trying again: count it down, offer Retry now and Stop."""

@@ -11,9 +11,12 @@ from app.ui.dialogs.common import named
 
 
 class EditBar(QFrame):
-    """Hidden until :meth:`start`; ``cancelled`` when the user gives the edit up."""
+    """Hidden until :meth:`start`; ``cancelled`` when the user gives the edit up;
+    ``marked`` with the id of the message being edited (None once the edit ends), for the
+    view to outline it."""
 
     cancelled = Signal()
+    marked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,14 +32,24 @@ class EditBar(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(self.cancel_button)
         self.cancel_button.clicked.connect(self.on_cancel_clicked)
+        self.message_id: int | None = None  # the sent message being edited
         self.hide()
 
-    def start(self, text: str) -> None:
+    def start(self, message_id: int, text: str) -> None:
+        self.message_id = message_id
         excerpt = " ".join(text.split())
         excerpt = excerpt if len(excerpt) <= 60 else excerpt[:59] + "…"
         self.label.setText(f"Editing “{excerpt}”: send makes a new version (the old one stays).")
         self.show()
+        self.marked.emit(message_id)
+
+    def end(self) -> None:
+        """The edit is over (sent, given up, or another chat opened)."""
+        if self.message_id is not None:
+            self.message_id = None
+            self.marked.emit(None)
+        self.hide()
 
     def on_cancel_clicked(self) -> None:
-        self.hide()
+        self.end()
         self.cancelled.emit()

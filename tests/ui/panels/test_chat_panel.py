@@ -171,11 +171,12 @@ async def test_an_edited_question_replaces_the_old_one_and_its_answer(qtbot, ctx
     assert len(ids) == 4
     click_action(qtbot, panel.view, ids[2], "editMessageButton")
     assert panel.edit_bar.isVisible() and panel.composer.text() == "second question"
+    assert panel.view.marked_id == ids[2]  # the question being edited is outlined
     panel.composer.input.selectAll()
     qtbot.keyClicks(panel.composer.input, "second question, edited")
     qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
     await until(lambda: not panel.composer.busy and ids[2] not in panel.view.message_ids())
-    assert not panel.edit_bar.isVisible()
+    assert not panel.edit_bar.isVisible() and panel.view.marked_id is None
     shown = [panel.view.message(i) for i in panel.view.message_ids()]
     assert [m.text for m in shown[:3]] == [  # type: ignore[union-attr]
         "first question", shown[1].text, "second question, edited"  # type: ignore[union-attr]
@@ -274,7 +275,7 @@ async def test_welcome_until_a_provider_exists_and_picker_fetches_models(
         context.registry.add(local_provider(openai_server))
         panel.refresh_providers()
         assert panel.pages.currentWidget() is panel.view
-        panel.on_model_button_clicked()
+        qtbot.mouseClick(panel.model_button, Qt.MouseButton.LeftButton)
         await until(lambda: len(panel.picker.choices()) > 0)
         assert any(choice.provider_id == "local" for choice in panel.picker.choices())
         # The model list call is in the usage ledger too (no cost).
@@ -360,7 +361,7 @@ async def test_editing_shows_a_bar_with_cancel_and_it_goes_once_sent(
     assert not panel.edit_bar.isVisible() and panel.composer.text() == ""
     panel.on_view_edit_requested(question)
     panel.stop()  # Esc with no answer running gives the edit up too
-    assert not panel.edit_bar.isVisible() and panel._editing is None
+    assert not panel.edit_bar.isVisible() and panel.edit_bar.message_id is None
     panel.on_view_edit_requested(question)
     panel.composer.set_text("first question, better")
     panel.composer.on_send_clicked()
