@@ -37,15 +37,24 @@ async def fetch_image(client: ApiClient, url: str) -> tuple[bytes, str]:
     return data, content_type
 
 
+def attachment_url(part: dict[str, Any]) -> str:
+    """The key an attached image (a user message's ``image`` part) is shown under."""
+    return f"attachment:{part['blob']['sha256']}"
+
+
 def cached_images(store: Store, message: Message) -> dict[str, bytes]:
-    """``{url: bytes}`` of the images already fetched for this message (offline)."""
+    """``{url: bytes}`` of the images this message holds offline: linked images already
+    fetched, and images sent with it."""
     images: dict[str, bytes] = {}
     for part in message.parts:
-        if part.get("type") == PART_TYPE and isinstance(part.get("blob"), dict):
-            try:
-                images[str(part["url"])] = store.blob_path(str(part["blob"]["sha256"])).read_bytes()
-            except (OSError, KeyError):
-                continue  # a missing file shows the placeholder again
+        kind = part.get("type")
+        if kind not in (PART_TYPE, "image") or not isinstance(part.get("blob"), dict):
+            continue
+        try:
+            url = str(part["url"]) if kind == PART_TYPE else attachment_url(part)
+            images[url] = store.blob_path(str(part["blob"]["sha256"])).read_bytes()
+        except (OSError, KeyError):
+            continue  # a missing file shows the placeholder (or the name) again
     return images
 
 

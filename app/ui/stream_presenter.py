@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.core import moderation
 from app.core.chat import TOOL_CALL_PART, AnswerDelta, AnswerFinished, ChatEvent, MessageSaved
+from app.core.remote_images import attachment_url
 from app.store import Message, MessageStatus
-from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall, Usage
+from app.ui.chat.messages import Attached, DisplayMessage, Role, Status, ToolCall, Usage
 
 if TYPE_CHECKING:  # app.core.compare loads the wire types (pydantic): not before the paint
     from app.core.compare import Column, CompareEvent
@@ -183,9 +184,24 @@ def display_message(message: Message, branch: tuple[int, int] = (0, 1)) -> Displ
             if p.get("type") == TOOL_CALL_PART
         ),
         note=_moderation_note(message),
+        attachments=_attached(message),
         branch_index=branch[0],
         branch_count=branch[1],
     )
+
+
+def _attached(message: Message) -> tuple[Attached, ...]:
+    """The files sent with a user message, images with the key their bytes come under."""
+    if message.role != "user":
+        return ()
+    found = []
+    for part in message.parts:
+        name = str(part.get("name") or "attachment")
+        if part.get("type") == "image" and isinstance(part.get("blob"), dict):
+            found.append(Attached(name, attachment_url(part)))
+        elif part.get("type") == "text_file":
+            found.append(Attached(name))
+    return tuple(found)
 
 
 def _moderation_note(message: Message) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
+from html import escape as html_escape
 
 from PySide6.QtCore import QEasingCurve, QEvent, QPoint, QRect, Qt, QTimer, QUrl, QVariantAnimation
 from PySide6.QtGui import (
@@ -39,6 +40,7 @@ HEADER_GAP = 4
 MAX_BODY_WIDTH = 860  # readable line length; wider windows centre the column
 DOC_CACHE = 400  # QTextDocuments kept alive (the rest keep only their measured height)
 IMAGE_MAX_WIDTH = 480
+ATTACHMENT_THUMB_WIDTH = 240  # an image sent with a question, shown small beside the words
 _IMAGE_SRC = re.compile(r'src="image:(\d+)"')
 
 
@@ -109,12 +111,28 @@ class RowLayout(QAbstractScrollArea):
             row.tail = None if row.stream.tail is None else Part(row.stream.tail)
         elif row.msg.role is Role.USER:
             html = self._renderer.plain_text(row.msg.text)
+            if row.msg.attachments:
+                html.append(self._attachments_html(row))
         elif row.msg.text:
             html = self._renderer.render_text(row.msg.text, row.ctx)
         else:
             html = []
         row.set_body([body_part(h) for h in html])
         self._render_extras(row)
+
+    def _attachments_html(self, row: Row) -> str:
+        """The files sent with a user message: image thumbnails, other files by name."""
+        shown = []
+        for item in row.msg.attachments:
+            image = self._images.get(item.url) if item.url else None
+            name = html_escape(item.name)
+            if image is None:
+                shown.append(f'<span style="color:{self._renderer.theme.muted}">📎 {name}</span>')
+                continue
+            n = row.ctx.add_image(item.url)
+            width = min(image.width(), ATTACHMENT_THUMB_WIDTH)
+            shown.append(f'<img src="image:{n}" width="{width}" alt="{name}" title="{name}">')
+        return f'<p style="margin-top:6px">{"&nbsp; ".join(shown)}</p>'
 
     def _render_extras(self, row: Row) -> None:
         """Tool calls and the error box: small parts re-rendered whenever they change."""

@@ -36,6 +36,15 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Attached:
+    """A file sent with a user message; ``url`` (a key of ``DisplayMessage.images``) is set
+    for an image, shown as a thumbnail; other files show by name."""
+
+    name: str
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """What the assistant footer shows; every field is optional."""
 
@@ -73,6 +82,7 @@ class DisplayMessage:
     # Image bytes the app already holds (cached in the store), by URL: shown at once,
     # without the click-to-load placeholder.
     images: dict[str, bytes] = field(default_factory=dict)
+    attachments: tuple[Attached, ...] = ()  # files sent with a user message
     # One line under the message for what the app knows about it (e.g. a moderation verdict).
     note: str = ""
 

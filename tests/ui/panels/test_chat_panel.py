@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QColor, QImage
 
 from app.core.chat import Target
 from app.core.context import AppContext
@@ -146,7 +147,9 @@ async def test_error_then_retry_makes_a_branch(qtbot, ctx: AppContext) -> None: 
     assert (latest.branch_index, latest.branch_count) == (1, 2)
 
 
-async def test_regenerate_replaces_the_answer_in_place_with_its_switcher(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+async def test_regenerate_replaces_the_answer_in_place_with_its_switcher(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
     panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
     qtbot.keyClicks(panel.composer.input, "hi")
     qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
@@ -161,7 +164,9 @@ async def test_regenerate_replaces_the_answer_in_place_with_its_switcher(qtbot, 
     assert panel.view._actions.branch_label.text() == "2/2"
 
 
-async def test_an_edited_question_replaces_the_old_one_and_its_answer(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edited_question_replaces_the_old_one_and_its_answer(
+    qtbot, ctx: AppContext
+) -> None:  # type: ignore[no-untyped-def]
     panel = await _panel(qtbot, ctx, "gpt-test?tokens=12")
     for text in ("first question", "second question"):
         qtbot.keyClicks(panel.composer.input, text)
@@ -179,11 +184,48 @@ async def test_an_edited_question_replaces_the_old_one_and_its_answer(qtbot, ctx
     assert not panel.edit_bar.isVisible() and panel.view.marked_id is None
     shown = [panel.view.message(i) for i in panel.view.message_ids()]
     assert [m.text for m in shown[:3]] == [  # type: ignore[union-attr]
-        "first question", shown[1].text, "second question, edited"  # type: ignore[union-attr]
+        "first question",
+        shown[1].text,
+        "second question, edited",  # type: ignore[union-attr]
     ]
     assert len(shown) == 4 and ids[3] not in panel.view.message_ids()
     edited = shown[2]
     assert edited is not None and (edited.branch_index, edited.branch_count) == (1, 2)
+
+
+def _red_pixels(panel: ChatPanel) -> int:
+    shot = panel.view.viewport().grab().toImage()
+    return sum(
+        1
+        for x in range(0, shot.width(), 4)
+        for y in range(0, shot.height(), 4)
+        if shot.pixelColor(x, y) == QColor("red")
+    )
+
+
+async def test_an_attached_image_shows_in_the_sent_message_and_after_reopening(
+    qtbot, ctx: AppContext, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    panel = await _panel(qtbot, ctx, "gpt-test?tokens=5")
+    picture = tmp_path / "red.png"
+    image = QImage(120, 80, QImage.Format.Format_RGB32)
+    image.fill(QColor("red"))
+    image.save(str(picture))
+    dropped = QMimeData()
+    dropped.setUrls([QUrl.fromLocalFile(str(picture))])
+    panel.composer.input.insertFromMimeData(dropped)  # as a drop or a paste does
+    qtbot.keyClicks(panel.composer.input, "What colour is this?")
+    qtbot.keyClick(panel.composer.input, Qt.Key.Key_Return)
+    await until(lambda: not panel.composer.busy and len(panel.view.message_ids()) == 2)
+    question = panel.view.message(panel.view.message_ids()[0])
+    assert question is not None and [a.name for a in question.attachments] == ["red.png"]
+    await until(lambda: _red_pixels(panel) > 50)  # the thumbnail is on screen
+    conversation_id = panel.session.conversation_id
+    assert conversation_id is not None
+    panel.new_chat()
+    assert _red_pixels(panel) == 0
+    panel.open_conversation(conversation_id)
+    await until(lambda: _red_pixels(panel) > 50)
 
 
 async def test_branch_switch_and_delete_from_the_view(qtbot, ctx: AppContext) -> None:  # type: ignore[no-untyped-def]
