@@ -53,10 +53,33 @@ def build_match(query: str) -> str | None:
     return " ".join(terms)
 
 
+# Markdown syntax a snippet shows as plain words: images and links by their text, no
+# emphasis marks, heading hashes, quote or list markers, code fences (each piece of a
+# snippet is cleaned on its own, so a link cut by a match loses its "](url)" too).
+_MARKUP = (
+    (re.compile(r"(?m)^\s*(?:#{1,6}|>|[-*+]\s+\[[ xX]\]|[-*+]|\d+[.)])\s+"), ""),
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\]\([^)\s]*\)?|!?\[(?=\S)"), ""),
+    (re.compile(r"```[\w+-]*|`"), ""),
+    (re.compile(r"\*\*|__|~~"), ""),
+    (re.compile(r"(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*])"), ""),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def plain_words(text: str) -> str:
+    """A piece of a snippet without its Markdown syntax, on one line."""
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def fragments(snippet: str) -> tuple[tuple[str, bool], ...]:
-    """Split a snippet marked with \\x02…\\x03 into ``(text, highlighted)`` pieces."""
+    """Split a snippet marked with \\x02…\\x03 into ``(text, highlighted)`` pieces, as
+    plain words (no Markdown syntax)."""
     pieces: list[tuple[str, bool]] = []
     for i, part in enumerate(re.split(f"[{_START}{_END}]", snippet)):
+        part = plain_words(part)
         if part:
             pieces.append((part, i % 2 == 1))
     return tuple(pieces)

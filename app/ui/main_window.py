@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self.on_tab_changed)
         self.sidebar.new_chat_requested.connect(self.on_new_chat_requested)
         self.sidebar.conversation_selected.connect(self.on_conversation_selected)
-        self.sidebar.hit_activated.connect(lambda cid, _mid: self.on_conversation_selected(cid))
+        self.sidebar.hit_activated.connect(self.on_hit_activated)
         self.sidebar.search_changed.connect(self.on_search_changed)
         self.sidebar.meaning_toggled.connect(self.on_meaning_toggled)
         self.sidebar.item_activated.connect(self.on_search_item_activated)
@@ -413,8 +413,12 @@ class MainWindow(QMainWindow):
         self.sidebar.set_current(None)
 
     def on_conversation_selected(self, conversation_id: int) -> None:
+        self.on_hit_activated(conversation_id, 0)
+
+    def on_hit_activated(self, conversation_id: int, message_id: int) -> None:
+        """Open a conversation; for a search hit in a message, at that message."""
         self.tabs.setCurrentWidget(self.chat)
-        self.chat.open_conversation(conversation_id)
+        self.chat.open_conversation(conversation_id, at_message=message_id or None)
         self._update_provider_label()
 
     def on_another_model_requested(self, answer_id: int, provider_id: str, model: str) -> None:

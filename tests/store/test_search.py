@@ -136,3 +136,13 @@ async def test_common_words_rank_the_newest_matches(
         await store.add_message(conv.id, "assistant", f"common answer {i}")
     users = await store.search("common", SearchFilters(role="user"), limit=50)
     assert sorted(h.id for h in users) == ids[-5:]
+
+
+async def test_snippets_read_as_words_not_markdown(store: Store) -> None:
+    chat = await store.create_conversation("Notes")
+    await store.add_message(
+        chat.id, "assistant", "## Result\n- [x] **Quokka** is in [the zoo](https://zoo.test)"
+    )
+    (hit,) = await store.search("quokka", SearchFilters(kinds=("message",)))
+    assert hit.snippet == "Result Quokka is in the zoo"
+    assert [text for text, marked in hit.fragments if marked] == ["Quokka"]

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import QTabWidget
 
 from app.paths import AppPaths
@@ -200,6 +201,41 @@ async def test_model_list_calls_from_the_providers_dialog_reach_the_ledger(
             await asyncio.sleep(0.02)
         assert sorted(str(r["provider"]) for r in rows) == ["p1", "p2"]
         assert {str(r["endpoint"]) for r in rows} == {"models"}
+        await window.shutdown()
+    finally:
+        await ctx.close()
+
+
+async def test_a_search_hit_opens_its_conversation_at_the_match(qtbot, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Far up a long chat (older pages) and on a branch not shown: the hit is brought into
+    view and made current; its snippet reads as words, not Markdown."""
+    from tests.helpers.waiting import until
+
+    ctx = await open_context(AppPaths.from_root(data_dir))
+    try:
+        chat = await ctx.store.create_conversation("Long one")
+        first = await ctx.store.add_message(chat.id, "user", "Tell me about **zebrafish** fins")
+        await ctx.store.add_message(chat.id, "assistant", "Fins are nice.")
+        for n in range(240):  # more than a page of the view
+            await ctx.store.add_message(chat.id, "user" if n % 2 else "assistant", f"filler {n}")
+        leaf = (await ctx.store.add_message(chat.id, "assistant", "the end")).id
+        hidden = await ctx.store.add_message(
+            chat.id, "assistant", "An [axolotl](https://x.test) instead", parent_id=first.id
+        )
+        await ctx.store.set_current_leaf(chat.id, leaf)
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.resize(1100, 700)
+        window.show()
+        view = window.chat.view
+        results = window.sidebar.results_model
+        for word, wanted in (("zebrafish", first.id), ("axolotl", hidden.id)):
+            window.sidebar.search.setText(word)
+            await until(lambda word=word: word in (results.item(0) or QStandardItem()).text())  # type: ignore[misc]
+            assert "**" not in results.item(0).text() and "](" not in results.item(0).text()
+            window.sidebar.on_result_clicked(results.index(0, 0))
+            await until(lambda wanted=wanted: view.current_id == wanted)  # type: ignore[misc]
+            await until(lambda wanted=wanted: view.is_on_screen(wanted))  # type: ignore[misc]
         await window.shutdown()
     finally:
         await ctx.close()

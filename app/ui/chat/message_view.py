@@ -129,6 +129,33 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
             self._replace_row(i, msg)
         self._after_rows_changed()
 
+    @property
+    def current_id(self) -> int | None:
+        """The keyboard's current message (focus ring, action bar), if any."""
+        return (
+            self._rows[self._current_row].msg.id
+            if 0 <= self._current_row < len(self._rows)
+            else None
+        )
+
+    def is_on_screen(self, message_id: int) -> bool:
+        """Whether the top of a message's card is within the viewport."""
+        index = self._index.get(message_id)
+        if index is None:
+            return False
+        top = self._heights.offset(index) - self.verticalScrollBar().value()
+        return 0 <= top < self.viewport().height()
+
+    def reveal_message(self, message_id: int) -> bool:
+        """Scroll a message to the top of the view and make it current (a search hit)."""
+        index = self._index.get(message_id)
+        if index is None:
+            return False
+        self._stick = False
+        self.select_row(index)
+        self.verticalScrollBar().setValue(max(0, self._heights.offset(index) - 8))
+        return True
+
     def mark_message(self, message_id: int | None) -> None:
         """Outline one message (the one being edited), or none."""
         if message_id != self._marked:

@@ -300,9 +300,12 @@ class ChatPanel(QWidget):
         self.model_bar.show_target()
         self.composer.input.setFocus()
 
-    def open_conversation(self, conversation_id: int) -> None:
-        """Show the newest page of the conversation's active branch (older pages on demand)."""
+    def open_conversation(self, conversation_id: int, at_message: int | None = None) -> None:
+        """Show the newest page of the conversation's active branch (older pages on demand);
+        with ``at_message`` (a search hit), that message, on whichever branch it is."""
         if self.session.conversation_id == conversation_id and self.tasks.running("answer"):
+            if at_message is not None:
+                self.show_message(at_message)
             return
         self.stop()
         conversation = self.ctx.store.get_conversation(conversation_id)
@@ -323,6 +326,24 @@ class ChatPanel(QWidget):
         self._older_cursor = page.older_cursor
         self.view.set_messages(self._display(page.messages))
         self.model_bar.show_target()
+        if at_message is not None:
+            self.show_message(at_message)
+
+    def show_message(self, message_id: int) -> None:
+        """Bring a message of the open conversation into view, loading older pages or
+        switching to its branch as needed."""
+        while message_id not in self.view.message_ids() and self._older_cursor is not None:
+            self.on_view_older_requested()
+        if not self.view.reveal_message(message_id):
+            self.tasks.start("branch", self._show_on_its_branch(message_id))
+
+    async def _show_on_its_branch(self, message_id: int) -> None:
+        message = self.ctx.store.get_message(message_id)
+        await self.ctx.store.select_branch(message_id)
+        self.open_conversation(message.conversation_id)
+        while message_id not in self.view.message_ids() and self._older_cursor is not None:
+            self.on_view_older_requested()
+        self.view.reveal_message(message_id)
 
     def _display(self, messages: list[Message]) -> list[DisplayMessage]:
         positions = self.ctx.store.branch_positions([m.id for m in messages])
