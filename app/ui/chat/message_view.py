@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QAccessible, QPalette
 from PySide6.QtWidgets import QFrame, QWidget
 
-from app.ui.chat import highlight
+from app.ui.chat import accessibility, highlight
+from app.ui.chat.accessibility import MessageNode, notify_changed
 from app.ui.chat.images import decode_image
 from app.ui.chat.interaction import RowInteraction
 from app.ui.chat.messages import DisplayMessage, Status
@@ -55,6 +56,8 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        accessibility.install()
+        self._nodes: dict[int, MessageNode] = {}  # made only when a screen reader asks
         self.setObjectName("messageList")
         self.setAccessibleName("Messages")
         self.setAccessibleDescription(
@@ -128,6 +131,41 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
         else:
             self._replace_row(i, msg)
         self._after_rows_changed()
+
+    # --- what screen readers see (app.ui.chat.accessibility) -----------------------------------
+    def row_index(self, message_id: int) -> int:
+        """The message's position in the view (-1 when not shown)."""
+        return self._index.get(message_id, -1)
+
+    def card_rect(self, message_id: int) -> QRect:
+        """The message's card in viewport coordinates (empty when not shown)."""
+        index = self._index.get(message_id)
+        if index is None:
+            return QRect()
+        return self._card_rect(
+            index, self._heights.offset(index) - self.verticalScrollBar().value()
+        )
+
+    def message_at(self, pos: QPoint) -> int | None:
+        index, _href = self._hit(pos)
+        return self._rows[index].msg.id if 0 <= index < len(self._rows) else None
+
+    def accessible_node(self, message_id: int) -> MessageNode:
+        """The object a message's accessible interface wraps (made when first asked for)."""
+        node = self._nodes.get(message_id)
+        if node is None:
+            node = self._nodes[message_id] = MessageNode(self, message_id)
+        return node
+
+    def _text_grew(self, message_id: int) -> None:
+        if self._nodes:
+            notify_changed(self, self._nodes.get(message_id), QAccessible.Event.ValueChanged)
+
+    def _after_rows_changed(self) -> None:
+        if self._nodes:
+            for gone in [i for i in self._nodes if i not in self._index]:
+                self._nodes.pop(gone).deleteLater()  # Qt drops its interface with it
+        super()._after_rows_changed()
 
     @property
     def current_id(self) -> int | None:

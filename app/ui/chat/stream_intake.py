@@ -98,6 +98,7 @@ class StreamIntake(RowLayout):
                 self._behind.add(message_id)
                 self._scheduler.request(self)
             row.msg.text = row.stream.text
+            self._text_grew(message_id)
             if row.body is None:  # restyled meanwhile: rebuilt from the stream when shown
                 self._set_height(i, self._estimate(row))
                 changed = True
@@ -128,6 +129,9 @@ class StreamIntake(RowLayout):
             if self._stick:
                 self._scroll_to_bottom()
             self.viewport().update()
+
+    def _text_grew(self, message_id: int) -> None:
+        """A streaming message's text grew this frame (the view tells screen readers)."""
 
     def _cancel_streams(self) -> None:
         self._buffer.take()
