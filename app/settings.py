@@ -71,6 +71,9 @@ class Settings:
     moderation_warn: bool = True  # ask before sending a flagged prompt
     moderation_provider: str | None = None  # None = the chat's provider
     moderation_model: str | None = None  # None = the provider's default
+    # The model picker's top sections, as "provider id/model" (newest first for recent).
+    favourite_models: tuple[str, ...] = ()
+    recent_models: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Checked (and normalised) on every construction, as a pydantic model would be.
@@ -106,6 +109,7 @@ _OPTIONAL_TEXT = {
     "default_provider", "default_model", "embeddings_provider", "embeddings_model",
     "moderation_provider", "moderation_model",
 }  # fmt: skip
+_MODEL_LISTS = {"favourite_models": 200, "recent_models": 8}  # name: most kept
 _FLAGS = {"semantic_search", "moderation", "moderation_answers", "moderation_warn"}
 _CHOICES: dict[str, tuple[str, ...]] = {"send_key": get_args(SendKey), "theme": get_args(Theme)}
 
@@ -118,6 +122,11 @@ def _check(name: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise SettingsError(f"{name} must be text or null")
         return value.strip() or None
+    if name in _MODEL_LISTS:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{name} must be a list of provider/model names")
+        kept = tuple(dict.fromkeys(v.strip() for v in value if "/" in v.strip()))
+        return kept[: _MODEL_LISTS[name]]
     if name in _FLAGS:
         if not isinstance(value, bool):
             raise SettingsError(f"{name} must be true or false")

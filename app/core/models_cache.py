@@ -23,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from app import log
 from app.api.profiles import ModelPrice, ProviderProfile
+from app.core.model_kinds import model_tags
 from app.settings import write_atomic
 
 _log = log.get("core.models")
@@ -51,6 +52,7 @@ _KEPT_FIELDS = (
     "top_provider",  # OpenRouter: its context_length
     "architecture",  # OpenRouter: input / output modalities
     "capabilities",
+    "supported_parameters",  # OpenRouter: "tools", "reasoning"
     "pricing",
     "input_price_per_1m",  # Stansa
     "output_price_per_1m",
@@ -70,13 +72,17 @@ class CachedModels(BaseModel):
     provider_id: str
     fetched_at: datetime
     models: list[CachedModel] = Field(default_factory=list)
+    _by_id: dict[str, CachedModel] | None = PrivateAttr(default=None)
 
     @property
     def ids(self) -> list[str]:
         return [m.id for m in self.models]
 
     def get(self, model_id: str) -> CachedModel | None:
-        return next((m for m in self.models if m.id == model_id), None)
+        # An index, not a scan: a picker asks for every model of lists 20,000 long.
+        if self._by_id is None:
+            self._by_id = {m.id: m for m in reversed(self.models)}  # the first one wins
+        return self._by_id.get(model_id)
 
     def age(self, now: datetime | None = None) -> timedelta:
         """How long ago the list was fetched."""
@@ -200,11 +206,19 @@ class ModelFacts:
         }
 
 
-def model_facts(profile: ProviderProfile, model: str, cache: ModelsCache | None) -> ModelFacts:
-    """Every field the provider's list carries for ``model``, with the price that applies."""
-    cached = cache.get(profile.id) if cache is not None else None
-    entry = cached.get(model) if cached is not None else None
-    data = entry.model_dump() if entry is not None else {}
+def model_facts(
+    profile: ProviderProfile,
+    model: str,
+    cache: ModelsCache | None,
+    entry_data: dict[str, Any] | None = None,
+) -> ModelFacts:
+    """Every field the provider's list carries for ``model``, with the price that applies
+    (``entry_data``: the list's entry, when the caller already has it)."""
+    if entry_data is None:
+        cached = cache.get(profile.id) if cache is not None else None
+        entry = cached.get(model) if cached is not None else None
+        entry_data = entry.model_dump() if entry is not None else {}
+    data = entry_data
     live = price_from_listing(data) if data else None
     price, source = (live, "list") if live is not None else (profile.price(model), "profile")
     category = data.get("category") or data.get("type")
@@ -221,7 +235,7 @@ def model_facts(profile: ProviderProfile, model: str, cache: ModelsCache | None)
         context_length=_context_length(data),
         owned_by=str(data["owned_by"]) if data.get("owned_by") else None,
         modalities=modalities,
-        listed=entry is not None,
+        listed=bool(data),
     )
 
 
@@ -247,10 +261,20 @@ class ModelChoice:
     model: str
     source: str  # "list" (fetched), "profile" (preset or typed in)
     price: ModelPrice | None = None
+    tags: tuple[str, ...] = ("chat",)  # the kind first, then vision / tools / reasoning
 
     @property
     def label(self) -> str:
         return f"{self.provider_name} / {self.model}"
+
+    @property
+    def kind(self) -> str:
+        return self.tags[0] if self.tags else "chat"
+
+    @property
+    def key(self) -> str:
+        """``provider id/model``, as favourites and recent models are kept."""
+        return f"{self.provider_id}/{self.model}"
 
 
 def model_choices(
@@ -267,8 +291,13 @@ def model_choices(
                 if model in seen:
                     continue
                 seen.add(model)
-                price = effective_price(profile, model, cache)
-                choices.append(ModelChoice(profile.id, profile.name, model, source, price))
+                entry = cached.get(model) if cached is not None else None
+                extra = entry.model_dump() if entry is not None else {}
+                facts = model_facts(profile, model, cache, extra)
+                tags = model_tags(model, facts.category, facts.modalities, profile, extra)
+                choices.append(
+                    ModelChoice(profile.id, profile.name, model, source, facts.price, tags)
+                )
     return choices
 
 

@@ -9,23 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.core.chat import Target
+from app.core.model_kinds import model_kind
 
 if TYPE_CHECKING:  # the models cache (pydantic) loads on first use, not at start-up
     from app.core.models_cache import ModelsCache
     from app.core.providers import ProviderRegistry
     from app.settings import Settings
 
-NOT_FOR_CHAT = (
-    "embed", "image", "dall-e", "flux", "diffusion", "sdxl", "tts", "speech", "whisper",
-    "transcri", "moderation", "rerank",
-)  # fmt: skip
-"""Words in a model's id or category that mark it as not a chat model."""
-
 
 def is_chat_model(model: str, category: str | None = None) -> bool:
     """False for embedding, image, speech, transcription, moderation and rerank models."""
-    words = f"{model} {category or ''}".lower()
-    return not any(word in words for word in NOT_FOR_CHAT)
+    return model_kind(model, category) == "chat"
 
 
 def default_target(

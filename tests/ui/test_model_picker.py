@@ -12,7 +12,9 @@ from app.api.profiles import Capabilities, ModelPrice, ProviderProfile
 from app.core.models_cache import ModelsCache
 from app.core.providers import ProviderRegistry
 from app.paths import AppPaths
+from app.settings import SettingsStore
 from app.ui.widgets.model_picker import ModelPicker
+from app.ui.widgets.model_rows import HEADER_ROLE, TAGS_ROLE
 
 
 @pytest.fixture
@@ -61,9 +63,10 @@ def test_lists_every_provider_and_filters_by_all_words(
 def test_prices_are_shown(qtbot: QtBot, sources: tuple[ProviderRegistry, ModelsCache]) -> None:
     picker = ModelPicker(*sources)
     qtbot.addWidget(picker)
-    first = picker.proxy.index(0, 0)
+    assert picker.proxy.index(0, 0).data(HEADER_ROLE)  # the "Groq" section
+    first = picker.proxy.index(1, 0)
     assert first.data(Qt.ItemDataRole.DisplayRole).endswith("$0.05 / $0.08 per 1M")
-    assert "price unknown" in picker.proxy.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "price unknown" in picker.proxy.index(2, 0).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_enter_in_search_chooses_the_first_match(
@@ -117,3 +120,53 @@ def test_widgets_are_named(qtbot: QtBot, sources: tuple[ProviderRegistry, Models
         picker.manual_button,
     ):
         assert widget.objectName() and widget.accessibleName()
+
+
+def test_grouped_by_provider_with_tags_and_only_the_kinds_a_panel_can_use(
+    qtbot: QtBot, sources: tuple[ProviderRegistry, ModelsCache]
+) -> None:
+    registry, cache = sources
+    registry.add(ProviderProfile(id="o", name="OpenAI", base_url="https://api.openai.com/v1"))
+    cache.put("o", ["gpt-4o", "o3-mini", "text-embedding-3-small", "dall-e-3"])
+    picker = ModelPicker(registry, cache, kinds=("chat",))
+    qtbot.addWidget(picker)
+    assert picker.sections() == ["Groq", "OpenAI"]
+    assert picker.visible_labels() == [
+        "Groq / llama-3.1-8b-instant",
+        "Groq / llama-3.3-70b-versatile",
+        "OpenAI / gpt-4o",
+        "OpenAI / o3-mini",
+    ]  # no embedding, image or speech model for chat
+    tags = {str(picker.proxy.index(r, 0).data(Qt.ItemDataRole.DisplayRole)).split("    ")[0]:
+            picker.proxy.index(r, 0).data(TAGS_ROLE) for r in range(picker.proxy.rowCount())}  # fmt: skip
+    assert "vision" in tags["OpenAI / gpt-4o"] and "reasoning" in tags["OpenAI / o3-mini"]
+    picker.all_models.click()
+    assert "OpenAI / dall-e-3" in picker.visible_labels()
+    embed = next(c for c in picker.choices() if c.model == "text-embedding-3-small")
+    assert embed.tags == ("embeddings",)
+    images = ModelPicker(registry, cache, kinds=("image",))
+    qtbot.addWidget(images)
+    assert images.visible_labels() == ["OpenAI / dall-e-3"]
+
+
+def test_favourites_and_recent_models_come_first(
+    qtbot: QtBot, sources: tuple[ProviderRegistry, ModelsCache], data_dir: Path
+) -> None:
+    settings = SettingsStore(AppPaths.from_root(data_dir).settings_file)
+    picker = ModelPicker(*sources, settings=settings)
+    qtbot.addWidget(picker)
+    assert picker.set_current("groq", "whisper-large-v3")
+    picker.list_view.setFocus()
+    qtbot.keyClick(picker.list_view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert settings.get().favourite_models == ("groq/whisper-large-v3",)
+    qtbot.keyClicks(picker.search, "70b")
+    with qtbot.waitSignal(picker.model_chosen):
+        qtbot.keyClick(picker.search, Qt.Key.Key_Return)
+    picker.search.clear()
+    picker.refresh()
+    assert picker.sections() == ["Favourites", "Recently used", "Groq"]
+    assert picker.visible_labels()[:2] == [
+        "Groq / whisper-large-v3",
+        "Groq / llama-3.3-70b-versatile",
+    ]
+    assert settings.get().recent_models == ("groq/llama-3.3-70b-versatile",)

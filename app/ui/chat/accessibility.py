@@ -13,16 +13,31 @@ the factory below wraps it. Nothing is made while no screen reader (or test) loo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QPoint, QRect
 from PySide6.QtGui import QAccessible, QAccessibleEvent, QAccessibleInterface, QAccessibleObject
 from PySide6.QtWidgets import QAccessibleWidget, QWidget
 
-from app.ui.chat.messages import Status
+from app.ui.chat.messages import DisplayMessage, Status
 
-if TYPE_CHECKING:
-    from app.ui.chat.message_view import ConversationView
+
+class ConversationView(Protocol):
+    """What this module reads of the view (``app.ui.chat.message_view``)."""
+
+    def message(self, message_id: int) -> DisplayMessage | None: ...
+    def message_ids(self) -> list[int]: ...
+    def row_index(self, message_id: int) -> int: ...
+    def card_rect(self, message_id: int) -> QRect: ...
+    def message_at(self, pos: QPoint) -> int | None: ...
+    def accessible_node(self, message_id: int) -> MessageNode: ...
+    def is_on_screen(self, message_id: int) -> bool: ...
+    def hasFocus(self) -> bool: ...
+    def viewport(self) -> QWidget: ...
+
+    @property
+    def current_id(self) -> int | None: ...
+
 
 _STATE_WORDS = {
     Status.STREAMING: "streaming",
@@ -36,7 +51,7 @@ class MessageNode(QObject):
     """One message of a view, for its accessible interface (made on demand)."""
 
     def __init__(self, view: ConversationView, message_id: int) -> None:
-        super().__init__(view)
+        super().__init__(view)  # type: ignore[arg-type]  # the view is a QWidget
         self.view = view
         self.message_id = message_id
 
@@ -56,7 +71,7 @@ class MessageAccessible(QAccessibleObject):
         return QAccessible.Role.ListItem
 
     def parent(self) -> QAccessibleInterface:
-        return QAccessible.queryAccessibleInterface(self.node.view)
+        return QAccessible.queryAccessibleInterface(self.node.view)  # type: ignore[arg-type]
 
     def childCount(self) -> int:
         return 0
@@ -109,7 +124,7 @@ class ConversationAccessible(QAccessibleWidget):
     """The view as a list whose items are its messages."""
 
     def __init__(self, view: ConversationView) -> None:
-        super().__init__(view, QAccessible.Role.List, "Messages")
+        super().__init__(view, QAccessible.Role.List, "Messages")  # type: ignore[call-overload]
         self.view = view
 
     def childCount(self) -> int:
@@ -151,25 +166,24 @@ def describe(view: ConversationView, message_id: int) -> str:
     return ", ".join(parts)
 
 
-def _factory(key: str, obj: QObject) -> QAccessibleInterface | None:
-    from app.ui.chat.message_view import ConversationView
+_view_classes: list[type] = []
 
+
+def _factory(key: str, obj: QObject) -> QAccessibleInterface | None:
     if isinstance(obj, MessageNode):
         return MessageAccessible(obj)
-    if isinstance(obj, ConversationView):
-        return ConversationAccessible(obj)
+    if _view_classes and isinstance(obj, tuple(_view_classes)):
+        return ConversationAccessible(obj)  # type: ignore[arg-type]
     return None
 
 
-_installed = False
-
-
-def install() -> None:
-    """Register the factory (once per process, before the first view is asked about)."""
-    global _installed
-    if not _installed:
+def install(view_class: type) -> None:
+    """Register the factory for ``view_class`` (once per process, before the first view
+    is asked about)."""
+    if not _view_classes:
         QAccessible.installFactory(_factory)
-        _installed = True
+    if view_class not in _view_classes:
+        _view_classes.append(view_class)
 
 
 def notify_changed(view: QWidget, node: QObject | None, what: QAccessible.Event) -> None:

@@ -56,7 +56,7 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        accessibility.install()
+        accessibility.install(ConversationView)
         self._nodes: dict[int, MessageNode] = {}  # made only when a screen reader asks
         self.setObjectName("messageList")
         self.setAccessibleName("Messages")

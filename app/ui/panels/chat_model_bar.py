@@ -76,7 +76,13 @@ class ModelBar(QWidget):
         if self._picker_popup is None:
             from app.ui.widgets.model_picker import ModelPickerPopup
 
-            self._picker_popup = ModelPickerPopup(self.ctx.registry, self.ctx.models, self)
+            self._picker_popup = ModelPickerPopup(
+                self.ctx.registry,
+                self.ctx.models,
+                self,
+                settings=self.ctx.settings,
+                kinds=("chat",),
+            )
             self._picker_popup.picker.model_chosen.connect(self.on_picker_model_chosen)
         return self._picker_popup
 

@@ -108,7 +108,9 @@ class ComparePanel(QWidget):
 
         self.picker_popup = QFrame(self, Qt.WindowType.Popup)
         self.picker_popup.setObjectName("compareModelPickerPopup")
-        self.picker = ModelPicker(ctx.registry, ctx.models, self.picker_popup)
+        self.picker = ModelPicker(
+            ctx.registry, ctx.models, self.picker_popup, settings=ctx.settings, kinds=("chat",)
+        )
         popup_layout = QVBoxLayout(self.picker_popup)
         popup_layout.setContentsMargins(4, 4, 4, 4)
         popup_layout.addWidget(self.picker)

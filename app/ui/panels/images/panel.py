@@ -104,8 +104,9 @@ class ImagesPanel(QWidget):
             "Choose the image model (any provider)",
         )  # fmt: skip
         self.picker_popup = ModelPickerPopup(
-            ctx.registry, ctx.models, self, "imageModelPickerPopup"
-        )
+            ctx.registry, ctx.models, self, "imageModelPickerPopup",
+            settings=ctx.settings, kinds=("image",),
+        )  # fmt: skip
         self.picker = self.picker_popup.picker
         self.form = ImageForm()
         self.generate_button = self.job.action
