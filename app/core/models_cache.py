@@ -273,8 +273,12 @@ class ModelChoice:
 
     @property
     def key(self) -> str:
-        """``provider id/model``, as favourites and recent models are kept."""
-        return f"{self.provider_id}/{self.model}"
+        return model_key(self.provider_id, self.model)
+
+
+def model_key(provider_id: str, model: str) -> str:
+    """``provider id/model``, as favourites and recent models are kept in the settings."""
+    return f"{provider_id}/{model}"
 
 
 def model_choices(

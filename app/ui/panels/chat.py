@@ -332,8 +332,7 @@ class ChatPanel(QWidget):
     def show_message(self, message_id: int) -> None:
         """Bring a message of the open conversation into view, loading older pages or
         switching to its branch as needed."""
-        while message_id not in self.view.message_ids() and self._older_cursor is not None:
-            self.on_view_older_requested()
+        self._load_until(message_id)
         if not self.view.reveal_message(message_id):
             self.tasks.start("branch", self._show_on_its_branch(message_id))
 
@@ -341,9 +340,13 @@ class ChatPanel(QWidget):
         message = self.ctx.store.get_message(message_id)
         await self.ctx.store.select_branch(message_id)
         self.open_conversation(message.conversation_id)
+        self._load_until(message_id)
+        self.view.reveal_message(message_id)
+
+    def _load_until(self, message_id: int) -> None:
+        """Older pages of the branch shown, until ``message_id`` is among them (or none are left)."""
         while message_id not in self.view.message_ids() and self._older_cursor is not None:
             self.on_view_older_requested()
-        self.view.reveal_message(message_id)
 
     def _display(self, messages: list[Message]) -> list[DisplayMessage]:
         positions = self.ctx.store.branch_positions([m.id for m in messages])

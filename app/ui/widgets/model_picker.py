@@ -53,7 +53,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.models_cache import ModelChoice, ModelsCache, format_price, model_choices
+from app.core.models_cache import (
+    ModelChoice,
+    ModelsCache,
+    format_price,
+    model_choices,
+    model_key,
+)
 from app.core.providers import ProviderRegistry
 from app.ui.dialogs.common import named
 from app.ui.widgets.model_rows import (
@@ -284,7 +290,7 @@ class ModelPicker(QWidget):
         current = self.current()
         if current is None or self.settings is None:
             return
-        key = "/".join(current)
+        key = model_key(*current)
         favourites = list(self.settings.get().favourite_models)
         favourites = (
             [k for k in favourites if k != key] if key in favourites else [key, *favourites]
@@ -309,7 +315,7 @@ class ModelPicker(QWidget):
     def _remember_recent(self, provider_id: str, model: str) -> None:
         if self.settings is None:
             return
-        key = f"{provider_id}/{model}"
+        key = model_key(provider_id, model)
         recent = [k for k in self.settings.get().recent_models if k != key]
         self.settings.update(recent_models=(key, *recent))
 
