@@ -7,6 +7,11 @@
    qasync loop) into that same view. A 5 ms heartbeat timer records the longest gap on the
    Qt thread; ``time.thread_time()`` around the view's work (delta intake, frame flushes,
    paints) gives its CPU for the first and the last 1,000 tokens.
+   math_max_stall_ms / math_growth_ratio: the same for an answer with 200 distinct formulas
+   (inline and display) at 1,000 tokens/s, growth over its first and last quarter, the
+   median of 3 streams; and
+   math_render_ms_p95 / math_cached_ms_p95: one formula turned into HTML and laid out in a
+   QTextDocument, the first time and again (the HTML then comes from the renderer's cache).
 3. startup_ratio: time to an interactive window (shown, painted, loop idle) of
    ``python -m app --smoke-test`` (offscreen, a --data-dir holding 2,000
    conversations / 40,000 messages) against a
@@ -46,10 +51,16 @@ from app.api import ApiClient, ChatRequest, ProviderProfile  # noqa: E402
 from app.ui.chat.message_view import ConversationView  # noqa: E402
 from app.ui.chat.messages import DisplayMessage, Role, Status, Usage  # noqa: E402
 from tests.helpers.bench_tools import start_server  # noqa: E402
+from tests.helpers.math_corpus import formulas, math_answer  # noqa: E402
+from tests.helpers.openai_server import split_tokens  # noqa: E402
 
 TOKENS = 20_000
 RATE = 2_000
 WINDOW = 1_000
+MATH_FORMULAS = 200
+# ~1,560 tokens: at 1,000/s each quarter spans ~25 frames (at 2,000/s ~10, and the growth
+# figure is then mostly how many frames the quarter happened to get).
+MATH_RATE = 1_000
 
 
 def rss_mb() -> float:
@@ -69,13 +80,20 @@ class MeteredView(ConversationView):
         self.cpu_total = 0.0  # all of the view's CPU so far (to attribute stalls)
         self.max_call: tuple[float, str] = (0.0, "")  # the view's longest single call (CPU)
         self.cpu_by: dict[str, float] = {}
+        self.total, self.window = TOKENS, WINDOW  # the stream being measured
+
+    def meter(self, total: int, window: int) -> None:
+        """Measure a new stream of ``total`` tokens in windows of ``window``."""
+        self.tokens, self.total, self.window = 0, total, window
+        self.cpu = {"first": 0.0, "last": 0.0}
+        self.max_call = (0.0, "")
 
     def _bucket(self) -> str | None:
         if not self.metering:
             return None
-        if self.tokens <= WINDOW:
+        if self.tokens <= self.window:
             return "first"
-        if self.tokens > TOKENS - WINDOW:
+        if self.tokens > self.total - self.window:
             return "last"
         return None
 
@@ -144,9 +162,9 @@ def measure_open(app: QApplication, view: ConversationView) -> tuple[float, floa
     return ms, rss_mb() - before
 
 
-async def stream_into(view: MeteredView, client: ApiClient) -> int:
+async def stream_into(view: MeteredView, client: ApiClient, model: str, message_id: str) -> int:
     request = ChatRequest(
-        model=f"m?tokens={TOKENS}&rate={RATE}",
+        model=model,
         messages=[{"role": "user", "content": "Stream a long answer."}],
     )
     received = 0
@@ -154,11 +172,14 @@ async def stream_into(view: MeteredView, client: ApiClient) -> int:
         async for delta in stream:
             if delta.content:
                 received += 1
-                view.append_delta("live", delta.content)
+                view.append_delta(message_id, delta.content)
     return received
 
 
-def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, int, float]:
+def measure_stream(
+    app: QApplication, view: MeteredView, model: str, message_id: str
+) -> tuple[float, float, int, float]:
+    """Stream ``model``'s answer into a new message of ``view``: stall, growth, tokens, s."""
     from app.ui.loop import QtLoop
 
     gaps: list[float] = []
@@ -190,9 +211,9 @@ def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, 
     server, base_url = start_server()
     try:
         view.append_message(
-            DisplayMessage("live", Role.ASSISTANT, "", model="m", status=Status.STREAMING)
+            DisplayMessage(message_id, Role.ASSISTANT, "", model="m", status=Status.STREAMING)
         )
-        view.start_stream("live")
+        view.start_stream(message_id)
         app.processEvents()
 
         async def run() -> tuple[int, float]:
@@ -214,15 +235,17 @@ def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, 
             t = time.perf_counter()
             cpu0, view0 = time.thread_time(), view.cpu_total
             view.cpu_by.clear()
-            received = await stream_into(view, client)
+            received = await stream_into(view, client, model, message_id)
             by = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in view.cpu_by.items())
             print(
                 f"  Qt thread CPU during the stream {(time.thread_time() - cpu0) * 1000:.0f} ms, "
                 f"of which the view {(view.cpu_total - view0) * 1000:.0f} ms ({by})"
             )
             await asyncio.sleep(0.1)  # the last frame
-            final = DisplayMessage("live", Role.ASSISTANT, view.message("live").text, model="m")  # type: ignore[union-attr]
-            view.finish_stream("live", final)
+            text = view.message(message_id).text  # type: ignore[union-attr]
+            view.finish_stream(
+                message_id, DisplayMessage(message_id, Role.ASSISTANT, text, model="m")
+            )
             view.viewport().repaint()
             heartbeat.stop()
             view.metering = False
@@ -254,6 +277,28 @@ def measure_stream(app: QApplication, view: MeteredView) -> tuple[float, float, 
         f"(the view {worst[2]:.1f} ms, the rest client/loop), waited {worst[0] - worst[1]:.1f} ms for a core"
     )
     return max(gaps) if gaps else 0.0, growth, received, seconds
+
+
+def measure_math() -> tuple[float, float]:
+    """p95 ms of one formula's first render (LaTeX → HTML → laid out in a QTextDocument),
+    and of the same formula again (the renderer's cache), over 200 distinct formulas."""
+    from PySide6.QtGui import QTextDocument
+
+    from app.ui.chat.markdown_math import Maths
+
+    maths, register = Maths(), lambda _source: 0
+    colours = ("#000000", "#eeeeee")
+    first, again = [], []
+    for source, display in formulas(MATH_FORMULAS):
+        for times in (first, again):
+            t = time.perf_counter()
+            doc = QTextDocument()
+            doc.setHtml(maths.html(source, display, colours, register))
+            doc.setTextWidth(700)
+            doc.size()
+            times.append((time.perf_counter() - t) * 1000)
+    p95 = lambda xs: sorted(xs)[int(len(xs) * 0.95)]  # noqa: E731
+    return p95(first), p95(again)
 
 
 BARE = (
@@ -381,10 +426,27 @@ def main() -> None:
     print(f"  first paint after {open_ms:.0f} ms, +{open_mb:.1f} MB RSS")
 
     print(f"2. streaming {TOKENS:,} tokens at {RATE:,}/s from the test server into that view ...")
-    stall, growth, received, _ = measure_stream(app, view)
+    stall, growth, received, _ = measure_stream(app, view, f"m?tokens={TOKENS}&rate={RATE}", "live")
     print(f"  longest Qt-thread stall (5 ms heartbeat gap) {stall:.1f} ms, growth {growth:.2f}")
     if received != TOKENS:
         print(f"  WARNING: received {received} tokens, expected {TOKENS}")
+
+    print(
+        f"2b. a math-heavy answer: {MATH_FORMULAS} formulas at {MATH_RATE:,} tokens/s, 3 times ..."
+    )
+    math_tokens = len(split_tokens(math_answer(MATH_FORMULAS)))
+    runs = []
+    for k in range(3):
+        view.meter(math_tokens, math_tokens // 4)
+        model = f"m?math={MATH_FORMULAS}&rate={MATH_RATE}"
+        runs.append(measure_stream(app, view, model, f"math{k}")[:2])
+    math_stall = statistics.median(r[0] for r in runs)
+    math_growth = statistics.median(r[1] for r in runs)
+    print(
+        f"  median longest stall {math_stall:.1f} ms, growth {math_growth:.2f} ({math_tokens} tokens)"
+    )
+    math_p95, math_cached = measure_math()
+    print(f"  one formula, first render p95 {math_p95:.2f} ms, from the cache {math_cached:.3f} ms")
 
     if os.environ.get("BENCH_SKIP_STARTUP"):
         return
@@ -406,6 +468,10 @@ def main() -> None:
             {
                 "max_stall_ms": round(stall, 1),
                 "growth_ratio": round(growth, 2),
+                "math_max_stall_ms": round(math_stall, 1),
+                "math_growth_ratio": round(math_growth, 2),
+                "math_render_ms_p95": round(math_p95, 2),
+                "math_cached_ms_p95": round(math_cached, 3),
                 "open_2000_ms": round(open_ms, 1),
                 "open_2000_mb": round(open_mb, 1),
                 "startup_ratio": None if app_s is None else round(app_s / bare_s, 2),

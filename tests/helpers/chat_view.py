@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -28,3 +28,12 @@ def click_action(qtbot: QtBot, view: ConversationView, message_id: int, name: st
     found = button(view, name)
     assert found.isVisible(), f"{name} is not offered on message {message_id}"
     qtbot.mouseClick(found, Qt.MouseButton.LeftButton)
+
+
+def click_anchor(qtbot: QtBot, view: ConversationView, message_id: int, prefix: str) -> None:
+    """Click the first anchor of ``message_id`` whose href starts with ``prefix``."""
+    rects = [r for href, r in view.anchor_rects(message_id) if href.startswith(prefix)]
+    assert rects, f"no {prefix} anchor in {message_id}: {view.anchor_rects(message_id)}"
+    centre = rects[0].center() + QPoint(1, 0)
+    qtbot.mouseMove(view.viewport(), centre)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)

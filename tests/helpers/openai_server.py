@@ -53,6 +53,7 @@ or across processes. Grammar::
     delay=S       wait S seconds before answering.
     dims=N        embedding size when the request sets no ``dimensions`` (default 16).
     image=1       answer in chat with a markdown image (as ``flux`` does).
+    math=N        answer with N distinct formulas (inline and display), as models write them.
 
 ``n`` > 1 in a chat request gives n choices (``[i] `` prefixes each answer but the first).
 Stream usage follows OpenAI: a final chunk with empty choices when
@@ -175,6 +176,11 @@ class Behaviour:
 
 def answer_text(model: str, messages: Any) -> str:
     """The deterministic markdown answer for a chat request."""
+    formulas = Behaviour.parse(model).options.get("math")
+    if formulas is not None:
+        from tests.helpers.math_corpus import math_answer
+
+        return math_answer(int(formulas))
     last = last_user_text(messages)
     quoted = last.strip().replace("\n", " ")[:200] or "(nothing)"
     return (

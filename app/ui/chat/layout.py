@@ -240,6 +240,13 @@ class RowLayout(QAbstractScrollArea):
         self._docs.move_to_end(id(part))
 
     def _make_doc(self, row: Row, html: str) -> QTextDocument:
+        doc = self._blank_doc()
+        self._add_resources(row, doc, html)
+        doc.setHtml(html)
+        return doc
+
+    def _blank_doc(self) -> QTextDocument:
+        """A document set up as every part's is (font, margins, wrapping)."""
         doc = QTextDocument()
         doc.setUndoRedoEnabled(False)
         doc.setDocumentMargin(0)
@@ -247,8 +254,6 @@ class RowLayout(QAbstractScrollArea):
         option = doc.defaultTextOption()
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         doc.setDefaultTextOption(option)
-        self._add_resources(row, doc, html)
-        doc.setHtml(html)
         return doc
 
     def _add_resources(self, row: Row, doc: QTextDocument, html: str) -> None:

@@ -314,6 +314,8 @@ def plain_html(text: str) -> str | None:
     A fast path (Markdown's fixed cost is ~0.3 ms per block): ``None`` when the text has
     anything Markdown could act on.
     """
+    if "://" in text or "www." in text:
+        return None  # a bare address becomes a link
     heading = _ATX_PLAIN.match(text)
     if heading and _PLAIN_TEXT.fullmatch(heading[2]):
         level = len(heading[1])

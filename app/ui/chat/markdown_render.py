@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app.ui.chat import markdown_boxes as boxes
+from app.ui.chat import markdown_extras as extras
 from app.ui.chat.markdown_blocks import (
     LIST_ITEM,
     SEGMENT_ITEMS,
@@ -39,6 +40,8 @@ from app.ui.chat.markdown_blocks import (
     split_blocks,
 )
 from app.ui.chat.markdown_boxes import Theme, pretty_json
+from app.ui.chat.markdown_math import Maths, might_have_math
+from app.ui.chat.markdown_math import extract as extract_math
 from app.ui.chat.markdown_tree import (
     SAFE_SCHEMES,
     RenderContext,
@@ -89,6 +92,7 @@ class MarkdownRenderer:
         md.inlinePatterns.deregister("html")  # inline tags → escaped text
         # GitHub's ~~strikethrough~~ (Qt's rich text draws <s>).
         md.inlinePatterns.register(SimpleTagInlineProcessor(r"(~~)(.+?)~~", "s"), "strike", 40)
+        extras.register_inline(md, self._sanitiser)
         sanitiser = self._sanitiser
         raw = self._raw
 
@@ -105,6 +109,7 @@ class MarkdownRenderer:
 
         md.treeprocessors.register(_Tree(md), "palaver_sanitise", 15)
         self._md = md
+        self._maths = Maths()
 
     # -- blocks
 
@@ -117,10 +122,26 @@ class MarkdownRenderer:
             text = text[: text.rfind("\n") + 1]  # hide a half-written table row
         if LIST_ITEM.match(text):
             text = normalise_list_indent(text)
-        out = plain_html(text)
-        if out is None:
-            out = self.markdown_html(text, ctx)
+        found: list[tuple[str, bool]] = []
+        if might_have_math(text):
+            text, found = extract_math(text)
+        notes = extras.FOOTNOTE_DEF.match(text)
+        if notes:
+            out = "".join(
+                extras.footnote_html(label, self._inline_html(body, ctx), self.theme)
+                for label, body in extras.split_footnotes(text)
+            )
+        else:
+            out = plain_html(text) or self.markdown_html(text, ctx)
+        if found:
+            colours = (self.theme.text, self.theme.inline_code_bg)
+            out = self._maths.put_back(out, found, colours=colours, register=ctx.add_code)
         return out + SEGMENT_MARK if block.more else out
+
+    def _inline_html(self, text: str, ctx: RenderContext) -> str:
+        """Markdown of one paragraph without its ``<p>``."""
+        out = plain_html(text) or self.markdown_html(text, ctx)
+        return out.removeprefix("<p>").removesuffix("</p>")
 
     def markdown_html(self, text: str, ctx: RenderContext) -> str:
         self._sanitiser.ctx = ctx

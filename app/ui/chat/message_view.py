@@ -21,13 +21,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QAccessible, QPalette
+from PySide6.QtGui import QAccessible, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QWidget
 
 from app.ui.chat import accessibility, highlight
 from app.ui.chat.accessibility import MessageNode, notify_changed
 from app.ui.chat.images import decode_image
 from app.ui.chat.interaction import RowInteraction
+from app.ui.chat.markdown_render import RenderContext
 from app.ui.chat.messages import DisplayMessage, Status
 from app.ui.chat.painting import RowPainter
 from app.ui.chat.row_heights import RowHeights
@@ -36,6 +37,11 @@ from app.ui.chat.stream_intake import StreamIntake
 # Markdown, then Pygments lexers (11-24 ms each), are warmed up one per tick after start-up.
 WARMUP_FIRST_MS = 400
 WARMUP_NEXT_MS = 30
+# A formula with every size math uses (scripts, big operators, tall delimiters).
+MATH_WARMUP = (
+    r"$x^2_i$ $$\sum_{n=1}^{N} \int_0^1 \frac{\sqrt{a}}{b} \left(\frac{1}{n}\right)"
+    r" \begin{pmatrix} a \\ b \end{pmatrix} \begin{cases} 1 \\ 2 \\ 3 \end{cases}$$"
+)
 
 
 class ConversationView(RowInteraction, RowPainter, StreamIntake):
@@ -70,6 +76,7 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
         self.viewport().setAutoFillBackground(True)
         self.viewport().setBackgroundRole(QPalette.ColorRole.Base)
         self._warmup = QTimer(self)
+        self._math_cold = False  # set once Markdown is warm: the math step comes next
         self._warmup.setInterval(WARMUP_FIRST_MS)  # after start-up has painted
         self._warmup.timeout.connect(self.on_warmup_timeout)
         self._warmup.start()
@@ -265,6 +272,19 @@ class ConversationView(RowInteraction, RowPainter, StreamIntake):
         if self._warmup.interval() == WARMUP_FIRST_MS:
             self._warmup.setInterval(WARMUP_NEXT_MS)
             _ = self._renderer  # imports and builds Markdown (~40 ms) before it is needed
+            self._math_cold = True
+            return
+        if self._math_cold:
+            # The math fonts' first lookups (each size is a font of its own), table layout
+            # and glyph drawing (~15 ms) happen now, not in the first answer with math.
+            self._math_cold = False
+            doc = self._blank_doc()
+            doc.setHtml("".join(self._renderer.render_text(MATH_WARMUP, RenderContext())))
+            doc.setTextWidth(600)
+            image = QImage(8, 8, QImage.Format.Format_ARGB32_Premultiplied)
+            painter = QPainter(image)
+            doc.drawContents(painter)
+            painter.end()
             return
         # One lexer per idle tick: each first use costs 11–24 ms, under a frame.
         if not highlight.warm_up_next():

@@ -39,6 +39,7 @@ SAMPLES = [
     "Unclosed long fence\n```c\n" + "int a;\n" * 100,
     "".join(f"{i}. item {i}\n   - sub {i}\n" for i in range(1, 46)) + "\nafter the list",
     "".join(f"- loose {i}\n\n" for i in range(30)) + "end",
+    "Math $a^2$ costs $5 and $$\\frac{1}{2}$$ then \\[x_i\\] at https://x.org/p.[^1]\n\n[^1]: note",
 ]
 
 

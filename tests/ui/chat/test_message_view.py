@@ -12,18 +12,10 @@ from pytestqt.qtbot import QtBot
 
 from app.ui.chat.message_view import ConversationView
 from app.ui.chat.messages import DisplayMessage, Role, Status, ToolCall
-from tests.helpers.chat_view import button, hover
+from tests.helpers.chat_view import button, click_anchor, hover
 
 from .conftest import LONG_ANSWER, conversation
 from .sample import LIVE
-
-
-def click_anchor(qtbot: QtBot, view: ConversationView, message_id: int, prefix: str) -> None:
-    rects = [r for href, r in view.anchor_rects(message_id) if href.startswith(prefix)]
-    assert rects, f"no {prefix} anchor in {message_id}: {view.anchor_rects(message_id)}"
-    centre = rects[0].center() + QPoint(1, 0)
-    qtbot.mouseMove(view.viewport(), centre)
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
 
 
 def test_identity_for_automation(view: ConversationView) -> None:
