@@ -15,7 +15,7 @@ from app.ui.chat import tex_symbols as sym
 
 MATH_FONT = "'Latin Modern Math','STIX Two Math','Cambria Math','DejaVu Serif',serif"
 _REL_SPACE = "\u00a0"  # about a quarter em around relations; kept at cell edges
-_BIN_SPACE = "\u205f"  # a medium math space around binary operators
+_BIN_SPACE = "\u00a0"  # around binary operators (a math space would vanish at a cell edge)
 _UNARY_AFTER = {None, "rel", "bin", "open", "punct", "op"}
 _LINE_PX = 18  # height of one line of math, for tall delimiters
 _MAX_LINES = 4  # taller ones stay this size: each size is one more font to load
@@ -32,6 +32,7 @@ class Emitter:
         self.line = line
         self.link = link
         self._font: str | None = None
+        self._script = 0  # inside sub/superscripts: relations and operators go unspaced
 
     # ------------------------------------------------------------------ inline
 
@@ -60,9 +61,9 @@ class Emitter:
         if isinstance(node, tp.Scripts):
             out = self._inline(node.base)
             if node.sub is not None:
-                out += f"<sub>{self._inline(node.sub)}</sub>"
+                out += f"<sub>{self._script_text(node.sub)}</sub>"
             if node.sup is not None:
-                out += f"<sup>{self._inline(node.sup)}</sup>"
+                out += f"<sup>{self._script_text(node.sup)}</sup>"
             return out
         if isinstance(node, tp.Over):
             out = self._inline(node.base)
@@ -84,6 +85,21 @@ class Emitter:
             return f"{html.escape(node.left)}{'; '.join(rows)}{html.escape(node.right)}"
         return "\u2003"  # a line break inside inline math
 
+    def _script_text(self, group: tp.Group) -> str:
+        self._script += 1
+        try:
+            return self._inline(group)
+        finally:
+            self._script -= 1
+
+    def _limit(self, group: tp.Group) -> str:
+        """A limit or script in display math: small, unspaced."""
+        self._script += 1
+        try:
+            return _small(self.inline(group))
+        finally:
+            self._script -= 1
+
     def _row(self, items: list[tp.Node]) -> str:
         out, prev = [], None
         for node in items:
@@ -103,6 +119,8 @@ class Emitter:
             return f"<i>{text}</i>"
         if node.kind == "num" and self._font is not None:
             return html.escape(sym.styled(self._font, node.text))
+        if node.kind in ("rel", "bin") and self._script:
+            return text
         if node.kind == "rel":
             return f"{_REL_SPACE}{text}{_REL_SPACE}"
         if node.kind == "bin":
@@ -159,10 +177,10 @@ class Emitter:
         if isinstance(node, tp.Over):
             rows = []
             if node.above is not None:
-                rows.append(_small(self.inline(node.above)))
+                rows.append(self._limit(node.above))
             rows.append(self._block(node.base))
             if node.below is not None:
-                rows.append(_small(self.inline(node.below)))
+                rows.append(self._limit(node.below))
             return _td(_column(rows))
         if isinstance(node, tp.Root):
             index = f"<sup>{self.inline(node.index)}</sup>" if node.index else ""
@@ -221,15 +239,15 @@ class Emitter:
         if isinstance(base, tp.Big) and base.limits:
             rows = []
             if node.sup is not None:
-                rows.append(_small(self.inline(node.sup)))
+                rows.append(self._limit(node.sup))
             rows.append(self._big(base))
             if node.sub is not None:
-                rows.append(_small(self.inline(node.sub)))
+                rows.append(self._limit(node.sub))
             return _td(_column(rows))
         scripts = _column(
             [
-                _small(self.inline(node.sup)) if node.sup is not None else "&nbsp;",
-                _small(self.inline(node.sub)) if node.sub is not None else "&nbsp;",
+                self._limit(node.sup) if node.sup is not None else "&nbsp;",
+                self._limit(node.sub) if node.sub is not None else "&nbsp;",
             ],
             align="left",
         )

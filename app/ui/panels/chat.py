@@ -489,6 +489,7 @@ class ChatPanel(QWidget):
                 async for event in events:
                     if self.wait_notice.waiting is not None:
                         self.wait_notice.end()  # the retried request is answering
+                        self.status_changed.emit("")  # "Waiting …" no longer holds
                     # _display adds what a row may have gained: branches (n > 1), images.
                     self.presenter.on_chat_event(event)
                     if isinstance(event, MessageSaved):
