@@ -37,6 +37,8 @@ def footer_text(msg: DisplayMessage) -> str:
     if u.tokens_per_s is not None:
         parts.append(f"{u.tokens_per_s:.1f} tok/s")
     word = _STATUS_WORDS.get(msg.status)
+    if msg.status is Status.STREAMING and not msg.text and not msg.tool_calls:
+        word = "Waiting for the answer…"  # nothing streams yet (connecting, queued, a wait)
     if word:
         parts.append(word)
     if msg.note:

@@ -25,7 +25,9 @@ def test_footer_for_exact_usage_and_user_messages() -> None:
     msg = DisplayMessage(1, Role.ASSISTANT, model="m", usage=Usage(10, 20, cost=2.5))
     assert footer_text(msg) == "m · 10 in · 20 out · $2.50"
     assert footer_text(DisplayMessage(21, Role.USER, "hi")) == ""
-    streaming = DisplayMessage(19, Role.ASSISTANT, status=Status.STREAMING)
+    waiting = DisplayMessage(19, Role.ASSISTANT, status=Status.STREAMING)
+    assert footer_text(waiting) == "Waiting for the answer…"  # not one token yet
+    streaming = DisplayMessage(19, Role.ASSISTANT, "Hel", status=Status.STREAMING)
     assert footer_text(streaming) == "Streaming…"
 
 
