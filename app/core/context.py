@@ -20,6 +20,7 @@ from app.store import Store
 
 if TYPE_CHECKING:
     from app.core.models_cache import ModelsCache
+    from app.core.prompts import PromptLibrary
 
 _log = log.get("core.context")
 
@@ -52,6 +53,13 @@ class AppContext:
         from app.core.models_cache import ModelsCache
 
         return self.clients.models or ModelsCache(self.paths.cache / "models")
+
+    @cached_property
+    def prompts(self) -> PromptLibrary:
+        """Saved prompts and assistants (the composer's "/" menu); ``load()`` on first use."""
+        from app.core.prompts import PromptLibrary
+
+        return PromptLibrary(self.store)
 
     @classmethod
     async def open(cls, paths: AppPaths, *, keys: KeyStore | None = None) -> AppContext:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from app.store.audio_queries import delete_speech, delete_transcription
     from app.store.compare_queries import ModelSpeed, RunSummary, VotedAnswer, VotedRun
     from app.store.media import delete_item
+    from app.store.prompt_queries import Prompt
     from app.store.usage_queries import CallFilter, LatencyStats
 
 _LAZY = {
@@ -55,6 +56,7 @@ _LAZY = {
     "VotedAnswer": "compare_queries",
     "VotedRun": "compare_queries",
     "delete_item": "media",
+    "Prompt": "prompt_queries",
     "delete_speech": "audio_queries",
     "delete_transcription": "audio_queries",
 }
@@ -86,6 +88,7 @@ __all__ = [
     "MessageStatus",
     "ModelSpeed",
     "NotFoundError",
+    "Prompt",
     "RunSummary",
     "SearchFilters",
     "SearchHit",

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from app.store import history, media
+from app.store import history, media, prompt_queries
 from app.store.blobs import BlobFiles
 from app.store.models import BlobRef, Conversation, Message
 
@@ -68,7 +68,7 @@ def collect(
     conversations = [_conversation_json(conn, history.get_conversation(conn, cid)) for cid in ids]
     doc: dict[str, Any] = {
         "format": FORMAT, "version": VERSION, "exported_at": time.time(), "conversations": conversations,
-        "comparisons": [], "images": [], "speech": [], "transcriptions": [],
+        "comparisons": [], "images": [], "speech": [], "transcriptions": [], "prompts": [],
     }  # fmt: skip
     refs: dict[str, BlobRef] = {}
     for conv in conversations:
@@ -78,6 +78,7 @@ def collect(
                     ref = BlobRef.from_json(part["blob"])
                     refs[ref.sha256] = ref
     if conversation_ids is None:
+        doc["prompts"] = [prompt_queries.prompt_json(p) for p in prompt_queries.list_prompts(conn)]
         uid_of = {r[0]: r[1] for r in conn.execute("SELECT id, uid FROM conversations")}
         conv_of = {r[0]: r[1] for r in conn.execute("SELECT id, conversation_id FROM messages")}
         for run in reversed(media.list_comparisons(conn, limit=-1)):

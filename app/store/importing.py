@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.store import history, media
+from app.store import history, media, prompt_queries
 from app.store.blobs import BlobFiles
 from app.store.errors import ImportFormatError
 from app.store.exporting import FORMAT, JSON_NAME, VERSION
@@ -51,6 +51,7 @@ class Parsed:
     images: list[dict[str, Any]] = field(default_factory=list)
     speech: list[dict[str, Any]] = field(default_factory=list)
     transcriptions: list[dict[str, Any]] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
     blobs: list[BlobRef] = field(default_factory=list)
 
 
@@ -113,6 +114,12 @@ def insert(conn: sqlite3.Connection, parsed: Parsed, report: ImportReport) -> Im
         media.add_transcription(
             conn, tr.pop("transcript"), None if source is None else BlobRef.from_json(source), **tr
         )
+    for item in parsed.prompts:
+        try:
+            if prompt_queries.import_prompt(conn, item):
+                report.prompts += 1
+        except ValueError as exc:
+            report.note(f"a saved prompt was skipped: {exc}")
     return report
 
 
@@ -244,7 +251,7 @@ def parse_palaver(
         parsed.conversations.append(
             ParsedConversation(conv["uid"], conv_fields, messages, conv.get("current_leaf"))
         )
-    for key in ("comparisons", "images", "speech", "transcriptions"):
+    for key in ("comparisons", "images", "speech", "transcriptions", "prompts"):
         items = doc.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ImportFormatError(f"The export's '{key}' is not a list of objects.")

@@ -354,6 +354,7 @@ class ImportReport:
     skipped_conversations: int = 0
     skipped_messages: int = 0
     skipped_parts: int = 0
+    prompts: int = 0  # saved prompts and assistants added
     conversation_ids: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

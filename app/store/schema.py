@@ -317,7 +317,24 @@ CREATE TRIGGER usage_ledger_unroll AFTER DELETE ON usage_ledger BEGIN
 END;
 """
 
-MIGRATIONS: list[Migration] = [_V1]
+# The prompt library: saved prompts (text for the composer) and assistants (a system
+# prompt with a default model and parameters), picked with "/" in the composer.
+_V2 = """
+CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('prompt', 'assistant')),
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    provider TEXT,
+    model TEXT,
+    params TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX prompts_name ON prompts (name COLLATE NOCASE);
+"""
+
+MIGRATIONS: list[Migration] = [_V1, _V2]
 """Step ``i`` takes the schema from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,6 +21,8 @@ def describe_import(report: ImportReport) -> str:
     parts = [
         f"Imported {report.conversations} conversation{'s' if report.conversations != 1 else ''} ({report.messages} messages)"
     ]
+    if report.prompts:
+        parts.append(f"{report.prompts} saved prompt{'s' if report.prompts != 1 else ''}")
     if report.duplicates:
         parts.append(f"{report.duplicates} already here")
     skipped = report.skipped_conversations + report.skipped_messages + report.skipped_parts
