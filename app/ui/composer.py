@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.core.chat import Attachment
 from app.ui.dialogs.common import named
 from app.ui.icons import icon
+from app.ui.widgets.prompt_menu import PromptMenu
 
 MIN_LINES, MAX_LINES = 2, 10
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -92,6 +93,7 @@ class _Input(QPlainTextEdit):
         self.setAccessibleName("Message")
         self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.send_on_enter = True
+        self.menu: PromptMenu | None = None  # the "/" menu: its keys come through here
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.textChanged.connect(self._fit_height)
         self._fit_height()
@@ -110,6 +112,8 @@ class _Input(QPlainTextEdit):
         self._fit_height()  # wrapping changes the line count
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.menu is not None and self.menu.isVisible() and self._menu_key(event):
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             mods = event.modifiers()
             ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
@@ -118,6 +122,20 @@ class _Input(QPlainTextEdit):
                 self.submitted.emit()
                 return
         super().keyPressEvent(event)
+
+    def _menu_key(self, event: QKeyEvent) -> bool:
+        """Up/Down move in the "/" menu, Enter/Tab pick, Esc closes it; True if used."""
+        assert self.menu is not None
+        key = event.key()
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.menu.step(-1 if key == Qt.Key.Key_Up else 1)
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
+            return self.menu.choose_current()
+        if key == Qt.Key.Key_Escape:
+            self.menu.hide()
+            return True
+        return False
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:
         return source.hasImage() or source.hasUrls() or super().canInsertFromMimeData(source)
@@ -148,6 +166,8 @@ class Composer(QWidget):
         self._busy = False
 
         self.input = _Input()
+        self.prompt_menu = PromptMenu(lambda: [], self)
+        self.input.menu = self.prompt_menu
         self.attach_button = named(
             QToolButton(), "attachButton", "Attach files", "Attach images or text files"
         )
@@ -183,6 +203,7 @@ class Composer(QWidget):
         row.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
+        layout.addWidget(self.prompt_menu)
         layout.addLayout(chips)
         layout.addLayout(row)
 
@@ -196,6 +217,7 @@ class Composer(QWidget):
         self.input.files_dropped.connect(self.add_files)
         self.input.image_pasted.connect(self.on_image_pasted)
         self.input.textChanged.connect(self._estimate_timer.start)
+        self.input.textChanged.connect(self.on_input_text_changed)
         self._estimate_timer.timeout.connect(self._update_estimate)
         self.send_button.clicked.connect(self.on_send_clicked)
         self.stop_button.clicked.connect(self.stop_requested)
@@ -220,6 +242,9 @@ class Composer(QWidget):
 
     def text(self) -> str:
         return self.input.toPlainText()
+
+    def on_input_text_changed(self) -> None:
+        self.prompt_menu.follow(self.text())
 
     def set_text(self, text: str) -> None:
         self.input.setPlainText(text)

@@ -27,6 +27,7 @@ from app.api import Waiting, reporting_waits, wait_words
 from app.core import moderation
 from app.core.chat import AnswerFinished, ChatEvent, ChatSession, MessageSaved, Target
 from app.core.context import AppContext
+from app.core.prompts import AssistantSetup
 from app.core.remote_images import cached_images
 from app.store import Message, StoreWriteError
 from app.ui.chat.messages import DisplayMessage, Role, Status
@@ -35,6 +36,7 @@ from app.ui.errors import failure_text
 from app.ui.panels import chat_moderation
 from app.ui.panels.chat_actions import MessageActions
 from app.ui.panels.chat_model_bar import ModelBar
+from app.ui.panels.chat_prompts import ChatPrompts
 from app.ui.panels.edit_bar import EditBar
 from app.ui.settings_notifier import SettingsNotifier
 from app.ui.stream_presenter import StreamPresenter, display_message
@@ -95,6 +97,11 @@ class ChatPanel(QWidget):
         # Delete, branch, read aloud, images, links: made with the view.
         self._message_actions: MessageActions | None = None
         self._drawer: ParamsDrawer | None = None  # made when first opened
+        self.prompts = ChatPrompts(
+            ctx, self.tasks, self.composer, current=self._assistant_setup,
+            apply=self.apply_assistant, new_chat=self.new_chat, parent=self,
+        )  # fmt: skip
+        self.model_bar.add_button(self.prompts.button)
 
         main = QWidget()
         column = QVBoxLayout(main)
@@ -133,6 +140,7 @@ class ChatPanel(QWidget):
         self.composer.error_occurred.connect(self.status_changed)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
+        self.prompts.said.connect(self.status_changed)
         self.settings_notifier = SettingsNotifier(self.ctx.settings, self)
         self.settings_notifier.changed.connect(self._on_settings_changed)
         self.model_bar.target_chosen.connect(self.set_target)
@@ -278,6 +286,26 @@ class ChatPanel(QWidget):
                 system_prompt=self.session.system_prompt,
             ),
         )
+
+    def _assistant_setup(self) -> AssistantSetup:
+        """This chat's instructions, parameters and model, to save as an assistant."""
+        target = self.target()
+        return AssistantSetup(
+            self.session.system_prompt,
+            dict(self.session.params),
+            target.provider_id if target else None,
+            target.model if target else None,
+        )
+
+    def apply_assistant(self, setup: AssistantSetup) -> None:
+        """An assistant's system prompt and parameters, and its model while it is set up."""
+        self.session.system_prompt = setup.system_prompt
+        self.session.params = dict(setup.params)
+        if self._drawer is not None:
+            self._drawer.set_values(self.session.params, self.session.system_prompt)
+        if setup.provider and setup.model and self.ctx.registry.get(setup.provider):
+            self.set_target(Target(setup.provider, setup.model))
+        self.on_save_params_timer_fired()
 
     def _on_settings_changed(self, settings: Any, changed: frozenset[str]) -> None:
         if "send_key" in changed:

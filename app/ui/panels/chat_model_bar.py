@@ -64,6 +64,7 @@ class ModelBar(QWidget):
         layout.addWidget(self.model_button)
         layout.addWidget(self.another_button)
         layout.addWidget(self.params_button)
+        self._layout = layout
         self._picker_popup: ModelPickerPopup | None = None  # made on first use
         self._picking_another = False  # the open picker is for "ask another model"
         self.has_answer: Callable[[], bool] = lambda: False  # set by the panel
@@ -97,6 +98,10 @@ class ModelBar(QWidget):
             if provider and model and self.ctx.registry.get(provider) is not None:
                 return Target(provider, model)
         return default_target(self.ctx.settings.get(), self.ctx.registry, self.ctx.models)
+
+    def add_button(self, button: QWidget) -> None:
+        """Another button of the bar (before Parameters)."""
+        self._layout.insertWidget(self._layout.indexOf(self.params_button), button)
 
     def choose(self, target: Target) -> None:
         """This conversation's model (and the default for new ones)."""
