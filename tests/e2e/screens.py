@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.core.chat import Target
+from app.core.prompts import AssistantSetup
 from app.paths import AppPaths
 from app.ui.appearance import apply_appearance
 from app.ui.loop import QtLoop
@@ -72,9 +73,28 @@ async def tour(out: Path) -> None:
         await until(lambda: not window.chat.composer.busy, 20)
         await asyncio.sleep(0.3)
         save(window, out, "04-chat-math")
+        await ctx.prompts.save_prompt("Summarise", "Summarise this in three bullet points:")
+        await ctx.prompts.save_prompt("Explain like I'm five", "Explain this simply:")
+        await ctx.prompts.save_assistant(
+            "Python tutor",
+            AssistantSetup("You teach Python patiently.", {}, "local", "gpt-test"),
+        )
+        window.chat.composer.input.setFocus()
+        window.chat.composer.set_text("/")
+        await asyncio.sleep(0.3)
+        save(window, out, "04-chat-prompt-menu")
+        window.chat.composer.set_text("")
+        window.chat.model_button.click()
+        await asyncio.sleep(0.5)
+        save(window.chat.picker_popup, out, "04-chat-model-picker")
+        window.chat.picker_popup.hide()
         ctx.settings.update(theme="dark")
         await asyncio.sleep(0.3)
         save(window, out, "05-chat-dark")
+        window.chat.composer.set_text("/")
+        await asyncio.sleep(0.3)
+        save(window, out, "05-chat-prompt-menu-dark")
+        window.chat.composer.set_text("")
         window.sidebar.search.setText("decorators")
         await asyncio.sleep(0.6)
         save(window, out, "06-search")

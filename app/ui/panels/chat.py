@@ -137,6 +137,7 @@ class ChatPanel(QWidget):
         self.edit_bar.cancelled.connect(self.composer.clear)
         self.edit_bar.marked.connect(self.on_edit_bar_marked)
         self.wait_notice.stop_requested.connect(self.stop)
+        self.wait_notice.ended.connect(lambda: self.status_changed.emit(""))  # "Waiting…" is over
         self.composer.error_occurred.connect(self.status_changed)
         self.mic.transcribed.connect(self.composer.insert_text)
         self.mic.status_changed.connect(self.status_changed)
@@ -517,7 +518,6 @@ class ChatPanel(QWidget):
                 async for event in events:
                     if self.wait_notice.waiting is not None:
                         self.wait_notice.end()  # the retried request is answering
-                        self.status_changed.emit("")  # "Waiting …" no longer holds
                     # _display adds what a row may have gained: branches (n > 1), images.
                     self.presenter.on_chat_event(event)
                     if isinstance(event, MessageSaved):

@@ -24,6 +24,7 @@ class WaitNotice(QFrame):
     """Hidden until :meth:`show_wait`; hides itself when the wait is over."""
 
     stop_requested = Signal()
+    ended = Signal()  # a wait that was shown is over (the words about it no longer hold)
 
     def __init__(self, name: str = "waitNotice", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,9 +64,11 @@ class WaitNotice(QFrame):
 
     def end(self) -> None:
         """The wait is over (the request went, or the answer ended)."""
-        self._waiting = None
+        was_waiting, self._waiting = self._waiting is not None, None
         self._timer.stop()
         self.hide()
+        if was_waiting:
+            self.ended.emit()
 
     def on_retry_clicked(self) -> None:
         if self._waiting is not None:

@@ -91,6 +91,8 @@ async def test_a_long_wait_counts_down_under_the_answer_and_retry_now_goes_at_on
     qtbot, ctx: AppContext
 ) -> None:  # type: ignore[no-untyped-def]
     panel = await _panel(qtbot, ctx, "gpt-test?fault=429&times=1&retry_after=30")
+    statuses: list[str] = []
+    panel.status_changed.connect(statuses.append)
     panel.composer.set_text("hi")
     qtbot.mouseClick(panel.composer.send_button, Qt.MouseButton.LeftButton)
     notice = panel.wait_notice
@@ -101,6 +103,7 @@ async def test_a_long_wait_counts_down_under_the_answer_and_retry_now_goes_at_on
     qtbot.mouseClick(notice.retry_button, Qt.MouseButton.LeftButton)
     await until(lambda: not panel.composer.busy, 10)
     assert time.perf_counter() - started < 10 and not notice.isVisible()
+    assert statuses[-1] == ""  # the status bar's "Waiting 30 s" went with the wait
     answer = panel.view.message(panel.view.message_ids()[1])
     assert answer is not None and answer.status is Status.COMPLETE and answer.text
 
