@@ -343,7 +343,8 @@ class RowInteraction(RowLayout):
             self.select_row(n - 1)
             self.scroll_to_bottom()
         elif n and key == Qt.Key.Key_C and mods & Qt.KeyboardModifier.ControlModifier:
-            self.copy_message(self._rows[cur].msg.id)
+            if not self._copy_selection():  # the selected text, else the current message
+                self.copy_message(self._rows[cur].msg.id)
         elif n and key == Qt.Key.Key_Delete:
             self.delete_requested.emit(self._rows[cur].msg.id)
         elif (
@@ -411,6 +412,8 @@ class RowInteraction(RowLayout):
             menu.addAction("Open link", lambda: self.link_activated.emit(QUrl(href)))
             menu.addAction("Copy link address", lambda: QGuiApplication.clipboard().setText(href))
             menu.addSeparator()
+        if self._has_selection():
+            menu.addAction("Copy selection", self._copy_selection)
         menu.addAction("Copy message", lambda: self.copy_message(mid))
         for n in range(len(row.ctx.codes)):
             menu.addAction(f"Copy code block {n + 1}", partial(self.copy_code, mid, n))

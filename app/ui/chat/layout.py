@@ -17,6 +17,7 @@ from html import escape as html_escape
 
 from PySide6.QtCore import QEasingCurve, QEvent, QPoint, QRect, Qt, QTimer, QUrl, QVariantAnimation
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
     QFont,
     QFontMetrics,
     QImage,
@@ -244,6 +245,18 @@ class RowLayout(QAbstractScrollArea):
         self._add_resources(row, doc, html)
         doc.setHtml(html)
         return doc
+
+    # Hooks for the selection (``RowSelection``): painting and copying ask them.
+    def _part_selections(
+        self, index: int, row: Row, part: Part, k: int
+    ) -> list[QAbstractTextDocumentLayout.Selection]:
+        return []
+
+    def _has_selection(self) -> bool:
+        return False
+
+    def _copy_selection(self) -> bool:
+        return False
 
     def _blank_doc(self) -> QTextDocument:
         """A document set up as every part's is (font, margins, wrapping)."""

@@ -32,6 +32,7 @@ from app.ui.chat.markdown_render import RenderContext
 from app.ui.chat.messages import DisplayMessage, Status
 from app.ui.chat.painting import RowPainter
 from app.ui.chat.row_heights import RowHeights
+from app.ui.chat.selection import RowSelection
 from app.ui.chat.stream_intake import StreamIntake
 
 # Markdown, then Pygments lexers (11-24 ms each), are warmed up one per tick after start-up.
@@ -44,7 +45,7 @@ MATH_WARMUP = (
 )
 
 
-class ConversationView(RowInteraction, RowPainter, StreamIntake):
+class ConversationView(RowInteraction, RowSelection, RowPainter, StreamIntake):
     """The message list (objectName ``messageList``).
 
     Content: ``set_messages(list)``, ``prepend_messages(list)`` (after ``older_requested``),

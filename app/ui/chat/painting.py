@@ -97,6 +97,7 @@ class RowPainter(RowLayout):
             painter.save()
             painter.translate(px, py)
             ctx.clip = QRectF(0, -py, width, vh)
+            ctx.selections = self._part_selections(index, row, part, k)
             part.doc.documentLayout().draw(painter, ctx)
             painter.restore()
         if msg.has_footer:
