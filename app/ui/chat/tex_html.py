@@ -208,6 +208,8 @@ class Emitter:
                     run = []
                 out.append(self._cells(node))
             else:
+                if not run and out:
+                    run.append(tp.Sym("", "ord"))  # "+" after a fraction is binary, not unary
                 run.append(node)
         if run:
             out.append(_td(self.inline(tp.Group(run))))

@@ -48,6 +48,8 @@ def test_display_fraction_is_stacked_over_a_rule(renderer: MarkdownRenderer, sou
     html, _ = render(renderer, f"Mean:\n\n{source}\n\nafter")
     assert 'align="center"' in html and "border-bottom:1px solid" in html
     assert "\\frac" not in plain(html) and "after" in plain(html)
+    after_fraction, _ = render(renderer, r"$$\frac{a}{b} + 2$$")
+    assert "\u00a0+\u00a0" in after_fraction  # binary after the fraction, spaced as such
 
 
 def test_matrices_cases_limits_and_fonts(renderer: MarkdownRenderer) -> None:
