@@ -32,6 +32,7 @@ from app.ui.chat.footer import countdown_running, error_text
 from app.ui.chat.images import decode_image
 from app.ui.chat.markdown_render import MarkdownRenderer, RenderContext, StreamRender, Theme
 from app.ui.chat.messages import DisplayMessage, Role, Status
+from app.ui.chat.part_pixmaps import PartPixmaps
 from app.ui.chat.row_heights import RowHeights
 from app.ui.chat.rows import NO_PARTS, Part, Row, body_part
 
@@ -54,6 +55,7 @@ class RowLayout(QAbstractScrollArea):
         self._index: dict[int, int] = {}  # message id -> row
         self._heights = RowHeights()
         self._docs: OrderedDict[int, Part] = OrderedDict()  # LRU of parts holding a document
+        self._pixmaps = PartPixmaps()  # finished parts on screen, drawn once and blitted
         self._images: dict[str, QImage] = {}
         self._renderer_: MarkdownRenderer | None = None  # imports Markdown when first used
         self._stick = True  # follow the end while text streams in
@@ -289,11 +291,13 @@ class RowLayout(QAbstractScrollArea):
     def _remember_doc(self, part: Part) -> None:
         self._docs[id(part)] = part
         while len(self._docs) > DOC_CACHE:
-            _, old = self._docs.popitem(last=False)
+            old_id, old = self._docs.popitem(last=False)
+            self._pixmaps.forget(old_id)
             old.doc = None  # keep the height; the document is rebuilt if it is seen again
 
     def _forget_doc(self, part: Part) -> None:
         self._docs.pop(id(part), None)
+        self._pixmaps.forget(id(part))
         part.doc = None
 
     def _forget_row_docs(self, row: Row) -> None:
@@ -304,6 +308,7 @@ class RowLayout(QAbstractScrollArea):
         for part in self._docs.values():
             part.doc = None
         self._docs.clear()
+        self._pixmaps.clear()
 
     def _fonts_changed(self) -> None:
         self._body_font = QFont(self.font())

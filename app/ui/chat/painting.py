@@ -60,9 +60,11 @@ class RowPainter(RowLayout):
         msg = row.msg
         pal = self.palette()
         card = self._card_rect(index, y)
+        fill = pal.color(QPalette.ColorRole.Base)
         if msg.role is Role.USER:
+            fill = pal.color(QPalette.ColorRole.AlternateBase)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(pal.color(QPalette.ColorRole.AlternateBase))
+            painter.setBrush(fill)
             painter.drawRoundedRect(card, 8, 8)
         marked = msg.id == self._marked
         if marked or (index == self._current_row and self.hasFocus()):
@@ -86,6 +88,7 @@ class RowPainter(RowLayout):
             )
         # Body parts, only those on screen.
         width = self._body_width()
+        dpr = painter.device().devicePixelRatioF()
         px = card.x() + PAD
         body_y = header.bottom() + 1 + HEADER_GAP
         for part, top, k in list(row.visible(-body_y, vh - body_y)):
@@ -98,7 +101,11 @@ class RowPainter(RowLayout):
             painter.translate(px, py)
             ctx.clip = QRectF(0, -py, width, vh)
             ctx.selections = self._part_selections(index, row, part, k)
-            part.doc.documentLayout().draw(painter, ctx)
+            if ctx.selections:
+                part.doc.documentLayout().draw(painter, ctx)
+            else:
+                size = (width, part.height)
+                self._pixmaps.draw(painter, id(part), part.doc, size, fill, ctx, dpr)
             painter.restore()
         if msg.has_footer:
             self._paint_footer(
